@@ -47,8 +47,7 @@ def secret_key(environ, debug):
     if debug:
         return DEVELOPMENT_SECRET_KEY
     raise ImproperlyConfigured(
-        "SECRET_KEY is not set. Set SECRET_KEY in the environment "
-        "(or DEBUG=1 for local development only)."
+        "SECRET_KEY is not set. Set SECRET_KEY in the environment (or DEBUG=1 for local development only)."
     )
 
 

@@ -8,7 +8,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 
-from portfolio.settings import *  # noqa: E402, F403
+from portfolio.settings import *  # noqa: F403
 
 # Hashing passwords properly is slow on purpose; tests log in many times.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -142,7 +142,9 @@ class Asset(Located):
         if farm is not None and self.portfolio_id and farm.portfolio_id != self.portfolio_id:
             errors["farm"] = "This farm belongs to another portfolio."
         if self.pk and self.kind not in KINDS_WITH_EVENTS and self.events.exists():
-            errors["kind"] = f"This asset has demand-response events, which {self.kind} assets cannot have; delete them first."
+            errors["kind"] = (
+                f"This asset has demand-response events, which {self.kind} assets cannot have; delete them first."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -184,7 +186,7 @@ class DemandResponseEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"
+        return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
 
     @property
     def duration(self):
@@ -194,8 +196,9 @@ class DemandResponseEvent(models.Model):
         super().clean()
         asset = related_or_none(self, "asset")
         if asset is not None and asset.kind not in KINDS_WITH_EVENTS:
+            kinds = ", ".join(KINDS_WITH_EVENTS)
             raise ValidationError(
-                {"asset": f"Only {', '.join(KINDS_WITH_EVENTS)} assets have demand-response events; this one is {asset.kind}."}
+                {"asset": f"Only {kinds} assets have demand-response events; this one is {asset.kind}."}
             )
         if self.start is None or self.end is None:
             return

@@ -87,9 +87,8 @@ class Equipment(models.Model):
         if self.pk is None or self.equipment_type not in EquipmentType.values:
             return
         # Changing the type must not strand sensors the new type may not have.
-        stranded = sorted(
-            set(self.sensors.exclude(sensor_type__in=sensor_types_for(self.equipment_type)).values_list("sensor_type", flat=True))
-        )
+        allowed = sensor_types_for(self.equipment_type)
+        stranded = sorted(set(self.sensors.exclude(sensor_type__in=allowed).values_list("sensor_type", flat=True)))
         if stranded:
             raise ValidationError(
                 {

@@ -165,7 +165,7 @@ class IntervalReading(Reading):
 
     @property
     def period(self):
-        return f"{self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"
+        return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
 
     def clean(self):
         super().clean()
@@ -210,7 +210,7 @@ class BillReading(Reading):
 
     @property
     def period(self):
-        return f"{self.start_date:%Y-%m-%d}–{self.end_date:%Y-%m-%d}"
+        return f"{self.start_date:%Y-%m-%d} to {self.end_date:%Y-%m-%d}"
 
     def clean(self):
         super().clean()
