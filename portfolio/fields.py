@@ -16,6 +16,7 @@ class TimeZoneField(models.CharField):
         super().__init__(*args, **kwargs)
 
     def formfield(self, **kwargs):
+        # Always a list: the admin would otherwise put its text box on every CharField.
         choices = [("", "---------")] + [(name, name) for name in timezone_names()]
-        kwargs.setdefault("widget", forms.Select(choices=choices))
+        kwargs["widget"] = forms.Select(choices=choices)
         return super().formfield(**kwargs)

@@ -57,6 +57,12 @@ class Farm(models.Model):
         validate_coordinates(self)
 
 
+class EquipmentManager(models.Manager):
+    def get_queryset(self):
+        # str() names the farm; every list and select of equipment needs it.
+        return super().get_queryset().select_related("farm")
+
+
 class Equipment(models.Model):
     farm = models.ForeignKey(Farm, on_delete=models.CASCADE, related_name="equipment")
     equipment_id = models.CharField("equipment ID", max_length=100, help_text="Unique within the farm.")
@@ -65,6 +71,8 @@ class Equipment(models.Model):
     manufacturer = models.CharField(max_length=100, blank=True)
     model = models.CharField(max_length=100, blank=True)
     serial_number = models.CharField(max_length=100, blank=True)
+
+    objects = EquipmentManager()
 
     class Meta:
         ordering = ["farm", "equipment_id"]
@@ -80,7 +88,7 @@ class Equipment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.equipment_id} · {self.name}"
+        return f"{self.farm.farm_id}/{self.equipment_id} · {self.name}"
 
     def clean(self):
         super().clean()
@@ -114,6 +122,12 @@ def sensor_type_error(sensor_type, equipment_type):
     )
 
 
+class SensorManager(models.Manager):
+    def get_queryset(self):
+        # str() is the sensor's path (farm/equipment/sensor); every list and select needs it.
+        return super().get_queryset().select_related("equipment__farm")
+
+
 class Sensor(models.Model):
     """A sensor on a piece of equipment.
 
@@ -128,6 +142,8 @@ class Sensor(models.Model):
     )
     name = models.CharField(max_length=200, blank=True)
     sensor_type = models.CharField(max_length=32, choices=SensorType.choices)
+
+    objects = SensorManager()
 
     class Meta:
         ordering = ["equipment", "sensor_type", "sensor_id"]
@@ -150,7 +166,7 @@ class Sensor(models.Model):
         ]
 
     def __str__(self):
-        return self.name or self.sensor_id or self.get_sensor_type_display()
+        return f"{self.equipment.farm.farm_id}/{self.equipment.equipment_id}/{self.sensor_id or self.sensor_type}"
 
     @property
     def spec(self):

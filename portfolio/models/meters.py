@@ -165,7 +165,8 @@ class IntervalReading(Reading):
 
     @property
     def period(self):
-        return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
+        return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M %Z}"
 
     def clean(self):
         super().clean()

@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from portfolio.admin import assets, farms, meters, portfolios  # noqa: F401  (registers the ModelAdmins)
+
+admin.site.site_header = "Solar portfolio"
+admin.site.site_title = "Solar portfolio"
+admin.site.index_title = "Portfolio, farms, meters and assets"
+# Changelists are wide; the page needs the room more than the sidebar.
+admin.site.enable_nav_sidebar = False

@@ -1,0 +1,152 @@
+import itertools
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from portfolio.admin.annotations import count_of
+from portfolio.admin.local_time import SiteTimeZoneMixin
+from portfolio.admin.meters import LOCATION_FIELDSET
+from portfolio.choices import ASSET_KINDS, KINDS_WITH_EVENTS, AssetKind
+from portfolio.models import Asset, DemandResponseEvent
+
+
+def kind_fieldsets():
+    """One fieldset per kind that has fields of its own, built from choices.ASSET_KINDS."""
+    fieldsets = []
+    for kind, spec in ASSET_KINDS.items():
+        if not spec.fields:
+            continue
+        required = ", ".join(Asset._meta.get_field(name).verbose_name for name in spec.required)
+        fieldsets.append(
+            (
+                f"{AssetKind(kind).label} fields",
+                {
+                    "fields": list(spec.fields),
+                    "classes": ["kind-fields", f"kind-{kind}"],
+                    "description": f"Required for {kind} assets: {required}." if required else "",
+                },
+            )
+        )
+    return fieldsets
+
+
+class AssetForm(forms.ModelForm):
+    class Meta:
+        model = Asset
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets choose the fields)
+
+    def _post_clean(self):
+        super()._post_clean()
+        # Many-to-many links are not on the instance yet, so the model cannot check them itself.
+        if "meters" in self.cleaned_data and self.instance.portfolio_id:
+            try:
+                self.instance.clean_meters(self.cleaned_data["meters"])
+            except ValidationError as exc:
+                self._update_errors(exc)
+
+
+class EventFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        # The model checks against saved events; this checks the rows submitted together.
+        periods = sorted(
+            (form.cleaned_data["start"], form.cleaned_data["end"])
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("start")
+            and form.cleaned_data.get("end")
+        )
+        for (start, end), (next_start, _) in itertools.pairwise(periods):
+            if next_start < end:
+                raise ValidationError(
+                    f"The events starting {start:%Y-%m-%d %H:%M} and {next_start:%Y-%m-%d %H:%M} overlap."
+                )
+
+
+class DemandResponseEventInline(admin.TabularInline):
+    model = DemandResponseEvent
+    formset = EventFormSet
+    fields = ["start", "end"]
+    extra = 1
+
+
+@admin.register(Asset)
+class AssetAdmin(SiteTimeZoneMixin, admin.ModelAdmin):
+    form = AssetForm
+    list_display = [
+        "custom_id",
+        "name",
+        "kind",
+        "portfolio",
+        "utility",
+        "farm",
+        "meter_count",
+        "event_count",
+        "commenced_operation_date",
+        "complete",
+    ]
+    list_display_links = ["custom_id", "name"]
+    list_filter = ["kind", "portfolio", "utility"]
+    list_select_related = ["portfolio", "farm"]
+    search_fields = ["custom_id", "name", "utility", "farm__farm_id"]
+    autocomplete_fields = ["farm", "meters"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "portfolio",
+                    "custom_id",
+                    "name",
+                    "kind",
+                    "timezone",
+                    "utility",
+                    "commenced_operation_date",
+                    "farm",
+                    "meters",
+                ]
+            },
+        ),
+        LOCATION_FIELDSET,
+        *kind_fieldsets(),
+    ]
+
+    class Media:
+        js = ["portfolio/asset_kind.js"]
+
+    def get_inlines(self, request, obj):
+        return [DemandResponseEventInline] if obj is not None and obj.kind in KINDS_WITH_EVENTS else []
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                meter_count=count_of(Asset.meters.through.objects.all(), "asset"),
+                event_count=count_of(DemandResponseEvent.objects.all(), "asset"),
+            )
+        )
+
+    @admin.display(description="meters", ordering="meter_count")
+    def meter_count(self, obj):
+        return obj.meter_count
+
+    @admin.display(description="events", ordering="event_count")
+    def event_count(self, obj):
+        return obj.event_count if obj.kind in KINDS_WITH_EVENTS else "-"
+
+    @admin.display(description="kind fields complete", boolean=True)
+    def complete(self, obj):
+        return not obj.kind_errors()
+
+
+@admin.register(DemandResponseEvent)
+class DemandResponseEventAdmin(admin.ModelAdmin):
+    list_display = ["asset", "start", "end", "duration"]
+    list_filter = ["asset__portfolio", "asset"]
+    list_select_related = ["asset"]
+    search_fields = ["asset__custom_id", "asset__name"]
+    autocomplete_fields = ["asset"]
+    date_hierarchy = "start"

@@ -1,0 +1,63 @@
+"""Delete confirmations that count readings instead of listing them one by one.
+
+Django's confirmation page loads every object a delete would cascade to: deleting a farm
+would load all its observations, millions of rows, into one page. Here readings are
+counted with one query per relation, and the delete itself removes them in bulk (they
+have no signals or dependants, so Django's collector fast-deletes them).
+"""
+
+from collections import Counter
+
+from django.contrib.admin.utils import NestedObjects, quote
+from django.db import router
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
+
+from portfolio.models import BillReading, IntervalReading, Observation
+
+BULK_MODELS = (Observation, IntervalReading, BillReading)
+
+
+class BulkCountingCollector(NestedObjects):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bulk_counts = Counter()
+
+    def can_fast_delete(self, objs, from_field=None):
+        model = getattr(objs, "model", None)
+        # NestedObjects loads everything; for readings ask the plain Collector instead.
+        if model in BULK_MODELS and super(NestedObjects, self).can_fast_delete(objs, from_field=from_field):
+            self.bulk_counts[model._meta.verbose_name_plural] += objs.count()
+            return True
+        return False
+
+
+class BulkRowsDeleteMixin:
+    """For ModelAdmins whose objects own readings: Django's confirmation, readings counted."""
+
+    def get_deleted_objects(self, objs, request):
+        objs = list(objs)
+        if not objs:
+            return [], {}, set(), []
+        collector = BulkCountingCollector(using=router.db_for_write(objs[0]._meta.model), origin=objs)
+        collector.collect(objs)
+        perms_needed = set()
+
+        def format_callback(obj):
+            opts = obj._meta
+            if not self.admin_site.is_registered(obj.__class__):
+                return f"{capfirst(opts.verbose_name)}: {obj}"
+            if not self.admin_site.get_model_admin(obj.__class__).has_delete_permission(request, obj):
+                perms_needed.add(opts.verbose_name)
+            try:
+                url = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+            except NoReverseMatch:
+                return f"{capfirst(opts.verbose_name)}: {obj}"
+            return format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name), url, obj)
+
+        to_delete = collector.nested(format_callback)
+        protected = [format_callback(obj) for obj in collector.protected]
+        model_count = {model._meta.verbose_name_plural: len(found) for model, found in collector.model_objs.items()}
+        model_count.update({name: count for name, count in collector.bulk_counts.items() if count})
+        return to_delete, model_count, perms_needed, protected

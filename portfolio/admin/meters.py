@@ -1,0 +1,89 @@
+from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+
+from portfolio.admin.annotations import count_of
+from portfolio.admin.deletion import BulkRowsDeleteMixin
+from portfolio.admin.large_tables import LargeTableAdmin
+from portfolio.models import BillReading, IntervalReading, Meter
+
+LOCATION_FIELDSET = (
+    "Location",
+    {
+        "description": "An address in parts (street and city at least), a one-line address, or coordinates.",
+        "fields": ["street", ("city", "state"), ("postal_code", "country"), "address", ("latitude", "longitude")],
+    },
+)
+
+
+@admin.register(Meter)
+class MeterAdmin(BulkRowsDeleteMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "portfolio",
+        "meter_type",
+        "location",
+        "source_equipment",
+        "last_interval_end",
+        "bill_count",
+        "asset_count",
+    ]
+    list_filter = ["meter_type", "portfolio"]
+    list_select_related = ["portfolio", "source_equipment__farm"]
+    search_fields = ["name", "address", "street", "city", "source_equipment__equipment_id"]
+    autocomplete_fields = ["source_equipment"]
+    fieldsets = [(None, {"fields": ["portfolio", "name", "meter_type", "source_equipment"]}), LOCATION_FIELDSET]
+
+    def get_queryset(self, request):
+        newest_interval = IntervalReading.objects.filter(meter=OuterRef("pk")).order_by("-start").values("end")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_interval_end=Subquery(newest_interval),
+                bill_count=count_of(BillReading.objects.all(), "meter"),
+                asset_count=count_of(Meter.assets.through.objects.all(), "meter"),
+            )
+        )
+
+    @admin.display(description="location")
+    def location(self, obj):
+        return obj.location_summary
+
+    @admin.display(description="last interval ends", ordering="last_interval_end")
+    def last_interval_end(self, obj):
+        return obj.last_interval_end
+
+    @admin.display(description="bills", ordering="bill_count")
+    def bill_count(self, obj):
+        return obj.bill_count
+
+    @admin.display(description="assets", ordering="asset_count")
+    def asset_count(self, obj):
+        return obj.asset_count
+
+
+class ReadingAdmin(LargeTableAdmin):
+    """Shared by interval and bill readings: meters times years of readings is a big table."""
+
+    list_filter = ["meter__portfolio", "meter__meter_type", "unit"]
+    list_select_related = ["meter"]
+    search_fields = ["meter__name"]
+    autocomplete_fields = ["meter"]
+    readonly_fields = ["energy_kwh", "ingested_at"]
+
+
+@admin.register(IntervalReading)
+class IntervalReadingAdmin(ReadingAdmin):
+    list_display = ["meter", "start", "end", "quantity", "unit", "energy_kwh", "ingested_at"]
+    list_filter = [*ReadingAdmin.list_filter, "start"]
+    # (meter, start) is the unique index: this order never needs a sort.
+    ordering = ["-meter_id", "-start"]
+    fields = ["meter", "start", "end", "quantity", "unit", "energy_kwh", "ingested_at"]
+
+
+@admin.register(BillReading)
+class BillReadingAdmin(ReadingAdmin):
+    list_display = ["meter", "start_date", "end_date", "quantity", "unit", "energy_kwh", "ingested_at"]
+    list_filter = [*ReadingAdmin.list_filter, "start_date"]
+    ordering = ["-meter_id", "-start_date"]
+    fields = ["meter", "start_date", "end_date", "quantity", "unit", "energy_kwh", "ingested_at"]
