@@ -115,15 +115,18 @@ def _observations(sensor, farm, start, steps):
 
 
 @transaction.atomic
-def load_demo_portfolio(now=None):
-    """Create or refresh the demo portfolio; return how many objects of each kind it has."""
+def load_demo_portfolio(now=None, reading_span=READING_SPAN):
+    """Create or refresh the demo portfolio; return how many objects of each kind it has.
+
+    Readings cover ``reading_span`` up to ``now``, every 5 minutes.
+    """
     now = now or timezone.now()
     portfolio = _saved(Portfolio, {"slug": PORTFOLIO["slug"]}, {"name": PORTFOLIO["name"]})
 
     # Readings end at the last whole 15 minutes, so repeated loads line up.
     end = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-    start = end - READING_SPAN
-    steps = int(READING_SPAN / READING_STEP)
+    start = end - reading_span
+    steps = int(reading_span / READING_STEP)
     farms = []
     for spec in FARMS:
         farm = _saved(Farm, {"farm_id": spec["farm_id"]}, {**spec, "portfolio": portfolio})

@@ -77,6 +77,9 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 
 Q_CLUSTER = config.q_cluster(os.environ)
 
+# Where `manage.py demo` keeps the demo admin's generated password (development only).
+DEMO_ADMIN_PASSWORD_FILE = BASE_DIR / "var" / "demo-admin-password"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

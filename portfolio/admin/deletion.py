@@ -20,17 +20,18 @@ BULK_MODELS = (Observation, IntervalReading, BillReading)
 
 
 class BulkCountingCollector(NestedObjects):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.bulk_counts = Counter()
-
     def can_fast_delete(self, objs, from_field=None):
-        model = getattr(objs, "model", None)
-        # NestedObjects loads everything; for readings ask the plain Collector instead.
-        if model in BULK_MODELS and super(NestedObjects, self).can_fast_delete(objs, from_field=from_field):
-            self.bulk_counts[model._meta.verbose_name_plural] += objs.count()
-            return True
-        return False
+        # Asked with a model class or a queryset. NestedObjects always says no, to list
+        # every object; for readings ask the plain Collector, which deletes them in bulk.
+        model = objs if isinstance(objs, type) else getattr(objs, "model", None)
+        return model in BULK_MODELS and super(NestedObjects, self).can_fast_delete(objs, from_field=from_field)
+
+    def bulk_counts(self):
+        """Readings the delete would remove, by verbose name: one COUNT per relation."""
+        counts = Counter()
+        for queryset in self.fast_deletes:
+            counts[queryset.model._meta.verbose_name_plural] += queryset.count()
+        return counts
 
 
 class BulkRowsDeleteMixin:
@@ -59,5 +60,5 @@ class BulkRowsDeleteMixin:
         to_delete = collector.nested(format_callback)
         protected = [format_callback(obj) for obj in collector.protected]
         model_count = {model._meta.verbose_name_plural: len(found) for model, found in collector.model_objs.items()}
-        model_count.update({name: count for name, count in collector.bulk_counts.items() if count})
+        model_count.update({name: count for name, count in collector.bulk_counts().items() if count})
         return to_delete, model_count, perms_needed, protected

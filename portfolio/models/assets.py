@@ -202,8 +202,8 @@ class DemandResponseEvent(models.Model):
             raise ValidationError(
                 {"asset": f"Only {kinds} assets have demand-response events; this one is {asset.kind}."}
             )
-        if self.start is None or self.end is None:
-            return
+        if self.start is None or self.end is None or timezone.is_naive(self.start) or timezone.is_naive(self.end):
+            return  # the field validators report these
         if self.end <= self.start:
             raise ValidationError({"end": "The end must be after the start."})
         if asset is not None and asset.pk is not None:

@@ -115,10 +115,11 @@ def sensor_type_error(sensor_type, equipment_type):
     allowed = sensor_types_for(equipment_type)
     if sensor_type in allowed or equipment_type not in EquipmentType.values:
         return None
+    # str(): an enum member (SensorType.X, as code assigns it) would show its repr, not its value.
     return ValidationError(
         "%(sensor_type)r is not a sensor type of %(equipment)s; allowed: %(allowed)s.",
         code="sensor_type_not_allowed",
-        params={"sensor_type": sensor_type, "equipment": _a(equipment_type), "allowed": ", ".join(allowed)},
+        params={"sensor_type": str(sensor_type), "equipment": _a(equipment_type), "allowed": ", ".join(allowed)},
     )
 
 

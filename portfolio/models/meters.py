@@ -170,8 +170,8 @@ class IntervalReading(Reading):
 
     def clean(self):
         super().clean()
-        if self.start is None or self.end is None:
-            return
+        if self.start is None or self.end is None or timezone.is_naive(self.start) or timezone.is_naive(self.end):
+            return  # the field validators report these
         if self.end <= self.start:
             raise ValidationError({"end": "The end must be after the start."})
         if self.end - self.start > LONGEST_INTERVAL:

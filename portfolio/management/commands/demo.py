@@ -1,6 +1,7 @@
 """Load the demo portfolio and make sure a demo admin login exists (development only)."""
 
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             self._announce_login()
 
     def _announce_login(self):
-        password_file = settings.BASE_DIR / "var" / "demo-admin-password"
+        password_file = Path(settings.DEMO_ADMIN_PASSWORD_FILE)
         user = get_user_model().objects.filter(username=DEMO_USERNAME).first()
         if user is None or not password_file.exists():
             password = secrets.token_urlsafe(12)
@@ -41,5 +42,5 @@ class Command(BaseCommand):
         password = password_file.read_text().strip()
         self.stdout.write(
             f"Demo admin login (development only): username {DEMO_USERNAME!r}, password {password!r} "
-            f"(kept in {password_file.relative_to(settings.BASE_DIR)})."
+            f"(kept in {password_file})."
         )

@@ -1,0 +1,104 @@
+"""`manage.py demo`: the demo portfolio every new user sees, and its admin login."""
+
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from portfolio.demo import load_demo_portfolio
+from portfolio.models import (
+    Asset,
+    BillReading,
+    DemandResponseEvent,
+    Equipment,
+    Farm,
+    IntervalReading,
+    Meter,
+    Observation,
+    Portfolio,
+    Sensor,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 1, 12, 7, tzinfo=UTC)
+
+
+def run_demo(**options):
+    out = io.StringIO()
+    call_command("demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_demo_refuses_to_run_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="development only: set DEBUG=1"):
+        run_demo()
+    assert not Portfolio.objects.exists()
+
+
+def test_demo_prints_a_working_admin_login_and_keeps_it(settings, tmp_path, client):
+    settings.DEBUG = True
+    settings.DEMO_ADMIN_PASSWORD_FILE = tmp_path / "demo-admin-password"
+    first = run_demo()
+    password = re.search(r"username 'admin', password '([^']+)'", first).group(1)
+    assert settings.DEMO_ADMIN_PASSWORD_FILE.read_text().strip() == password
+    assert oct(settings.DEMO_ADMIN_PASSWORD_FILE.stat().st_mode & 0o777) == "0o600"
+    assert client.login(username="admin", password=password)
+
+    second = run_demo()
+    assert f"password '{password}'" in second
+    assert client.login(username="admin", password=password)
+
+
+def test_demo_portfolio_is_complete_valid_and_loads_twice_without_duplicates():
+    first = load_demo_portfolio(now=NOW, reading_span=timedelta(hours=1))
+    second = load_demo_portfolio(now=NOW, reading_span=timedelta(hours=1))
+    assert (
+        first
+        == second
+        == {
+            "farms": 2,
+            "equipment": 10,
+            "sensors": 28,
+            "observations": 28 * 12,
+            "meters": 3,
+            "assets": 3,
+        }
+    )
+    models = [Portfolio, Farm, Equipment, Sensor, Observation, Meter, IntervalReading, BillReading, Asset]
+    for model in [*models, DemandResponseEvent]:
+        objects = list(model.objects.all())
+        assert objects, model
+        for obj in objects[:50]:
+            obj.full_clean()
+    for asset in Asset.objects.all():
+        assert asset.kind_errors() == {}
+        asset.clean_meters(asset.meters.all())
+    assert {asset.kind for asset in Asset.objects.all()} == {
+        "solar",
+        "electrification_eemetered",
+        "demand_response_eemetered",
+    }
+
+
+def test_demo_readings_end_at_the_last_quarter_hour_and_follow_the_sun():
+    load_demo_portfolio(now=NOW, reading_span=timedelta(hours=24))
+    newest = Observation.objects.order_by("-observed_at").first().observed_at
+    assert newest == datetime(2026, 11, 1, 12, 0, tzinfo=UTC) - timedelta(minutes=5)
+    poa = Observation.objects.filter(
+        sensor__sensor_type="irradiance_poa", sensor__equipment__farm__farm_id="DEMO-AZ-01"
+    )
+    # Phoenix is UTC-7: dark at local midnight (07:00 UTC), bright at local noon (19:00 UTC).
+    assert poa.get(observed_at=datetime(2026, 11, 1, 7, 0, tzinfo=UTC)).value == 0
+    assert poa.get(observed_at=datetime(2026, 10, 31, 19, 0, tzinfo=UTC)).value > 900
+    register = list(
+        Observation.objects.filter(
+            sensor__sensor_type="production_meter_energy", sensor__equipment__farm__farm_id="DEMO-AZ-01"
+        )
+        .order_by("observed_at")
+        .values_list("value", flat=True)
+    )
+    assert register == sorted(register) and register[-1] > register[0]
