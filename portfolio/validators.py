@@ -36,6 +36,12 @@ def validate_finite(value):
         raise ValidationError("%(value)s is not a finite number.", code="not_finite", params={"value": value})
 
 
+def validate_positive(value):
+    # Non-finite values are validate_finite's to report.
+    if value is not None and math.isfinite(value) and not value > 0:
+        raise ValidationError("Must be greater than zero.", code="not_positive")
+
+
 def validate_aware(value):
     if value is not None and timezone.is_naive(value):
         raise ValidationError(

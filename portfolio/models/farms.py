@@ -9,7 +9,15 @@ from portfolio.choices import SENSOR_TYPES, EquipmentType, SensorType, sensor_ty
 from portfolio.fields import TimeZoneField
 from portfolio.models.locations import coordinate_constraints, validate_coordinates
 from portfolio.models.related import related_or_none
-from portfolio.validators import LATITUDE_VALIDATORS, LONGITUDE_VALIDATORS, MAX_FLOAT, validate_aware, validate_finite
+from portfolio.text import with_article
+from portfolio.validators import (
+    LATITUDE_VALIDATORS,
+    LONGITUDE_VALIDATORS,
+    MAX_FLOAT,
+    validate_aware,
+    validate_finite,
+    validate_positive,
+)
 
 __all__ = ["Equipment", "Farm", "Observation", "Sensor"]
 
@@ -20,8 +28,7 @@ def _choices_constraint(field, choices, name):
 
 def _a(equipment_type):
     """'an inverter', 'a weather station/pyranometer': for messages."""
-    label = EquipmentType(equipment_type).label.lower()
-    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
+    return with_article(EquipmentType(equipment_type).label.lower())
 
 
 class Farm(models.Model):
@@ -34,7 +41,9 @@ class Farm(models.Model):
     commissioned_at = models.DateTimeField("commissioning date and time", null=True, blank=True)
     latitude = models.FloatField(null=True, blank=True, validators=LATITUDE_VALIDATORS)
     longitude = models.FloatField(null=True, blank=True, validators=LONGITUDE_VALIDATORS)
-    dc_capacity_kw = models.FloatField("DC capacity (kW)", null=True, blank=True, validators=[validate_finite])
+    dc_capacity_kw = models.FloatField(
+        "DC capacity (kW)", null=True, blank=True, validators=[validate_finite, validate_positive]
+    )
     is_active = models.BooleanField("active", default=True)
 
     class Meta:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from portfolio.choices import KWH_PER_UNIT, UNITS_BY_METER_TYPE, EnergyUnit, EquipmentType, MeterType, SensorType
 from portfolio.models.locations import Located
 from portfolio.models.related import related_or_none
+from portfolio.text import with_article
 from portfolio.validators import MAX_FLOAT, validate_aware, validate_finite
 
 __all__ = ["BillReading", "IntervalReading", "Meter"]
@@ -58,7 +59,7 @@ class Meter(Located):
             return
         errors = []
         if equipment.equipment_type != EquipmentType.METER:
-            errors.append("Choose a meter; %(equipment)s is a %(equipment_type)s.")
+            errors.append("Choose a meter; %(equipment)s is %(equipment_type)s.")
         elif not equipment.sensors.filter(sensor_type__in=PRODUCTION_METER_SENSOR_TYPES).exists():
             errors.append("%(equipment)s has no production_meter_energy or production_meter_power sensor.")
         if self.meter_type != MeterType.ELECTRICITY:
@@ -66,7 +67,10 @@ class Meter(Located):
         if self.portfolio_id and equipment.farm.portfolio_id != self.portfolio_id:
             errors.append("%(equipment)s belongs to a farm of another portfolio.")
         if errors:
-            params = {"equipment": equipment.equipment_id, "equipment_type": equipment.get_equipment_type_display()}
+            params = {
+                "equipment": equipment.equipment_id,
+                "equipment_type": with_article(equipment.get_equipment_type_display().lower()),
+            }
             raise ValidationError({"source_equipment": [ValidationError(message, params=params) for message in errors]})
 
 
@@ -116,9 +120,9 @@ class Reading(models.Model):
             raise ValidationError(
                 {
                     "unit": ValidationError(
-                        "A %(meter_type)s meter is read in %(allowed)s, not %(unit)s.",
+                        "%(a_meter)s is read in %(allowed)s, not %(unit)s.",
                         params={
-                            "meter_type": meter.meter_type,
+                            "a_meter": with_article(f"{meter.meter_type} meter").capitalize(),
                             "allowed": " or ".join(allowed),
                             "unit": self.unit,
                         },

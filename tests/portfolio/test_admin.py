@@ -240,7 +240,7 @@ def test_sensor_list_shows_unit_and_last_observation(admin_client):
     response = admin_client.get(url(Sensor, "changelist"))
     row = response.context["cl"].result_list[0]
     assert row.last_observation == datetime(2025, 2, 3, 4, 5, tzinfo=UTC)
-    assert "<td class=\"field-unit\">V</td>" in response.text
+    assert '<td class="field-unit">V</td>' in response.text
 
 
 def test_farm_and_equipment_lists_count_sensors_and_find_the_newest_observation(admin_client):

@@ -64,7 +64,9 @@ FIELD_VALUES = {
 }
 
 REQUIRED_FIELDS = [
-    pytest.param(kind, field, id=f"{kind.value}-{field}") for kind, spec in ASSET_KINDS.items() for field in spec.required
+    pytest.param(kind, field, id=f"{kind.value}-{field}")
+    for kind, spec in ASSET_KINDS.items()
+    for field in spec.required
 ]
 FOREIGN_FIELDS = [
     pytest.param(kind, field, id=f"{kind.value}-{field}")

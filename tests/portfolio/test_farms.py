@@ -150,7 +150,7 @@ def test_farm_dc_capacity_may_be_positive_or_absent(validation_messages, capacit
 @pytest.mark.parametrize("capacity", [0.0, -0.0, -1.0, -1000.0])
 def test_farm_dc_capacity_must_be_positive(validation_messages, capacity):
     farm = FarmFactory.build(portfolio=PortfolioFactory(), dc_capacity_kw=capacity)
-    assert validation_messages(farm) == {NON_FIELD_ERRORS: ["The DC capacity must be a positive number of kW."]}
+    assert validation_messages(farm) == {"dc_capacity_kw": ["Must be greater than zero."]}
 
 
 @pytest.mark.parametrize(("capacity", "shown"), [(math.inf, "inf"), (-math.inf, "-inf"), (math.nan, "nan")])
