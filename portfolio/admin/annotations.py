@@ -1,5 +1,6 @@
 """Computed changelist columns as subqueries: one query per page, whatever the page size."""
 
+from django.contrib import admin
 from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -38,3 +39,14 @@ def last_observation_of_sensors(**sensor_filter):
         .values("last")
     )
     return Subquery(sensors[:1])
+
+
+def annotated_column(name, description):
+    """A changelist column showing the annotation ``name`` of the admin's queryset, sortable by it."""
+
+    @admin.display(description=description, ordering=name)
+    def column(model_admin, obj):
+        return getattr(obj, name)
+
+    column.__name__ = name
+    return column

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from portfolio.admin.annotations import count_of
+from portfolio.admin.annotations import annotated_column, count_of
 from portfolio.admin.local_time import SiteTimeZoneMixin
 from portfolio.admin.meters import LOCATION_FIELDSET
 from portfolio.choices import ASSET_KINDS, KINDS_WITH_EVENTS, AssetKind
@@ -129,9 +129,7 @@ class AssetAdmin(SiteTimeZoneMixin, admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="meters", ordering="meter_count")
-    def meter_count(self, obj):
-        return obj.meter_count
+    meter_count = annotated_column("meter_count", "meters")
 
     @admin.display(description="events", ordering="event_count")
     def event_count(self, obj):

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from portfolio.admin.annotations import count_of, last_observation_of_sensors, sensor_last_observation
+from portfolio.admin.annotations import annotated_column, count_of, last_observation_of_sensors, sensor_last_observation
 from portfolio.admin.deletion import BulkRowsDeleteMixin
 from portfolio.admin.large_tables import InputFilter, LargeTableAdmin
 from portfolio.admin.local_time import SiteTimeZoneMixin
@@ -56,25 +56,13 @@ class FarmAdmin(SiteTimeZoneMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="equipment", ordering="equipment_count")
-    def equipment_count(self, obj):
-        return obj.equipment_count
-
-    @admin.display(description="sensors", ordering="sensor_count")
-    def sensor_count(self, obj):
-        return obj.sensor_count
-
-    @admin.display(description="last observation", ordering="last_observation")
-    def last_observation(self, obj):
-        return obj.last_observation
+    equipment_count = annotated_column("equipment_count", "equipment")
+    sensor_count = annotated_column("sensor_count", "sensors")
+    last_observation = annotated_column("last_observation", "last observation")
 
 
-class SensorInline(admin.TabularInline):
-    model = Sensor
-    fields = ["sensor_id", "name", "sensor_type", "unit", "aggregation"]
-    readonly_fields = ["unit", "aggregation"]
-    extra = 0
-    show_change_link = True
+class SensorTypeColumns:
+    """What a sensor's type implies (choices.SENSOR_TYPES), as read-only columns."""
 
     @admin.display(description="unit")
     def unit(self, obj):
@@ -83,6 +71,18 @@ class SensorInline(admin.TabularInline):
     @admin.display(description="15-min aggregation")
     def aggregation(self, obj):
         return obj.aggregation.label if obj.sensor_type in SENSOR_TYPES else "-"
+
+    @admin.display(description="interval")
+    def interval(self, obj):
+        return f"{obj.spec.interval_minutes} minutes" if obj.sensor_type in SENSOR_TYPES else "-"
+
+
+class SensorInline(SensorTypeColumns, admin.TabularInline):
+    model = Sensor
+    fields = ["sensor_id", "name", "sensor_type", "unit", "aggregation"]
+    readonly_fields = ["unit", "aggregation"]
+    extra = 0
+    show_change_link = True
 
 
 @admin.register(Equipment)
@@ -115,17 +115,12 @@ class EquipmentAdmin(BulkRowsDeleteMixin, admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="sensors", ordering="sensor_count")
-    def sensor_count(self, obj):
-        return obj.sensor_count
-
-    @admin.display(description="last observation", ordering="last_observation")
-    def last_observation(self, obj):
-        return obj.last_observation
+    sensor_count = annotated_column("sensor_count", "sensors")
+    last_observation = annotated_column("last_observation", "last observation")
 
 
 @admin.register(Sensor)
-class SensorAdmin(BulkRowsDeleteMixin, admin.ModelAdmin):
+class SensorAdmin(SensorTypeColumns, BulkRowsDeleteMixin, admin.ModelAdmin):
     list_display = ["__str__", "sensor_type", "unit", "equipment", "farm", "last_observation", "observations"]
     list_filter = ["sensor_type", "equipment__equipment_type", "equipment__farm__portfolio", "equipment__farm"]
     list_select_related = ["equipment__farm"]
@@ -148,21 +143,7 @@ class SensorAdmin(BulkRowsDeleteMixin, admin.ModelAdmin):
     def farm(self, obj):
         return obj.equipment.farm.farm_id
 
-    @admin.display(description="unit")
-    def unit(self, obj):
-        return obj.unit if obj.sensor_type in SENSOR_TYPES else "-"
-
-    @admin.display(description="15-min aggregation")
-    def aggregation(self, obj):
-        return obj.aggregation.label if obj.sensor_type in SENSOR_TYPES else "-"
-
-    @admin.display(description="interval")
-    def interval(self, obj):
-        return f"{obj.spec.interval_minutes} minutes" if obj.sensor_type in SENSOR_TYPES else "-"
-
-    @admin.display(description="last observation", ordering="last_observation")
-    def last_observation(self, obj):
-        return getattr(obj, "last_observation", None)
+    last_observation = annotated_column("last_observation", "last observation")
 
     @admin.display(description="readings")
     def observations(self, obj):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 
-from portfolio.admin.annotations import count_of
+from portfolio.admin.annotations import annotated_column, count_of
 from portfolio.admin.deletion import BulkRowsDeleteMixin
 from portfolio.admin.large_tables import LargeTableAdmin
 from portfolio.models import BillReading, IntervalReading, Meter
@@ -49,17 +49,9 @@ class MeterAdmin(BulkRowsDeleteMixin, admin.ModelAdmin):
     def location(self, obj):
         return obj.location_summary
 
-    @admin.display(description="last interval ends", ordering="last_interval_end")
-    def last_interval_end(self, obj):
-        return obj.last_interval_end
-
-    @admin.display(description="bills", ordering="bill_count")
-    def bill_count(self, obj):
-        return obj.bill_count
-
-    @admin.display(description="assets", ordering="asset_count")
-    def asset_count(self, obj):
-        return obj.asset_count
+    last_interval_end = annotated_column("last_interval_end", "last interval ends")
+    bill_count = annotated_column("bill_count", "bills")
+    asset_count = annotated_column("asset_count", "assets")
 
 
 class ReadingAdmin(LargeTableAdmin):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portfolio.admin.annotations import count_of
+from portfolio.admin.annotations import annotated_column, count_of
 from portfolio.models import Asset, Farm, Meter, Portfolio
 
 
@@ -21,14 +21,6 @@ class PortfolioAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="farms", ordering="farm_count")
-    def farm_count(self, obj):
-        return obj.farm_count
-
-    @admin.display(description="meters", ordering="meter_count")
-    def meter_count(self, obj):
-        return obj.meter_count
-
-    @admin.display(description="assets", ordering="asset_count")
-    def asset_count(self, obj):
-        return obj.asset_count
+    farm_count = annotated_column("farm_count", "farms")
+    meter_count = annotated_column("meter_count", "meters")
+    asset_count = annotated_column("asset_count", "assets")
