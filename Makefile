@@ -22,10 +22,15 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 ## run: set everything up and serve the admin with the demo portfolio on http://$(HOST):$(PORT)/
 run: export DEBUG ?= 1
-run: $(VENV)/.runtime-installed
+run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# A development checkout: manage.py runs with DEBUG=1 without typing it (see README).
+.env:
+	@printf '# Development settings for this checkout (git-ignored; the environment wins).\nDEBUG=1\n' > $@
+	@echo "Wrote .env with DEBUG=1 for this development checkout."
 
 ## test: install what the tests need and run the whole suite
 test: $(VENV)/.dev-installed

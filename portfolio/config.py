@@ -20,6 +20,26 @@ DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-producti
 SQLITE_BUSY_TIMEOUT_SECONDS = 20
 
 
+def read_env_file(path):
+    """KEY=VALUE lines of an optional .env file (blank lines and # comments skipped).
+
+    Only a development convenience: settings give the real environment precedence.
+    """
+    path = Path(path)
+    if not path.exists():
+        return {}
+    values = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise ImproperlyConfigured(f"{path}, line {number}: expected NAME=value, found {line!r}.")
+        values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
 def env_bool(environ, name, default=False):
     raw = environ.get(name)
     if raw is None:

@@ -10,6 +10,10 @@ from portfolio import config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# An optional, git-ignored .env (`make run` writes DEBUG=1 there); the environment wins.
+for _name, _value in config.read_env_file(BASE_DIR / ".env").items():
+    os.environ.setdefault(_name, _value)
+
 DEBUG = config.env_bool(os.environ, "DEBUG", default=False)
 SECRET_KEY = config.secret_key(os.environ, DEBUG)
 ALLOWED_HOSTS = config.env_list(os.environ, "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])

@@ -266,3 +266,21 @@ def test_configured_broker_round_trips_a_task():
         assert broker.queue_size() == 0
     finally:
         broker.delete_queue()
+
+
+def test_env_file_is_optional_and_reads_name_value_lines(tmp_path):
+    from portfolio.config import read_env_file
+
+    assert read_env_file(tmp_path / "missing.env") == {}
+    env_file = tmp_path / ".env"
+    env_file.write_text("# development\n\nDEBUG=1\nSECRET_KEY = 'quoted value'\nALLOWED_HOSTS=a,b\n")
+    assert read_env_file(env_file) == {"DEBUG": "1", "SECRET_KEY": "quoted value", "ALLOWED_HOSTS": "a,b"}
+
+
+def test_env_file_line_without_equals_sign_is_refused_with_its_line_number(tmp_path):
+    from portfolio.config import read_env_file
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=1\nnonsense\n")
+    with pytest.raises(ImproperlyConfigured, match=r"line 2: expected NAME=value, found 'nonsense'"):
+        read_env_file(env_file)
