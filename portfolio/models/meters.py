@@ -183,7 +183,10 @@ class IntervalReading(Reading):
         meter = related_or_none(self, "meter")
         if meter is not None:
             self.clean_unit(meter)
-            self.clean_overlap(meter, IntervalReading.objects.filter(start__lt=self.end, end__gt=self.start))
+            # An overlapping interval starts at most LONGEST_INTERVAL earlier: a bounded
+            # stretch of the (meter, start) index, not every earlier reading of the meter.
+            nearby = IntervalReading.objects.filter(start__gt=self.start - LONGEST_INTERVAL, start__lt=self.end)
+            self.clean_overlap(meter, nearby.filter(end__gt=self.start))
 
 
 class BillReading(Reading):

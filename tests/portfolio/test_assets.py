@@ -517,3 +517,33 @@ def test_the_database_refuses_two_events_of_one_asset_starting_together():
     with pytest.raises(IntegrityError), transaction.atomic():
         DemandResponseEventFactory(asset=existing.asset, start=T0, end=T0 + timedelta(hours=1))
     assert DemandResponseEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_overlapping_events_of_one_asset():
+    existing = DemandResponseEventFactory(start=T0, end=T0 + timedelta(hours=3))
+    overlapping = DemandResponseEvent(asset=existing.asset, start=T0 + timedelta(hours=2), end=T0 + timedelta(hours=4))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DemandResponseEvent.objects.bulk_create([overlapping])
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_moving_an_event_onto_another():
+    first = DemandResponseEventFactory(start=T0, end=T0 + timedelta(hours=3))
+    second = DemandResponseEventFactory(
+        asset=first.asset, start=T0 + timedelta(days=1), end=T0 + timedelta(days=1, hours=1)
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DemandResponseEvent.objects.filter(pk=second.pk).update(start=T0 + timedelta(hours=1))
+
+
+@pytest.mark.django_db
+def test_the_database_accepts_touching_events_and_the_same_time_on_another_asset():
+    existing = DemandResponseEventFactory(start=T0, end=T0 + timedelta(hours=3))
+    DemandResponseEvent.objects.bulk_create(
+        [
+            DemandResponseEvent(asset=existing.asset, start=T0 + timedelta(hours=3), end=T0 + timedelta(hours=4)),
+            DemandResponseEvent(asset=AssetFactory(demand_response=True), start=T0, end=T0 + timedelta(hours=3)),
+        ]
+    )
+    assert DemandResponseEvent.objects.count() == 3
