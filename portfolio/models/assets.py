@@ -16,6 +16,7 @@ from portfolio.choices import (
     ReplacementType,
 )
 from portfolio.fields import TimeZoneField
+from portfolio.models.constraints import choices_constraint
 from portfolio.models.locations import Located
 from portfolio.models.related import related_or_none
 from portfolio.validators import MAX_FLOAT, validate_aware, validate_finite
@@ -91,7 +92,7 @@ class Asset(Located):
                 violation_error_message="This portfolio already has an asset with this custom ID.",
             ),
             models.CheckConstraint(condition=~Q(custom_id=""), name="asset_custom_id_not_blank"),
-            models.CheckConstraint(condition=Q(kind__in=AssetKind.values), name="asset_kind_known"),
+            choices_constraint("kind", AssetKind, "asset_kind_known"),
             models.CheckConstraint(
                 condition=Q(nameplate_capacity_kw__gt=0, nameplate_capacity_kw__lte=MAX_FLOAT)
                 | Q(nameplate_capacity_kw__isnull=True),

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from portfolio.choices import SENSOR_TYPES, EquipmentType, SensorType, sensor_types_for
 from portfolio.fields import TimeZoneField
+from portfolio.models.constraints import choices_constraint
 from portfolio.models.locations import coordinate_constraints, validate_coordinates
 from portfolio.models.related import related_or_none
 from portfolio.text import with_article
@@ -20,10 +21,6 @@ from portfolio.validators import (
 )
 
 __all__ = ["Equipment", "Farm", "Observation", "Sensor"]
-
-
-def _choices_constraint(field, choices, name):
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
 def _a(equipment_type):
@@ -93,7 +90,7 @@ class Equipment(models.Model):
                 violation_error_message="This farm already has equipment with this equipment ID.",
             ),
             models.CheckConstraint(condition=~Q(equipment_id=""), name="equipment_id_not_blank"),
-            _choices_constraint("equipment_type", EquipmentType, "equipment_type_known"),
+            choices_constraint("equipment_type", EquipmentType, "equipment_type_known"),
         ]
 
     def __str__(self):
@@ -172,7 +169,7 @@ class Sensor(models.Model):
                     "This equipment already has a sensor of this type without a sensor ID; give this one a sensor ID."
                 ),
             ),
-            _choices_constraint("sensor_type", SensorType, "sensor_type_known"),
+            choices_constraint("sensor_type", SensorType, "sensor_type_known"),
         ]
 
     def __str__(self):

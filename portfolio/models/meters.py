@@ -8,6 +8,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from portfolio.choices import KWH_PER_UNIT, UNITS_BY_METER_TYPE, EnergyUnit, EquipmentType, MeterType, SensorType
+from portfolio.models.constraints import choices_constraint
 from portfolio.models.locations import Located
 from portfolio.models.related import related_or_none
 from portfolio.text import with_article
@@ -46,7 +47,7 @@ class Meter(Located):
                 name="meter_name_unique_in_portfolio",
                 violation_error_message="This portfolio already has a meter with this name.",
             ),
-            models.CheckConstraint(condition=Q(meter_type__in=MeterType.values), name="meter_type_known"),
+            choices_constraint("meter_type", MeterType, "meter_type_known"),
         ]
 
     def __str__(self):
@@ -101,18 +102,13 @@ class Reading(models.Model):
     class Meta:
         abstract = True
         constraints = [
-            models.CheckConstraint(condition=Q(unit__in=EnergyUnit.values), name="%(class)s_unit_known"),
+            choices_constraint("unit", EnergyUnit, "%(class)s_unit_known"),
             models.CheckConstraint(
                 condition=Q(quantity__gte=-MAX_FLOAT, quantity__lte=MAX_FLOAT),
                 name="%(class)s_quantity_finite",
                 violation_error_message="The quantity must be a finite number.",
             ),
         ]
-
-    @property
-    def kwh(self):
-        """The energy in kWh, also before the database has computed ``energy_kwh``."""
-        return self.quantity * KWH_PER_UNIT[EnergyUnit(self.unit)]
 
     def clean_unit(self, meter):
         allowed = UNITS_BY_METER_TYPE[MeterType(meter.meter_type)]

@@ -563,9 +563,3 @@ def test_validation_refuses_an_unknown_meter_type(validation_messages):
     messages = validation_messages(MeterFactory.build(portfolio=PortfolioFactory(), meter_type="water"))
 
     assert messages == {"meter_type": ["Value 'water' is not a valid choice."]}
-
-
-def test_the_therm_factor_is_the_contracts():
-    reading = IntervalReading(quantity=2.0, unit=EnergyUnit.THERM)
-
-    assert reading.kwh == pytest.approx(2 * KWH_PER_THERM)
