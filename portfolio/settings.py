@@ -79,6 +79,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
+# Uploaded import files wait here for their worker; the admin never serves them.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+MEDIA_URL = "media/"
+
+# Largest file the admin accepts: a workbook of portfolio data, and a file of readings.
+SPREADSHEET_UPLOAD_MAX_BYTES = int(os.environ.get("SPREADSHEET_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
+READINGS_UPLOAD_MAX_BYTES = int(os.environ.get("READINGS_UPLOAD_MAX_BYTES", 2 * 1024**3))
+# Uploads above this size go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
 Q_CLUSTER = config.q_cluster(os.environ)
 
 # Where `manage.py demo` keeps the demo admin's generated password (development only).

@@ -21,6 +21,7 @@ from portfolio.models import (
     DemandResponseEvent,
     Equipment,
     Farm,
+    ImportRecord,
     IntervalReading,
     Meter,
     Observation,
@@ -68,8 +69,8 @@ def demo():
 
 
 def test_every_portfolio_model_is_in_the_admin():
-    assert set(apps.get_app_config("portfolio").get_models()) == set(PORTFOLIO_MODELS)
-    for model in PORTFOLIO_MODELS:
+    assert set(apps.get_app_config("portfolio").get_models()) == {*PORTFOLIO_MODELS, ImportRecord}
+    for model in [*PORTFOLIO_MODELS, ImportRecord]:
         assert admin.site.is_registered(model), model
 
 
