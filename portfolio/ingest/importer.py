@@ -1,11 +1,25 @@
 """Import one file of readings: read, check, stage, then commit all of it or none of it."""
 
+import csv
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from portfolio.ingest.errors import Problem
+from django.db import transaction
+from django.utils import timezone
+
+from portfolio.ingest import formats
+from portfolio.ingest.catalog import Catalog
+from portfolio.ingest.errors import InvalidRow, Problem, ReadingsFileError
+from portfolio.ingest.parsing import parse_datetime, parse_float, to_utc
+from portfolio.ingest.source import TextSource, refuse
+from portfolio.ingest.staging import stage_for_connection
 
 TIME_BASES = ("local", "utc")
+MAX_PROBLEMS = 100  # listed; the rest are counted
+PROGRESS_EVERY_ROWS = 10_000
+PROGRESS_SECONDS = 0.5
+TIME_CACHE_SIZE = 200_000  # distinct (time text, zone) pairs kept; a file repeats each time per sensor
 
 
 @dataclass(frozen=True)
@@ -58,4 +72,238 @@ def import_readings(
 
     Raises ``ReadingsFileError`` (nothing committed) for a file that cannot be imported.
     """
-    raise NotImplementedError
+    if time_basis not in TIME_BASES:
+        raise ValueError(f"time_basis must be one of {TIME_BASES}, not {time_basis!r}")
+    path = Path(path)
+    if errors_path is None:
+        errors_path = path.with_name(f"{path.stem}.errors.csv")
+    started = time.monotonic()
+    with TextSource(path) as source:
+        run = _Run(source, Catalog(portfolio=portfolio, time_basis=time_basis), skip_invalid, errors_path, progress)
+        try:
+            result = run.execute()
+        finally:
+            run.close_errors()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+class _Run:
+    """One import: the reading loop, the problems found, and the commit."""
+
+    def __init__(self, source, catalog, skip_invalid, errors_path, progress):
+        self.source = source
+        self.catalog = catalog
+        self.skip_invalid = skip_invalid
+        self.errors_path = Path(errors_path)
+        self.progress = progress
+        self.problems = []
+        self.problem_count = 0
+        self.rows_read = 0
+        self._errors_file = None
+        self._errors_writer = None
+        self._last_phase, self._last_report = None, 0.0
+
+    # --- problems ----------------------------------------------------------------------------
+
+    def reject(self, line, problem_or_error, row):
+        problem = problem_or_error if isinstance(problem_or_error, Problem) else problem_or_error.problem
+        problem = Problem(line, problem.column, problem.message)
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+        if self.skip_invalid:
+            self._write_error(problem, row)
+
+    def _write_error(self, problem, row):
+        if self._errors_writer is None:
+            self._errors_file = open(self.errors_path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self._errors_writer = csv.writer(self._errors_file)
+            self._errors_writer.writerow(["line", "column", "error", *self.file_format.headers])
+        self._errors_writer.writerow([problem.line, problem.column or "", problem.message, *row])
+
+    def close_errors(self):
+        if self._errors_file is not None:
+            self._errors_file.close()
+
+    def refusal(self):
+        return ReadingsFileError(self.problems, self.problem_count, rows_read=self.rows_read)
+
+    def report(self, phase):
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if phase == self._last_phase and now - self._last_report < PROGRESS_SECONDS:
+            return
+        self._last_phase, self._last_report = phase, now
+        self.progress(Progress(phase, self.rows_read, self.source.bytes_read, self.source.size))
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def execute(self):
+        reader = csv.reader(self.source.text, strict=True)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise refuse(f"The header row cannot be read: {error}") from None
+        if not header or not any(cell.strip() for cell in header):
+            raise refuse("The file has no header row: the first line is blank.")
+        self.file_format = formats.detect_format(header)
+        with stage_for_connection() as stage:
+            self.report("reading")
+            self.read_rows(reader, stage)
+            if not self.rows_read:
+                raise ReadingsFileError([Problem(None, None, "The file has a header row but no readings.")])
+            if self.problem_count and not self.skip_invalid:
+                raise self.refusal()
+            self.report("writing")
+            result = self.commit(stage)
+        self.report("done")
+        return result
+
+    def read_rows(self, reader, stage):
+        catalog = self.catalog
+        raptor = self.file_format.is_raptor
+        by_type = self.file_format is formats.LONG_BY_TYPE
+        width = len(self.file_format.headers)
+        time_column, value_column = (12, 13) if raptor else (3, 4)
+        self.time_column = time_column
+        time_name, value_name = self.file_format.headers[time_column], self.file_format.headers[value_column]
+        refs = self._refs = {}  # the row's catalog columns -> SensorRef, or the InvalidRow they raise
+        times = {}  # (time text, zone) -> UTC text for the staging table
+        time_text = stage.time_text
+        add = stage.add
+        keep = not self.skip_invalid  # after the first problem of a refused file, stop staging
+        next_report = PROGRESS_EVERY_ROWS
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                message = f"not valid CSV ({error}); is the file cut short?"
+                self.reject(reader.line_num, Problem(None, None, message), [])
+                break
+            except UnicodeDecodeError:
+                message = (
+                    f"not {self.source.encoding.upper()} text, though the start of the file is; "
+                    "save the whole file as UTF-8"
+                )
+                self.reject(self.source.first_undecodable_line(), Problem(None, None, message), [])
+                break
+            line = reader.line_num
+            self.rows_read += 1
+            if self.rows_read >= next_report:
+                next_report += PROGRESS_EVERY_ROWS
+                self.report("reading")
+            if len(row) != width:
+                if not row:  # a blank line
+                    self.rows_read -= 1
+                    continue
+                hint = " (is the last line cut short?)" if len(row) < width else ""
+                self.reject(line, Problem(None, None, f"{len(row)} columns, expected {width}{hint}"), row)
+                continue
+            key = tuple(row[:12]) if raptor else (row[0], row[1], row[2])
+            sensor = refs.get(key)
+            if sensor is None:
+                try:
+                    sensor = catalog.raptor_sensor(row, line) if raptor else catalog.long_sensor(*key, by_type)
+                except InvalidRow as error:
+                    sensor = error
+                refs[key] = sensor
+            if isinstance(sensor, InvalidRow):  # reported, not raised again: a re-raise grows its traceback
+                self.reject(line, sensor, row)
+                keep = self.skip_invalid
+                continue
+            try:
+                text = row[time_column]
+                observed_at = times.get((text, sensor.zone))
+                if observed_at is None:
+                    moment = parse_datetime(text, time_name)
+                    observed_at = time_text(to_utc(moment, sensor.zone, time_name, text))
+                    if len(times) >= TIME_CACHE_SIZE:
+                        times.clear()
+                    times[(text, sensor.zone)] = observed_at
+                text = row[value_column]
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = parse_float(text, value_name)  # raises with the reason
+                if value - value != 0.0 or "_" in text:  # NaN, inf; float() also reads '1_000'
+                    value = parse_float(text, value_name)
+            except InvalidRow as error:
+                self.reject(line, error, row)
+                keep = self.skip_invalid
+                continue
+            if keep:
+                add(line, sensor.ref, observed_at, value)
+        self.report("reading")
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def check_conflicts(self, stage):
+        """Keys given twice with different values: refuse, or leave them out (and list them)."""
+        if self.skip_invalid:
+            self._reject_conflicting_rows(stage)
+            return
+        total, conflicts = stage.conflicts(MAX_PROBLEMS)
+        for conflict in conflicts:
+            label = self.catalog.refs[conflict.sensor_ref].label
+            first_line, first_value = conflict.lines[0], conflict.values[0]
+            for line, value in zip(conflict.lines[1:], conflict.values[1:], strict=True):
+                if value != first_value:
+                    message = (
+                        f"sensor {label} at {conflict.observed_at} is given twice: {value!r} here "
+                        f"and {first_value!r} on line {first_line}"
+                    )
+                    self.reject(line, Problem(None, None, message), [])
+                    break
+        if total:
+            self.problem_count += total - len(conflicts)
+            raise self.refusal()
+
+    def _reject_conflicting_rows(self, stage):
+        """With skip_invalid: read the file again and write every row of a conflicting key to the errors file."""
+        _, conflicts = stage.conflicts(None)
+        keys = {(conflict.sensor_ref, conflict.staged_at): conflict for conflict in conflicts}
+        time_column, width = self.time_column, len(self.file_format.headers)
+        with TextSource(self.source.path) as source:
+            reader = csv.reader(source.text, strict=True)
+            next(reader)
+            for row in reader:
+                if len(row) != width:
+                    continue
+                sensor = self._refs.get(tuple(row[:12]) if self.file_format.is_raptor else tuple(row[:3]))
+                if sensor is None or isinstance(sensor, InvalidRow):
+                    continue
+                try:
+                    observed_at = self._time_text(row[time_column], sensor.zone, stage)
+                except InvalidRow:
+                    continue
+                conflict = keys.get((sensor.ref, observed_at))
+                if conflict is not None:
+                    message = (
+                        f"sensor {sensor.label} at {conflict.observed_at} is given more than once with "
+                        "different values; none of them was imported"
+                    )
+                    self.reject(reader.line_num, Problem(None, None, message), row)
+
+    def _time_text(self, text, zone, stage):
+        name = self.file_format.headers[self.time_column]
+        return stage.time_text(to_utc(parse_datetime(text, name), zone, name, text))
+
+    def commit(self, stage):
+        result = ImportResult(self.file_format.name, rows_read=self.rows_read)
+        with transaction.atomic():
+            sensor_pks, counts = self.catalog.apply()
+            new, updated, distinct = stage.commit(sensor_pks, timezone.now(), self.check_conflicts)
+        result.rows_new, result.rows_updated = new, updated
+        result.rows_unchanged = distinct - new - updated
+        for name, count in counts.items():
+            setattr(result, name, count)
+        result.rows_skipped = self.problem_count
+        result.problems = self.problems
+        result.problem_count = self.problem_count
+        result.errors_path = self.errors_path if self._errors_writer is not None else None
+        return result

@@ -1,0 +1,241 @@
+"""Stage readings in a temporary table, then upsert them into the observation table in one statement.
+
+Staging keeps a refused file out of the real table, lets the database (not Python's
+memory) find keys given twice, and turns a million inserts into one set-based upsert.
+PostgreSQL stages with ``COPY``; SQLite with batched ``executemany`` into a keyed table.
+A temporary table is private to the connection, and on SQLite writing it takes no lock
+on the database file, so the web server and workers carry on while a file is read.
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from portfolio.models import Observation
+
+STAGING = "ingest_staging"
+SENSOR_MAP = "ingest_sensors"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One sensor and time given more than once with different values."""
+
+    sensor_ref: int
+    observed_at: str  # UTC, as text for messages
+    staged_at: str  # as the stage's time_text wrote it
+    lines: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+class Stage:
+    batch_rows = 50_000
+
+    def __init__(self):
+        self.rows = 0  # rows added, duplicates included
+        self._buffer = []
+        self.table = connection.ops.quote_name(Observation._meta.db_table)
+
+    def __enter__(self):
+        with connection.cursor() as cursor:
+            self._create(cursor)
+        return self
+
+    def __exit__(self, *exc_info):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+            cursor.execute(f"DROP TABLE IF EXISTS {SENSOR_MAP}")
+
+    def add(self, line, sensor_ref, observed_at, value):
+        self._buffer.append(self._row(line, sensor_ref, observed_at, value))
+        self.rows += 1
+        if len(self._buffer) >= self.batch_rows:
+            self.flush()
+
+    def flush(self):
+        if self._buffer:
+            with connection.cursor() as cursor:
+                self._write(cursor, self._buffer)
+            self._buffer = []
+
+    def _map_sensors(self, cursor, sensor_pks):
+        cursor.execute(f"DROP TABLE IF EXISTS {SENSOR_MAP}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {SENSOR_MAP} (ref integer PRIMARY KEY, sensor_id bigint NOT NULL)")
+        cursor.executemany(f"INSERT INTO {SENSOR_MAP} (ref, sensor_id) VALUES (%s, %s)", list(enumerate(sensor_pks)))
+
+
+class PostgresStage(Stage):
+    def _create(self, cursor):
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {STAGING} (line integer NOT NULL, sensor_ref integer NOT NULL, "
+            "observed_at timestamptz NOT NULL, value double precision NOT NULL)"
+        )
+
+    @staticmethod
+    def time_text(moment):
+        return str(moment)  # '2024-06-01 00:15:00+00:00'; COPY reads it as timestamptz
+
+    @staticmethod
+    def _row(line, sensor_ref, observed_at, value):
+        return f"{line}\t{sensor_ref}\t{observed_at}\t{value!r}\n"
+
+    def _write(self, cursor, rows):
+        with cursor.copy(f"COPY {STAGING} (line, sensor_ref, observed_at, value) FROM STDIN") as copy:
+            copy.write("".join(rows))
+
+    def conflicts(self, limit):
+        """(number of conflicting keys, the first ``limit`` of them by line)."""
+        grouped = (
+            f"SELECT sensor_ref, observed_at, array_agg(line ORDER BY line) AS lines, "
+            f"array_agg(value ORDER BY line) AS vals FROM {STAGING} GROUP BY sensor_ref, observed_at "
+            "HAVING count(DISTINCT value) > 1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM ({grouped}) g")
+            (total,) = cursor.fetchone()
+            cursor.execute(f"{grouped} ORDER BY min(line) LIMIT %s", [limit])  # NULL: no limit
+            found = [
+                Conflict(
+                    ref,
+                    observed_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    self.time_text(observed_at),
+                    tuple(lines),
+                    tuple(values),
+                )
+                for ref, observed_at, lines, values in cursor.fetchall()
+            ]
+        return total, found
+
+    def drop_conflicts(self):
+        """Leave out every key given with different values, and all but the first of identical repeats."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {STAGING} s USING (SELECT sensor_ref, observed_at, min(line) AS keep, "
+                f"count(DISTINCT value) AS n FROM {STAGING} GROUP BY sensor_ref, observed_at HAVING count(*) > 1) d "
+                "WHERE s.sensor_ref = d.sensor_ref AND s.observed_at = d.observed_at AND (d.n > 1 OR s.line <> d.keep)"
+            )
+
+    def distinct_rows(self):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {STAGING}")
+            return cursor.fetchone()[0]
+
+    def commit(self, sensor_pks, now, check_conflicts):
+        """Upsert the staged rows; return (new, updated, distinct rows). Call inside a transaction.
+
+        ``check_conflicts(stage)`` is called when some key was given twice; it raises to
+        refuse the file, or returns to leave those keys out.
+        """
+        self.flush()
+        with connection.cursor() as cursor:
+            self._map_sensors(cursor, sensor_pks)
+            # A value that did not change keeps its ingested_at, so it is not uploaded again.
+            upsert = (
+                f"WITH written AS (INSERT INTO {self.table} AS o (sensor_id, observed_at, value, ingested_at) "
+                f"SELECT m.sensor_id, s.observed_at, s.value, %s FROM {STAGING} s JOIN {SENSOR_MAP} m "
+                "ON m.ref = s.sensor_ref ON CONFLICT (sensor_id, observed_at) DO UPDATE "
+                "SET value = EXCLUDED.value, ingested_at = EXCLUDED.ingested_at "
+                "WHERE o.value IS DISTINCT FROM EXCLUDED.value RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+            )
+            # One set-based pass finds keys given twice (DO UPDATE ... WHERE could hide them from the upsert).
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {STAGING} GROUP BY sensor_ref, observed_at HAVING count(*) > 1)"
+            )
+            distinct = self.rows
+            if cursor.fetchone()[0]:
+                check_conflicts(self)
+                self.drop_conflicts()
+                distinct = self.distinct_rows()
+            cursor.execute(upsert, [now])
+            new, updated = cursor.fetchone()
+        return new, updated, distinct
+
+
+class SqliteStage(Stage):
+    batch_rows = 20_000
+
+    def _create(self, cursor):
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        # Keyed like the real table: a repeated key lands on the first row and marks it.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {STAGING} (sensor_ref integer NOT NULL, observed_at text NOT NULL, "
+            "value real NOT NULL, line integer NOT NULL, last_line integer, last_value real, "
+            "conflict integer NOT NULL DEFAULT 0, PRIMARY KEY (sensor_ref, observed_at)) WITHOUT ROWID"
+        )
+
+    @staticmethod
+    def time_text(moment):
+        return str(moment.replace(tzinfo=None))  # how Django stores an aware datetime in SQLite (UTC)
+
+    @staticmethod
+    def _row(line, sensor_ref, observed_at, value):
+        return (sensor_ref, observed_at, value, line)
+
+    def _write(self, cursor, rows):
+        cursor.executemany(
+            f"INSERT INTO {STAGING} (sensor_ref, observed_at, value, line) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (sensor_ref, observed_at) DO UPDATE SET last_line = excluded.line, "
+            "last_value = excluded.value, conflict = conflict OR value IS NOT excluded.value",
+            rows,
+        )
+
+    def conflicts(self, limit):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {STAGING} WHERE conflict")
+            (total,) = cursor.fetchone()
+            cursor.execute(
+                f"SELECT sensor_ref, observed_at, line, value, last_line, last_value FROM {STAGING} "
+                "WHERE conflict ORDER BY line LIMIT %s",
+                [-1 if limit is None else limit],  # -1: no limit
+            )
+            found = [
+                Conflict(ref, f"{observed_at[:19]} UTC", observed_at, (line, last_line), (value, last_value))
+                for ref, observed_at, line, value, last_line, last_value in cursor.fetchall()
+            ]
+        return total, found
+
+    def drop_conflicts(self):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {STAGING} WHERE conflict")
+
+    def distinct_rows(self):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {STAGING}")
+            return cursor.fetchone()[0]
+
+    def commit(self, sensor_pks, now, check_conflicts):
+        self.flush()
+        if self.conflicts(0)[0]:
+            check_conflicts(self)
+            self.drop_conflicts()
+        now = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            self._map_sensors(cursor, sensor_pks)
+            cursor.execute(
+                f"SELECT count(*) FROM {STAGING} s JOIN {SENSOR_MAP} m ON m.ref = s.sensor_ref "
+                f"JOIN {self.table} o ON o.sensor_id = m.sensor_id AND o.observed_at = s.observed_at"
+            )
+            (existing,) = cursor.fetchone()
+            # "WHERE true": SQLite's grammar needs it between SELECT ... JOIN and ON CONFLICT.
+            cursor.execute(
+                f"INSERT INTO {self.table} (sensor_id, observed_at, value, ingested_at) "
+                f"SELECT m.sensor_id, s.observed_at, s.value, %s FROM {STAGING} s JOIN {SENSOR_MAP} m "
+                "ON m.ref = s.sensor_ref WHERE true ON CONFLICT (sensor_id, observed_at) DO UPDATE "
+                "SET value = excluded.value, ingested_at = excluded.ingested_at "
+                f"WHERE {self.table}.value IS NOT excluded.value",
+                [now],
+            )
+            written = cursor.rowcount
+        distinct = self.distinct_rows()
+        new = distinct - existing
+        return new, written - new, distinct
+
+
+def stage_for_connection():
+    if connection.vendor == "postgresql":
+        return PostgresStage()
+    if connection.vendor == "sqlite":
+        return SqliteStage()
+    raise NotImplementedError(f"the readings import supports PostgreSQL and SQLite, not {connection.vendor}")
