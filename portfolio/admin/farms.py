@@ -6,6 +6,7 @@ from portfolio.admin.annotations import annotated_column, count_of, last_observa
 from portfolio.admin.deletion import BulkRowsDeleteMixin
 from portfolio.admin.large_tables import InputFilter, LargeTableAdmin
 from portfolio.admin.local_time import SiteTimeZoneMixin
+from portfolio.admin.readings_import import readings_import_urls
 from portfolio.choices import SENSOR_TYPES
 from portfolio.models import Equipment, Farm, Observation, Sensor
 
@@ -192,3 +193,7 @@ class ObservationAdmin(LargeTableAdmin):
     @admin.display(description="unit")
     def unit(self, obj):
         return obj.sensor.unit
+
+    def get_urls(self):
+        # In front: the object URLs would take "import/" for an observation's ID.
+        return readings_import_urls(self) + super().get_urls()
