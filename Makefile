@@ -20,11 +20,16 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime-installed
 
-## run: set everything up and serve the admin with the demo portfolio on http://$(HOST):$(PORT)/
+## run: set everything up and serve the admin with the demo portfolio on http://$(HOST):$(PORT)/, with its worker
 run: export DEBUG ?= 1
 run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
+	@# The django-q2 worker runs what the admin queues (readings imports) and stops with the web server.
+	@$(BIN)/python manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "Started the background worker (manage.py qcluster, pid $$worker); Ctrl-C stops it with the server."; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # A development checkout: manage.py runs with DEBUG=1 without typing it (see README).

@@ -30,6 +30,8 @@ STATUS_COLOURS = {
 
 # A record queued longer than this probably has no worker to run it.
 WORKER_WAIT_SECONDS = 30
+# Share of the file read before the page estimates the time left.
+ETA_AFTER = 0.02
 
 
 def human_duration(seconds):
@@ -57,7 +59,8 @@ def progress_of(record, now=None):
     fraction = record.progress_fraction
     rate = record.rows_read / elapsed if elapsed and record.rows_read else None
     seconds_left = None
-    if record.status == ImportRecord.Status.RUNNING and fraction and 0 < fraction < 1 and elapsed:
+    # Too early, a guess from the first rows only misleads.
+    if record.status == ImportRecord.Status.RUNNING and fraction and ETA_AFTER <= fraction < 1 and elapsed:
         seconds_left = elapsed * (1 - fraction) / fraction
     return {
         "status": record.status,
