@@ -8,6 +8,7 @@ is done; the errors file of a skip-invalid import downloads through ``<id>/error
 
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -86,6 +87,9 @@ def phase_of(record, now):
         if (now - record.created_at).total_seconds() > WORKER_WAIT_SECONDS:
             return "Still waiting for a worker. Is the background worker running (manage.py qcluster)?"
         return "Waiting for a worker to start it."
+    limit = settings.Q_CLUSTER.get("timeout")
+    if limit and record.started_at and (now - record.started_at).total_seconds() > limit:
+        return f"Running longer than a worker may ({human_duration(limit)}): the worker has probably stopped."
     if record.file_size and record.bytes_read >= record.file_size:
         return "All rows read; writing them to the database."
     return "Reading the file."

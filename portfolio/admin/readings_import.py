@@ -54,6 +54,7 @@ class ReadingsImportForm(forms.Form):
     skip_invalid = forms.BooleanField(
         required=False,
         label="Skip invalid rows",
+        label_suffix="",  # the admin writes a checkbox's label after the box, without a colon
         help_text="Load the good rows and leave out the invalid ones, which are listed with the reason in an "
         "errors file you can download from the import record. Without it, one invalid row refuses the whole "
         "file and nothing is imported.",

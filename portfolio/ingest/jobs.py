@@ -87,7 +87,15 @@ def queue_readings_import(uploaded_file, *, user, options):
     record.file_size = content.bytes_hashed
     record.save()
     task_name = f"import readings #{record.pk} {record.file_name}"[:100]
-    task_id = async_task(TASK, record.pk, task_name=task_name)
+    try:
+        task_id = async_task(TASK, record.pk, task_name=task_name)
+    except Exception as exc:
+        record.refresh_from_db()
+        # The broker refused the task (in sync mode the task has already recorded its own failure).
+        if not record.is_finished:
+            finish_with_failure(record, exc)
+            _discard_upload(record)
+        raise
     # Only this column: a worker may already be writing the record's progress.
     ImportRecord.objects.filter(pk=record.pk).update(task_id=task_id)
     record.task_id = task_id

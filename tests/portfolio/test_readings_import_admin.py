@@ -338,6 +338,18 @@ def test_progress_of_a_running_import_as_json_and_on_its_page(admin_client):
     assert progress["finished"] is True and progress["message"] == "5,000 rows: 5,000 new."
 
 
+def test_progress_says_when_no_worker_seems_to_be_there(admin_client):
+    long_ago = timezone.now() - timezone.timedelta(hours=2)
+    queued = ImportRecord.objects.create(
+        kind="readings", target="readings", source="admin", file_name="q.csv", created_at=long_ago
+    )
+    stalled = ImportRecord.objects.create(
+        kind="readings", target="readings", source="admin", file_name="s.csv", status="running", started_at=long_ago
+    )
+    assert "Is the background worker running" in admin_client.get(record_url(queued, "progress")).json()["phase"]
+    assert "the worker has probably stopped" in admin_client.get(record_url(stalled, "progress")).json()["phase"]
+
+
 def test_progress_needs_permission_to_see_the_record(client):
     record = ImportRecord.objects.create(kind="readings", target="readings", source="admin", file_name="x.csv")
     client.force_login(staff_user())
