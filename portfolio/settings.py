@@ -89,6 +89,14 @@ READINGS_UPLOAD_MAX_BYTES = int(os.environ.get("READINGS_UPLOAD_MAX_BYTES", 2 * 
 # Uploads above this size go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# django-import-export: spreadsheets in the admin (docs/spreadsheets.md). Importing needs the
+# change permission of the model and exporting its view permission. Our CSV and XLSX formats
+# escape formulae themselves, losslessly; the flag covers any admin left on the stock formats.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
 Q_CLUSTER = config.q_cluster(os.environ)
 
 # Where `manage.py demo` keeps the demo admin's generated password (development only).

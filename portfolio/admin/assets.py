@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from portfolio.admin.annotations import annotated_column, count_of
 from portfolio.admin.local_time import SiteTimeZoneMixin
 from portfolio.admin.meters import LOCATION_FIELDSET
+from portfolio.admin.spreadsheets import SpreadsheetAdminMixin
 from portfolio.choices import ASSET_KINDS, KINDS_WITH_EVENTS, AssetKind
 from portfolio.models import Asset, DemandResponseEvent
+from portfolio.resources import AssetResource, DemandResponseEventResource
 
 
 def kind_fieldsets():
@@ -73,7 +75,8 @@ class DemandResponseEventInline(admin.TabularInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(SiteTimeZoneMixin, admin.ModelAdmin):
+class AssetAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, admin.ModelAdmin):
+    resource_classes = [AssetResource]
     form = AssetForm
     list_display = [
         "custom_id",
@@ -141,7 +144,8 @@ class AssetAdmin(SiteTimeZoneMixin, admin.ModelAdmin):
 
 
 @admin.register(DemandResponseEvent)
-class DemandResponseEventAdmin(admin.ModelAdmin):
+class DemandResponseEventAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
+    resource_classes = [DemandResponseEventResource]
     list_display = ["asset", "start", "end", "duration"]
     list_filter = ["asset__portfolio", "asset"]
     list_select_related = ["asset"]

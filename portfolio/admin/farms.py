@@ -7,8 +7,10 @@ from portfolio.admin.deletion import BulkRowsDeleteMixin
 from portfolio.admin.large_tables import InputFilter, LargeTableAdmin
 from portfolio.admin.local_time import SiteTimeZoneMixin
 from portfolio.admin.readings_import import readings_import_urls
+from portfolio.admin.spreadsheets import SpreadsheetAdminMixin
 from portfolio.choices import SENSOR_TYPES
 from portfolio.models import Equipment, Farm, Observation, Sensor
+from portfolio.resources import EquipmentResource, FarmResource, SensorResource
 
 
 def observations_link(query, label):
@@ -24,7 +26,8 @@ class EquipmentInline(admin.TabularInline):
 
 
 @admin.register(Farm)
-class FarmAdmin(SiteTimeZoneMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
+class FarmAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
+    resource_classes = [FarmResource]
     list_display = [
         "farm_id",
         "name",
@@ -87,7 +90,8 @@ class SensorInline(SensorTypeColumns, admin.TabularInline):
 
 
 @admin.register(Equipment)
-class EquipmentAdmin(BulkRowsDeleteMixin, admin.ModelAdmin):
+class EquipmentAdmin(SpreadsheetAdminMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
+    resource_classes = [EquipmentResource]
     list_display = [
         "equipment_id",
         "name",
@@ -121,7 +125,8 @@ class EquipmentAdmin(BulkRowsDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Sensor)
-class SensorAdmin(SensorTypeColumns, BulkRowsDeleteMixin, admin.ModelAdmin):
+class SensorAdmin(SpreadsheetAdminMixin, SensorTypeColumns, BulkRowsDeleteMixin, admin.ModelAdmin):
+    resource_classes = [SensorResource]
     list_display = ["__str__", "sensor_type", "unit", "equipment", "farm", "last_observation", "observations"]
     list_filter = ["sensor_type", "equipment__equipment_type", "equipment__farm__portfolio", "equipment__farm"]
     list_select_related = ["equipment__farm"]

@@ -4,7 +4,9 @@ from django.db.models import OuterRef, Subquery
 from portfolio.admin.annotations import annotated_column, count_of
 from portfolio.admin.deletion import BulkRowsDeleteMixin
 from portfolio.admin.large_tables import LargeTableAdmin
+from portfolio.admin.spreadsheets import SpreadsheetAdminMixin
 from portfolio.models import BillReading, IntervalReading, Meter
+from portfolio.resources import BillReadingResource, IntervalReadingResource, MeterResource
 
 LOCATION_FIELDSET = (
     "Location",
@@ -16,7 +18,8 @@ LOCATION_FIELDSET = (
 
 
 @admin.register(Meter)
-class MeterAdmin(BulkRowsDeleteMixin, admin.ModelAdmin):
+class MeterAdmin(SpreadsheetAdminMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
+    resource_classes = [MeterResource]
     list_display = [
         "name",
         "portfolio",
@@ -65,7 +68,8 @@ class ReadingAdmin(LargeTableAdmin):
 
 
 @admin.register(IntervalReading)
-class IntervalReadingAdmin(ReadingAdmin):
+class IntervalReadingAdmin(SpreadsheetAdminMixin, ReadingAdmin):
+    resource_classes = [IntervalReadingResource]
     list_display = ["meter", "start", "end", "quantity", "unit", "energy_kwh", "ingested_at"]
     list_filter = [*ReadingAdmin.list_filter, "start"]
     # (meter, start) is the unique index: this order never needs a sort.
@@ -74,7 +78,8 @@ class IntervalReadingAdmin(ReadingAdmin):
 
 
 @admin.register(BillReading)
-class BillReadingAdmin(ReadingAdmin):
+class BillReadingAdmin(SpreadsheetAdminMixin, ReadingAdmin):
+    resource_classes = [BillReadingResource]
     list_display = ["meter", "start_date", "end_date", "quantity", "unit", "energy_kwh", "ingested_at"]
     list_filter = [*ReadingAdmin.list_filter, "start_date"]
     ordering = ["-meter_id", "-start_date"]

@@ -1,11 +1,14 @@
 from django.contrib import admin
 
 from portfolio.admin.annotations import annotated_column, count_of
+from portfolio.admin.spreadsheets import SpreadsheetAdminMixin
 from portfolio.models import Asset, Farm, Meter, Portfolio
+from portfolio.resources import PortfolioResource
 
 
 @admin.register(Portfolio)
-class PortfolioAdmin(admin.ModelAdmin):
+class PortfolioAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
+    resource_classes = [PortfolioResource]
     list_display = ["name", "slug", "farm_count", "meter_count", "asset_count"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

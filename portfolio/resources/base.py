@@ -218,6 +218,14 @@ class SpreadsheetResource(resources.ModelResource):
         # What the columns read, in a few queries whatever the number of rows.
         return queryset.select_related(*self.export_related).prefetch_related(*self.export_prefetch)
 
+    def after_import(self, dataset, result, **kwargs):
+        # ModelResource resets the table's id sequence here, for files that carry ids. Ours
+        # never do, and the reset could set the sequence back under a concurrent insert.
+        pass
+
+    def after_export(self, queryset, dataset, **kwargs):
+        dataset.title = self.resource_name  # the sheet's name in a workbook
+
     def export_field(self, field, instance, **kwargs):
         if isinstance(field.widget, SiteTimeWidget):
             kwargs["site_zone"] = self.instance_zone(instance)

@@ -20,7 +20,7 @@ from portfolio.models.imports import MAX_PROBLEMS
 from portfolio.resources.files import read_sheet
 from portfolio.resources.problems import Problem, SpreadsheetError
 
-__all__ = ["Outcome", "Upload", "import_spreadsheet"]
+__all__ = ["Outcome", "Upload", "import_sheets", "import_spreadsheet"]
 
 # How many changed rows the admin's preview lists.
 MAX_PREVIEW_ROWS = 200
@@ -65,6 +65,7 @@ class Outcome:
     changes: list = field(default_factory=list)  # (row, "new" or "update", diff cells) for the preview
     diff_headers: list = field(default_factory=list)
     data: bytes = b""
+    result: object = None  # django-import-export's Result (of the last sheet), when the rows were read
     record: ImportRecord | None = None
 
     @property
@@ -81,9 +82,22 @@ def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False):
 
     Nothing is committed unless every row is valid (and never on a dry run).
     """
-    outcome = Outcome(target=resource.resource_name, file_name=upload.name, dry_run=dry_run)
+    return import_sheets(
+        resource.resource_name,
+        upload,
+        lambda data: [(resource, read_sheet(data))],
+        source=source,
+        user=user,
+        dry_run=dry_run,
+    )
+
+
+def import_sheets(target, upload, read, *, source, user=None, dry_run=False):
+    """Import the sheets ``read(data)`` returns as (resource, sheet) pairs, in that order, all or none."""
+    outcome = Outcome(target=target, file_name=upload.name, dry_run=dry_run)
     started_at = timezone.now()
     limit = settings.SPREADSHEET_UPLOAD_MAX_BYTES
+    several = None
     try:
         if upload.size > limit:
             raise SpreadsheetError.about_file(
@@ -91,24 +105,32 @@ def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False):
                 f"the limit is {filesizeformat(limit)} ({limit:,} bytes). Split it into smaller files."
             )
         outcome.data = upload.read()
-        sheet = read_sheet(outcome.data)
-        resource.prepare(sheet)
-        if not len(sheet):
+        sheets = read(outcome.data)
+        several = len(sheets) > 1
+        for resource, sheet in sheets:
+            _on_sheet(several, resource, resource.prepare, sheet)
+        if not any(len(sheet) for _resource, sheet in sheets):
             raise SpreadsheetError.about_file("The file has a header row but no rows to import.")
-        result = resource.import_data(
-            sheet,
-            dry_run=dry_run,
-            raise_errors=False,
-            use_transactions=True,
-            rollback_on_validation_errors=True,
-            retain_instance_in_row_result=True,
-            user=user,
-            file_name=upload.name,
-        )
+        with transaction.atomic():
+            for resource, sheet in sheets:
+                result = resource.import_data(
+                    sheet,
+                    dry_run=False,  # this transaction is rolled back instead, after the last sheet
+                    raise_errors=False,
+                    use_transactions=True,
+                    rollback_on_validation_errors=True,
+                    retain_instance_in_row_result=True,
+                    user=user,
+                    file_name=upload.name,
+                )
+                _count(outcome, resource, result, several)
+            if dry_run or outcome.problems:
+                transaction.set_rollback(True)
     except SpreadsheetError as exc:
         outcome.status = ImportRecord.Status.REFUSED
         outcome.problems = exc.problems
-        outcome.message = f"Nothing was imported: {_file_problem_summary(exc.problems)}"
+        summary = str(exc.problems[0]) if len(exc.problems) == 1 else f"{len(exc.problems)} problems."
+        outcome.message = f"Nothing was imported: {summary}"
     except Exception as exc:
         outcome.status = ImportRecord.Status.FAILED
         outcome.problems = [Problem(None, None, f"The import stopped: {exc}")]
@@ -116,40 +138,34 @@ def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False):
         _record(outcome, upload, user, source, started_at)
         raise
     else:
-        _count(outcome, result, resource)
+        _conclude(outcome)
     if not (dry_run and outcome.ok):
         _record(outcome, upload, user, source, started_at)
     return outcome
 
 
-def _file_problem_summary(problems):
-    if len(problems) == 1:
-        return str(problems[0])
-    return f"{len(problems)} problems."
+def _on_sheet(several, resource, step, *args):
+    """Run a step; in a workbook, problems say which sheet they are on."""
+    try:
+        return step(*args)
+    except SpreadsheetError as exc:
+        if several:
+            raise SpreadsheetError([problem.on_sheet(resource.resource_name) for problem in exc.problems]) from None
+        raise
 
 
-def _count(outcome, result, resource):
+def _count(outcome, resource, result, several):
+    outcome.result = result
     totals = result.totals
-    outcome.rows_new = totals[RowResult.IMPORT_TYPE_NEW]
-    outcome.rows_updated = totals[RowResult.IMPORT_TYPE_UPDATE]
-    outcome.rows_unchanged = totals[RowResult.IMPORT_TYPE_SKIP]
-    outcome.rows_invalid = totals[RowResult.IMPORT_TYPE_INVALID] + totals[RowResult.IMPORT_TYPE_ERROR]
-    outcome.problems = resource.problems(result)
-    outcome.diff_headers = result.diff_headers
-    noun = resource.resource_name
-    counts = f"{outcome.rows_new} new, {outcome.rows_updated} updated, {outcome.rows_unchanged} unchanged"
+    outcome.rows_new += totals[RowResult.IMPORT_TYPE_NEW]
+    outcome.rows_updated += totals[RowResult.IMPORT_TYPE_UPDATE]
+    outcome.rows_unchanged += totals[RowResult.IMPORT_TYPE_SKIP]
+    outcome.rows_invalid += totals[RowResult.IMPORT_TYPE_INVALID] + totals[RowResult.IMPORT_TYPE_ERROR]
+    problems = resource.problems(result)
+    outcome.problems += [problem.on_sheet(resource.resource_name) for problem in problems] if several else problems
     if result.has_errors():
         outcome.status = ImportRecord.Status.FAILED
-        outcome.message = f"Nothing was imported: the database refused {_rows(outcome.rows_invalid)} of {noun}."
-    elif outcome.problems:
-        outcome.status = ImportRecord.Status.REFUSED
-        outcome.message = f"Nothing was imported: {_rows(outcome.rows_invalid)} of {noun} invalid."
-    elif outcome.dry_run:
-        outcome.status = "previewed"
-        outcome.message = f"Ready to import {noun}: {counts}."
-    else:
-        outcome.status = ImportRecord.Status.IMPORTED
-        outcome.message = f"Imported {noun}: {counts}."
+    outcome.diff_headers = result.diff_headers
     for index, row_result in enumerate(result.rows, start=1):
         if len(outcome.changes) >= MAX_PREVIEW_ROWS:
             break
@@ -157,32 +173,43 @@ def _count(outcome, result, resource):
             outcome.changes.append((resource.sheet_row(index), row_result.import_type, row_result.diff or []))
 
 
-def _rows(count):
-    return f"{count} row is" if count == 1 else f"{count} rows are"
+def _conclude(outcome):
+    counts = f"{outcome.rows_new} new, {outcome.rows_updated} updated, {outcome.rows_unchanged} unchanged"
+    invalid = f"{outcome.rows_invalid} of {outcome.rows_read} rows {'is' if outcome.rows_invalid == 1 else 'are'}"
+    if outcome.status == ImportRecord.Status.FAILED:
+        outcome.message = f"Nothing was imported: {invalid} refused by the database."
+    elif outcome.problems:
+        outcome.status = ImportRecord.Status.REFUSED
+        outcome.message = f"Nothing was imported: {invalid} invalid."
+    elif outcome.dry_run:
+        outcome.status = "previewed"
+        outcome.message = f"Ready to import {outcome.target}: {counts}."
+    else:
+        outcome.status = ImportRecord.Status.IMPORTED
+        outcome.message = f"Imported {outcome.target}: {counts}."
 
 
 def _record(outcome, upload, user, source, started_at):
-    # Outside the import's (rolled back) transaction, so a refusal is kept too.
-    with transaction.atomic():
-        outcome.record = ImportRecord.objects.create(
-            kind=ImportRecord.Kind.SPREADSHEET,
-            target=outcome.target,
-            source=source,
-            user=user if user is not None and user.is_authenticated else None,
-            file_name=upload.name[:255],
-            file_size=upload.size,
-            sha256=hashlib.sha256(outcome.data).hexdigest() if outcome.data else "",
-            options={"dry_run": outcome.dry_run},
-            status=outcome.status,
-            created_at=started_at,
-            started_at=started_at,
-            finished_at=timezone.now(),
-            bytes_read=len(outcome.data),
-            rows_read=outcome.rows_read,
-            rows_new=outcome.rows_new,
-            rows_updated=outcome.rows_updated,
-            rows_unchanged=outcome.rows_unchanged,
-            rows_invalid=outcome.rows_invalid,
-            message=outcome.message,
-            problems=[problem.as_dict() for problem in outcome.problems[:MAX_PROBLEMS]],
-        )
+    # After the import's transaction, so a refusal is kept too.
+    outcome.record = ImportRecord.objects.create(
+        kind=ImportRecord.Kind.SPREADSHEET,
+        target=outcome.target,
+        source=source,
+        user=user if user is not None and user.is_authenticated else None,
+        file_name=upload.name[:255],
+        file_size=upload.size,
+        sha256=hashlib.sha256(outcome.data).hexdigest() if outcome.data else "",
+        options={"dry_run": outcome.dry_run},
+        status=outcome.status,
+        created_at=started_at,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        bytes_read=len(outcome.data),
+        rows_read=outcome.rows_read,
+        rows_new=outcome.rows_new,
+        rows_updated=outcome.rows_updated,
+        rows_unchanged=outcome.rows_unchanged,
+        rows_invalid=outcome.rows_invalid,
+        message=outcome.message,
+        problems=[problem.as_dict() for problem in outcome.problems[:MAX_PROBLEMS]],
+    )

@@ -13,14 +13,20 @@ class Problem:
     row: int | None
     column: str | None
     message: str
+    sheet: str | None = None  # in a workbook of several sheets
 
     def __str__(self):
-        where = ", ".join(part for part in (self.row and f"row {self.row}", self.column) if part)
+        row = self.row and f"row {self.row}"
+        where = ", ".join(part for part in (self.sheet and f"sheet {self.sheet}", row, self.column) if part)
         return f"{where}: {self.message}" if where else self.message
+
+    def on_sheet(self, sheet):
+        return Problem(self.row, self.column, self.message, sheet)
 
     def as_dict(self):
         """The shape ImportRecord.problems keeps (it calls the row a line)."""
-        return {"line": self.row, "column": self.column, "message": self.message}
+        problem = {"line": self.row, "column": self.column, "message": self.message}
+        return {**problem, "sheet": self.sheet} if self.sheet else problem
 
 
 class SpreadsheetError(Exception):

@@ -1,0 +1,178 @@
+"""Spreadsheet import and export on the admin's lists of every model a person edits.
+
+django-import-export's admin flow (upload, dry-run preview, confirm) with our own reading
+and rules: the file's format is found from its content, the upload limit is checked before
+the file is read, problems name the spreadsheet row and column, a file with any invalid row
+imports nothing, and every confirmed import and every refused file leaves an ImportRecord.
+The upload and confirm steps are ours because they run ``import_spreadsheet``, the same
+function as the ``import_spreadsheet`` command; forms, temporary storage, templates, export
+and permissions are the library's.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
+from import_export.forms import ImportForm
+from import_export.signals import post_import
+from import_export.tmp_storages import TempFolderStorage
+
+from portfolio.models import ImportRecord
+from portfolio.resources.files import csv_text, read_sheet, xlsx_bytes
+from portfolio.resources.importing import MAX_PREVIEW_ROWS, Upload, import_spreadsheet
+
+__all__ = ["SpreadsheetAdminMixin"]
+
+# How many problems the page lists; the import record keeps the first 100 as well.
+MAX_SHOWN_PROBLEMS = 100
+
+
+class SpreadsheetUpload(base_formats.Format):
+    """Import: CSV or XLSX, told apart by the file's content, not its name."""
+
+    def get_title(self):
+        return "CSV or XLSX"
+
+    def can_import(self):
+        return True
+
+    def create_dataset(self, in_stream):
+        return read_sheet(in_stream)
+
+
+class CSVFile(base_formats.CSV):
+    def export_data(self, dataset, **kwargs):
+        return csv_text(dataset)
+
+
+class XLSXFile(base_formats.XLSX):
+    def export_data(self, dataset, **kwargs):
+        return xlsx_bytes([(dataset.title or "sheet", dataset)])
+
+
+class SpreadsheetImportForm(ImportForm):
+    """The upload form, without the format choice: the content says which it is."""
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        del self.fields["format"]
+        upload = self.fields["import_file"]
+        upload.label = "Spreadsheet"
+        upload.help_text = f"CSV or XLSX, at most {filesizeformat(settings.SPREADSHEET_UPLOAD_MAX_BYTES)}."
+        upload.widget.attrs["accept"] = ".csv,.xlsx,text/csv," + XLSXFile.CONTENT_TYPE
+
+    @property
+    def media(self):
+        return forms.Media()  # no format to guess
+
+
+class SpreadsheetAdminMixin(ImportExportMixin):
+    """Import and export buttons on a changelist; ``resource_classes`` names the one resource."""
+
+    import_template_name = "admin/import_export/spreadsheet_import.html"
+    import_form_class = SpreadsheetImportForm
+    tmp_storage_class = TempFolderStorage
+
+    def get_import_formats(self):
+        return [SpreadsheetUpload]
+
+    def get_export_formats(self):
+        return [CSVFile, XLSXFile]
+
+    def get_export_filename(self, request, queryset, file_format):
+        name = self.get_export_resource_classes(request)[0].resource_name
+        return f"{name}-{timezone.localdate():%Y-%m-%d}.{file_format.get_extension()}"
+
+    def _resource(self, request):
+        return self.get_import_resource_classes(request)[0](**self.get_import_resource_kwargs(request))
+
+    def _storage(self, name=None):
+        return self.get_tmp_storage_class()(name=name, read_mode="rb", encoding=None)
+
+    def import_action(self, request, **kwargs):
+        """Upload and dry run: the preview with counts and changed rows, or the problems."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = self.create_import_form(request)
+        outcome = confirm_form = None
+        if request.method == "POST" and form.is_valid():
+            upload = Upload.from_uploaded_file(form.cleaned_data["import_file"])
+            outcome = import_spreadsheet(
+                self._resource(request), upload, source=ImportRecord.Source.ADMIN, user=request.user, dry_run=True
+            )
+            if outcome.ok:
+                storage = self._storage()
+                storage.save(outcome.data)
+                confirm_form = self.get_confirm_form_class(request)(
+                    initial={"import_file_name": storage.name, "original_file_name": upload.name, "format": "0"}
+                )
+        return self._import_page(request, form, outcome, confirm_form)
+
+    @method_decorator(require_POST)
+    def process_import(self, request, **kwargs):
+        """Confirm: import the previewed file for real, all rows or none."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        import_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+        if not confirm_form.is_valid():
+            messages.error(request, "The confirmation was incomplete; upload the file again.")
+            return HttpResponseRedirect(import_url)
+        storage = self._storage(confirm_form.cleaned_data["import_file_name"])
+        try:
+            data = storage.read()
+            storage.remove()
+        except FileNotFoundError:
+            messages.error(request, "The previewed file is no longer on the server; upload it again.")
+            return HttpResponseRedirect(import_url)
+        upload = Upload.from_bytes(confirm_form.cleaned_data["original_file_name"], data)
+        outcome = import_spreadsheet(
+            self._resource(request), upload, source=ImportRecord.Source.ADMIN, user=request.user
+        )
+        if not outcome.ok:
+            # The data changed since the preview; say what is wrong now.
+            form = self.get_import_form_class(request)(
+                self.get_import_formats(), self.get_import_resource_classes(request)
+            )
+            return self._import_page(request, form, outcome, None)
+        if outcome.result is not None:
+            self.generate_log_entries(outcome.result, request)
+        messages.success(request, outcome.message)
+        post_import.send(sender=None, model=self.model)
+        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+
+    def _import_page(self, request, form, outcome, confirm_form):
+        resource = self._resource(request)
+        required = list(resource.required_columns)
+        context = {
+            **self.admin_site.each_context(request),
+            **self.get_import_context_data(),
+            "title": f"Import {self.opts.verbose_name_plural}",
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+            "outcome": outcome,
+            "confirm_form": confirm_form,
+            "resource_name": resource.resource_name,
+            "required_columns": required,
+            "optional_columns": [column for column in resource.columns if column not in required],
+            "key_columns": resource.key_columns,
+            "upload_limit": settings.SPREADSHEET_UPLOAD_MAX_BYTES,
+            "max_preview_rows": MAX_PREVIEW_ROWS,
+            "max_shown_problems": MAX_SHOWN_PROBLEMS,
+        }
+        if outcome is not None:
+            context["shown_problems"] = outcome.problems[:MAX_SHOWN_PROBLEMS]
+            context["more_problems"] = max(0, len(outcome.problems) - MAX_SHOWN_PROBLEMS)
+            context["more_changes"] = max(0, outcome.rows_new + outcome.rows_updated - len(outcome.changes))
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)

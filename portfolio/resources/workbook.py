@@ -1,0 +1,46 @@
+"""A whole portfolio as one XLSX workbook: a sheet per resource, imported in dependency order."""
+
+from portfolio.resources import RESOURCES
+from portfolio.resources.files import read_xlsx
+from portfolio.resources.importing import import_sheets
+from portfolio.resources.problems import SpreadsheetError
+
+__all__ = ["WORKBOOK", "import_workbook", "workbook_sheets"]
+
+WORKBOOK = "portfolio"
+
+
+def workbook_sheets(portfolio=None):
+    """(sheet name, dataset) for every resource, optionally of one portfolio (its slug)."""
+    sheets = []
+    for name, resource_class in RESOURCES.items():
+        resource = resource_class()
+        queryset = resource.get_queryset()
+        if portfolio:
+            queryset = queryset.filter(**{resource.portfolio_path: portfolio})
+        sheets.append((name, resource.export(queryset=queryset)))
+    return sheets
+
+
+def _sheets_of(data):
+    if not data.startswith(b"PK"):
+        raise SpreadsheetError.about_file(
+            "A whole portfolio is imported from an XLSX workbook, one sheet per resource."
+        )
+    sheets = []
+    for name, resource_class in RESOURCES.items():
+        resource = resource_class()
+        try:
+            sheet = read_xlsx(data, sheet_name=name)
+        except SpreadsheetError as exc:
+            raise SpreadsheetError([problem.on_sheet(name) for problem in exc.problems]) from None
+        if sheet is not None:
+            sheets.append((resource, sheet))
+    if not sheets:
+        raise SpreadsheetError.about_file(f"The workbook has none of the sheets {', '.join(RESOURCES)}.")
+    return sheets
+
+
+def import_workbook(upload, *, source, user=None, dry_run=False):
+    """Import every sheet named like a resource (farms, sensors ...), in dependency order, all or none."""
+    return import_sheets(WORKBOOK, upload, _sheets_of, source=source, user=user, dry_run=dry_run)
