@@ -259,6 +259,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
             "portfolio": ("portfolio for new farms", lambda slug: slug or "(none given)"),
             "time_basis": ("times without an offset", lambda basis: bases.get(basis, basis)),
             "skip_invalid": ("skip invalid rows", lambda skip: "yes" if skip else "no"),
+            "dry_run": ("dry run", lambda dry_run: "yes" if dry_run else "no"),
         }
         lines = [
             (described[key][0], described[key][1](value)) if key in described else (key, value)
@@ -268,11 +269,22 @@ class ImportRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="problems")
     def problems_table(self, obj):
+        # A spreadsheet's problems name its row (and sheet, in a workbook); a CSV's its line.
+        place = "row" if obj.kind == ImportRecord.Kind.SPREADSHEET else "line"
+        with_sheet = any(problem.get("sheet") for problem in obj.problems)
+        columns = [*(["sheet"] if with_sheet else []), place, "column", "message"]
+        head = format_html_join("", "<th>{}</th>", ((column,) for column in columns))
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr>{}</tr>",
             (
-                (problem.get("line") or "", problem.get("column") or "", problem.get("message", ""))
+                (
+                    format_html_join(
+                        "",
+                        "<td>{}</td>",
+                        ((problem.get("line" if column == place else column) or "",) for column in columns),
+                    ),
+                )
                 for problem in obj.problems
             ),
         )
@@ -281,10 +293,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         if obj.rows_invalid > listed:
             more = format_html("<p>The first {} of {} problems.</p>", listed, f"{obj.rows_invalid:,}")
         return format_html(
-            '<table class="import-problems"><thead><tr><th>line</th><th>column</th><th>problem</th></tr></thead>'
-            "<tbody>{}</tbody></table>{}",
-            rows,
-            more,
+            '<table class="import-problems"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}', head, rows, more
         )
 
     @admin.display(description="errors file")

@@ -421,3 +421,20 @@ def test_the_import_log_and_a_record_page_render(admin_client, admin_user):
     assert 'name="_save"' not in page.text, "the log is read-only"
     assert admin_client.get(reverse("admin:portfolio_importrecord_add")).status_code == 403
     assert admin_client.get(record_url(record, "delete")).status_code == 403
+
+
+def test_a_workbook_record_names_rows_and_sheets(admin_client):
+    record = ImportRecord.objects.create(
+        kind="spreadsheet",
+        target="farms, sensors",
+        source="admin",
+        file_name="portfolio.xlsx",
+        status="refused",
+        finished_at=timezone.now(),
+        options={"dry_run": True},
+        problems=[{"line": 14, "column": "sensor_type", "message": "not allowed", "sheet": "sensors"}],
+    )
+    page = admin_client.get(record_url(record)).text
+    assert "<th>sheet</th><th>row</th><th>column</th><th>message</th>" in page
+    assert "<td>sensors</td><td>14</td><td>sensor_type</td><td>not allowed</td>" in page
+    assert "dry run: yes" in page
