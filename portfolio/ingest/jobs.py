@@ -132,7 +132,7 @@ def progress_recorder(record, min_interval=1.0):
 
 
 def summary(result: ImportResult):
-    """The outcome in one sentence: "1,000 rows: 990 new, 10 updated, 0 unchanged."""
+    """The outcome in one sentence, like '1,000 rows (long format): 990 new, 10 updated, 0 unchanged.'"""
     sentence = (
         f"{result.rows_read:,} rows ({result.file_format}): {result.rows_new:,} new, "
         f"{result.rows_updated:,} updated, {result.rows_unchanged:,} unchanged"
