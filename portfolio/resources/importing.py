@@ -101,8 +101,7 @@ def import_sheets(target, upload, read, *, source, user=None, dry_run=False):
     try:
         if upload.size > limit:
             raise SpreadsheetError.about_file(
-                f"The file is {filesizeformat(upload.size)} ({upload.size:,} bytes); "
-                f"the limit is {filesizeformat(limit)} ({limit:,} bytes). Split it into smaller files."
+                f"The file is {_size(upload.size)}; the limit is {_size(limit)}. Split it into smaller files."
             )
         outcome.data = upload.read()
         sheets = read(outcome.data)
@@ -142,6 +141,12 @@ def import_sheets(target, upload, read, *, source, user=None, dry_run=False):
     if not (dry_run and outcome.ok):
         _record(outcome, upload, user, source, started_at)
     return outcome
+
+
+def _size(size):
+    """'20.5 MB (21,495,808 bytes)', or '89 bytes'."""
+    human = filesizeformat(size).replace("\xa0", " ")
+    return human if size < 1024 else f"{human} ({size:,} bytes)"
 
 
 def _on_sheet(several, resource, step, *args):
