@@ -1,6 +1,7 @@
 """export_spreadsheet and import_spreadsheet: the admin's rules and messages on the command line."""
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import openpyxl
 import pytest
@@ -23,8 +24,6 @@ def demo():
 
 def run(*args):
     """Run a command; return what it printed."""
-    from io import StringIO
-
     out, err = StringIO(), StringIO()
     call_command(*args, stdout=out, stderr=err)
     return out.getvalue() + err.getvalue()
