@@ -172,8 +172,9 @@ class _Run:
         refs = self._refs = {}  # the row's catalog columns -> SensorRef, or the InvalidRow they raise
         times = {}  # (time text, zone) -> UTC text for the staging table
         time_text = stage.time_text
-        add = stage.add
-        keep = not self.skip_invalid  # after the first problem of a refused file, stop staging
+        make_row = stage.make_row
+        batch, batch_rows = [], stage.batch_rows
+        keep = True  # after the first problem of a file that will be refused, staging stops
         next_report = PROGRESS_EVERY_ROWS
         rows = iter(reader)
         while True:
@@ -237,7 +238,12 @@ class _Run:
                 keep = self.skip_invalid
                 continue
             if keep:
-                add(line, sensor.ref, observed_at, value)
+                batch.append(make_row(line, sensor.ref, observed_at, value, text))
+                if len(batch) >= batch_rows:
+                    stage.write(batch)
+                    batch = []
+        if keep:
+            stage.write(batch)
         self.report("reading")
 
     # --- writing -----------------------------------------------------------------------------

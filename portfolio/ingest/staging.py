@@ -7,6 +7,8 @@ A temporary table is private to the connection, and on SQLite writing it takes n
 on the database file, so the web server and workers carry on while a file is read.
 """
 
+import queue
+import threading
 from dataclasses import dataclass
 
 from django.db import connection
@@ -29,11 +31,13 @@ class Conflict:
 
 
 class Stage:
+    """Base of the two stages. The reader appends ``make_row(...)`` results to a list and hands
+    each full list to ``write``; ``finish`` waits until everything handed over is staged."""
+
     batch_rows = 50_000
 
     def __init__(self):
-        self.rows = 0  # rows added, duplicates included
-        self._buffer = []
+        self.rows = 0  # rows staged, duplicates included
         self.table = connection.ops.quote_name(Observation._meta.db_table)
 
     def __enter__(self):
@@ -42,21 +46,21 @@ class Stage:
         return self
 
     def __exit__(self, *exc_info):
+        self._stop()
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
             cursor.execute(f"DROP TABLE IF EXISTS {SENSOR_MAP}")
 
-    def add(self, line, sensor_ref, observed_at, value):
-        self._buffer.append(self._row(line, sensor_ref, observed_at, value))
-        self.rows += 1
-        if len(self._buffer) >= self.batch_rows:
-            self.flush()
+    def write(self, rows):
+        if rows:
+            self.rows += len(rows)
+            self._write(rows)
 
-    def flush(self):
-        if self._buffer:
-            with connection.cursor() as cursor:
-                self._write(cursor, self._buffer)
-            self._buffer = []
+    def finish(self):
+        self._stop()
+
+    def _stop(self):
+        pass
 
     def _map_sensors(self, cursor, sensor_pks):
         cursor.execute(f"DROP TABLE IF EXISTS {SENSOR_MAP}")
@@ -65,24 +69,57 @@ class Stage:
 
 
 class PostgresStage(Stage):
+    """COPY into a temporary table from a second thread, so PostgreSQL stores one batch while
+    Python parses the next (psycopg holds the connection's lock for a whole COPY, so the
+    reader's own catalog queries wait for it rather than interleave)."""
+
     def _create(self, cursor):
         cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STAGING} (line integer NOT NULL, sensor_ref integer NOT NULL, "
             "observed_at timestamptz NOT NULL, value double precision NOT NULL)"
         )
+        connection.ensure_connection()
+        self._batches = queue.Queue(maxsize=2)  # bounds memory: at most two batches wait
+        self._error = None
+        self._thread = threading.Thread(target=self._copy_batches, args=(connection.connection,), daemon=True)
+        self._thread.start()
+
+    def _copy_batches(self, raw_connection):
+        while (batch := self._batches.get()) is not None:
+            if self._error is not None:
+                continue  # keep draining so the reader never blocks; the error is raised to it
+            try:
+                statement = f"COPY {STAGING} (line, sensor_ref, observed_at, value) FROM STDIN"
+                with raw_connection.cursor() as cursor, cursor.copy(statement) as copy:
+                    copy.write(batch)
+            except BaseException as error:  # handed to the reader's thread
+                self._error = error
+
+    def _write(self, rows):
+        self._raise_error()
+        self._batches.put("".join(rows))
+
+    def _stop(self):
+        if self._thread.is_alive():
+            self._batches.put(None)
+            self._thread.join()
+        self._raise_error()
+
+    def _raise_error(self):
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
     @staticmethod
     def time_text(moment):
         return str(moment)  # '2024-06-01 00:15:00+00:00'; COPY reads it as timestamptz
 
     @staticmethod
-    def _row(line, sensor_ref, observed_at, value):
-        return f"{line}\t{sensor_ref}\t{observed_at}\t{value!r}\n"
-
-    def _write(self, cursor, rows):
-        with cursor.copy(f"COPY {STAGING} (line, sensor_ref, observed_at, value) FROM STDIN") as copy:
-            copy.write("".join(rows))
+    def make_row(line, sensor_ref, observed_at, value, text):
+        # The file's own text when float() read it plainly: PostgreSQL reads the same number.
+        plain = text.isascii() and text.strip() == text  # no tab or line end to upset COPY's format
+        return f"{line}\t{sensor_ref}\t{observed_at}\t{text if plain else repr(value)}\n"
 
     def conflicts(self, limit):
         """(number of conflicting keys, the first ``limit`` of them by line)."""
@@ -127,9 +164,10 @@ class PostgresStage(Stage):
         ``check_conflicts(stage)`` is called when some key was given twice; it raises to
         refuse the file, or returns to leave those keys out.
         """
-        self.flush()
+        self.finish()
         with connection.cursor() as cursor:
             self._map_sensors(cursor, sensor_pks)
+            cursor.execute("SET LOCAL work_mem = '64MB'")  # the check below groups every staged row
             # A value that did not change keeps its ingested_at, so it is not uploaded again.
             upsert = (
                 f"WITH written AS (INSERT INTO {self.table} AS o (sensor_id, observed_at, value, ingested_at) "
@@ -170,16 +208,17 @@ class SqliteStage(Stage):
         return str(moment.replace(tzinfo=None))  # how Django stores an aware datetime in SQLite (UTC)
 
     @staticmethod
-    def _row(line, sensor_ref, observed_at, value):
+    def make_row(line, sensor_ref, observed_at, value, text):
         return (sensor_ref, observed_at, value, line)
 
-    def _write(self, cursor, rows):
-        cursor.executemany(
-            f"INSERT INTO {STAGING} (sensor_ref, observed_at, value, line) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (sensor_ref, observed_at) DO UPDATE SET last_line = excluded.line, "
-            "last_value = excluded.value, conflict = conflict OR value IS NOT excluded.value",
-            rows,
-        )
+    def _write(self, rows):
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {STAGING} (sensor_ref, observed_at, value, line) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (sensor_ref, observed_at) DO UPDATE SET last_line = excluded.line, "
+                "last_value = excluded.value, conflict = conflict OR value IS NOT excluded.value",
+                rows,
+            )
 
     def conflicts(self, limit):
         with connection.cursor() as cursor:
@@ -206,7 +245,7 @@ class SqliteStage(Stage):
             return cursor.fetchone()[0]
 
     def commit(self, sensor_pks, now, check_conflicts):
-        self.flush()
+        self.finish()
         if self.conflicts(0)[0]:
             check_conflicts(self)
             self.drop_conflicts()
