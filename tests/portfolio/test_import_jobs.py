@@ -78,6 +78,20 @@ def test_an_unexpected_error_is_recorded_as_a_failure_and_raised_again(caplog):
     assert "Traceback" in caplog.text
 
 
+def test_an_error_inside_the_importer_leaves_the_record_failed_not_running():
+    record = queued_record()
+    record.options["time_basis"] = "martian"  # the importer raises ValueError for it
+    record.save()
+
+    with pytest.raises(ValueError, match="time_basis"):
+        jobs.run_readings_import(record.pk)
+
+    record.refresh_from_db()
+    assert record.status == "failed" and record.finished_at is not None
+    assert record.message.startswith("Failed, nothing imported: ValueError: time_basis must be one of")
+    assert not record.upload
+
+
 def test_a_missing_upload_fails_through_the_worker_too(settings, monkeypatch):
     record = queued_record()
     Path(record.upload.path).unlink()
