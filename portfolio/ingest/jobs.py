@@ -131,20 +131,24 @@ def progress_recorder(record, min_interval=1.0):
     return record_progress
 
 
+def _count(number, singular, plural=None):
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
 def summary(result: ImportResult):
     """The outcome in one sentence, like '1,000 rows (long format): 990 new, 10 updated, 0 unchanged.'"""
     sentence = (
-        f"{result.rows_read:,} rows ({result.file_format}): {result.rows_new:,} new, "
+        f"{_count(result.rows_read, 'row')} ({result.file_format}): {result.rows_new:,} new, "
         f"{result.rows_updated:,} updated, {result.rows_unchanged:,} unchanged"
     )
     if result.rows_skipped:
         sentence += f", {result.rows_skipped:,} invalid skipped (listed in the errors file)"
     created = [
-        f"{count:,} {noun}"
-        for count, noun in (
-            (result.farms_created, "farms"),
-            (result.equipment_created, "equipment"),
-            (result.sensors_created, "sensors"),
+        _count(count, singular, plural)
+        for count, singular, plural in (
+            (result.farms_created, "farm", None),
+            (result.equipment_created, "piece of equipment", "pieces of equipment"),
+            (result.sensors_created, "sensor", None),
         )
         if count
     ]

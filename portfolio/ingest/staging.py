@@ -168,6 +168,8 @@ class PostgresStage(Stage):
         with connection.cursor() as cursor:
             self._map_sensors(cursor, sensor_pks)
             cursor.execute("SET LOCAL work_mem = '64MB'")  # the check below groups every staged row
+            # Temporary tables get no statistics of their own; without them the planner guesses badly.
+            cursor.execute(f"ANALYZE {STAGING}")
             # A value that did not change keeps its ingested_at, so it is not uploaded again.
             upsert = (
                 f"WITH written AS (INSERT INTO {self.table} AS o (sensor_id, observed_at, value, ingested_at) "

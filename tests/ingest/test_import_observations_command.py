@@ -32,10 +32,10 @@ def test_imports_files_and_records_each(tmp_path, portfolio):
     out, err = run(str(first), str(second), "--portfolio", "main")
 
     assert (
-        "a.csv: 1 rows (Raptor Maps CSV): 1 new, 0 updated, 0 unchanged; created 1 farms, 1 equipment, 1 sensors."
+        "a.csv: 1 row (Raptor Maps CSV): 1 new, 0 updated, 0 unchanged; created 1 farm, 1 piece of equipment, 1 sensor."
         in out
     )
-    assert "b.csv: 1 rows (Raptor Maps CSV): 1 new, 0 updated, 0 unchanged." in out
+    assert "b.csv: 1 row (Raptor Maps CSV): 1 new, 0 updated, 0 unchanged." in out
     assert Observation.objects.count() == 2
     records = list(ImportRecord.objects.order_by("id"))
     assert [(r.file_name, r.status, r.source, r.rows_new) for r in records] == [
