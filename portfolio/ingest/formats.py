@@ -39,8 +39,8 @@ class FileFormat:
 
 
 RAPTOR = FileFormat("Raptor Maps CSV", RAPTOR_HEADERS)
-LONG_BY_ID = FileFormat("long format (by sensor ID)", LONG_HEADERS_BY_ID)
-LONG_BY_TYPE = FileFormat("long format (by sensor type)", LONG_HEADERS_BY_TYPE)
+LONG_BY_ID = FileFormat("long format, by sensor ID", LONG_HEADERS_BY_ID)
+LONG_BY_TYPE = FileFormat("long format, by sensor type", LONG_HEADERS_BY_TYPE)
 FORMATS = (RAPTOR, LONG_BY_ID, LONG_BY_TYPE)
 
 

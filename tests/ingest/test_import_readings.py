@@ -126,7 +126,7 @@ def test_long_format_by_sensor_id_with_offsets_and_local_times(tmp_path):
         ["F-9", "INV-9", "S-9", "2024-06-01 14:30:00", "12"],  # Berlin summer time: 12:30 UTC
     ]
     result = import_readings(write_file(tmp_path, csv_text(rows, header=LONG_HEADERS_BY_ID)))
-    assert (result.file_format, result.rows_new) == ("long format (by sensor ID)", 3)
+    assert (result.file_format, result.rows_new) == ("long format, by sensor ID", 3)
     assert list(sensor.observations.order_by("observed_at").values_list("observed_at", "value")) == [
         (at(2024, 6, 1, 12), 10.0),
         (at(2024, 6, 1, 12, 15), 11.0),
