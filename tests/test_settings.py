@@ -208,6 +208,15 @@ def test_check_refuses_to_start_without_secret_key_when_debug_is_off():
     assert "SECRET_KEY" in result.stderr
 
 
+def test_makemigrations_check_runs_on_a_fresh_checkout_without_secret_key(tmp_path):
+    result = run_manage(
+        "makemigrations", "--check", "--dry-run", DEBUG="0", DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
 def test_check_starts_without_secret_key_in_debug():
     result = run_manage("check", DEBUG="1")
 

@@ -62,6 +62,12 @@ class Stage:
     def _stop(self):
         pass
 
+    def distinct_rows(self):
+        """Rows staged, each key once (after repeats are dropped)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {STAGING}")
+            return cursor.fetchone()[0]
+
     def _map_sensors(self, cursor, sensor_pks):
         cursor.execute(f"DROP TABLE IF EXISTS {SENSOR_MAP}")
         cursor.execute(f"CREATE TEMPORARY TABLE {SENSOR_MAP} (ref integer PRIMARY KEY, sensor_id bigint NOT NULL)")
@@ -153,11 +159,6 @@ class PostgresStage(Stage):
                 "WHERE s.sensor_ref = d.sensor_ref AND s.observed_at = d.observed_at AND (d.n > 1 OR s.line <> d.keep)"
             )
 
-    def distinct_rows(self):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {STAGING}")
-            return cursor.fetchone()[0]
-
     def commit(self, sensor_pks, now, check_conflicts):
         """Upsert the staged rows; return (new, updated, distinct rows). Call inside a transaction.
 
@@ -240,11 +241,6 @@ class SqliteStage(Stage):
     def drop_conflicts(self):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {STAGING} WHERE conflict")
-
-    def distinct_rows(self):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {STAGING}")
-            return cursor.fetchone()[0]
 
     def commit(self, sensor_pks, now, check_conflicts):
         self.finish()
