@@ -1,6 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+# Shared fixtures that live in their own modules.
+pytest_plugins = ["tests.fixtures.sandbox"]
+
 
 @pytest.fixture
 def validation_messages():

@@ -12,3 +12,10 @@ from portfolio.settings import *  # noqa: F403
 
 # Hashing passwords properly is slow on purpose; tests log in many times.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# SQLite tests use a file, not memory: tests start real worker processes (`manage.py
+# upload_raptormaps`) and threads that must see the same database, and a file gives them
+# WAL and the busy timeout instead of shared-cache table locks. One file per pytest process,
+# so suites running side by side never share one.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
