@@ -101,6 +101,30 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 Q_CLUSTER = config.q_cluster(os.environ)
 
+# Secrets at rest (API keys, client secrets, cached tokens): Fernet keys, or any text hashed
+# into one. The first encrypts, all decrypt (rotation: put the new key first). Defaults to
+# SECRET_KEY; set it in production so rotating SECRET_KEY does not make stored secrets unreadable.
+SECRETS_ENCRYPTION_KEYS = config.env_list(os.environ, "SECRETS_ENCRYPTION_KEYS", default=[SECRET_KEY])
+
+# Outbound HTTP (uploads/http.py): timeouts and the retry policy of every call to the outside.
+UPLOADS_HTTP_CONNECT_TIMEOUT = float(os.environ.get("UPLOADS_HTTP_CONNECT_TIMEOUT", 10))
+UPLOADS_HTTP_READ_TIMEOUT = float(os.environ.get("UPLOADS_HTTP_READ_TIMEOUT", 120))
+UPLOADS_RETRY_MAX_ATTEMPTS = int(os.environ.get("UPLOADS_RETRY_MAX_ATTEMPTS", 5))
+UPLOADS_RETRY_BASE_SECONDS = float(os.environ.get("UPLOADS_RETRY_BASE_SECONDS", 2))
+UPLOADS_RETRY_MAX_SECONDS = float(os.environ.get("UPLOADS_RETRY_MAX_SECONDS", 60))
+# A Retry-After longer than this is not waited for: the call gives up and the next run tries.
+UPLOADS_RETRY_AFTER_MAX_SECONDS = float(os.environ.get("UPLOADS_RETRY_AFTER_MAX_SECONDS", 300))
+# A run holds its integration's lease this long past its last sign of life; a killed worker's
+# lease lapses after it, and the next run takes over.
+UPLOADS_LEASE_SECONDS = float(os.environ.get("UPLOADS_LEASE_SECONDS", 180))
+# Rows ingested in the last minute are left for the next run: a transaction that stamped
+# ingested_at before the run started may not have committed yet (docs/architecture.md).
+UPLOADS_INGEST_SAFETY_LAG_SECONDS = float(os.environ.get("UPLOADS_INGEST_SAFETY_LAG_SECONDS", 60))
+# Where a run writes its CSV parts while it uploads them (deleted afterwards).
+UPLOADS_WORK_DIR = Path(os.environ.get("UPLOADS_WORK_DIR", BASE_DIR / "var" / "uploads"))
+# The local stand-in for both services (`manage.py sandbox`); the demo points its integration here.
+SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8765")
+
 # Where `manage.py demo` keeps the demo admin's generated password (development only).
 DEMO_ADMIN_PASSWORD_FILE = BASE_DIR / "var" / "demo-admin-password"
 

@@ -2,8 +2,11 @@ from django.apps import AppConfig
 
 
 class UploadsConfig(AppConfig):
-    """Everything that leaves the building: Raptor Maps and WattCarbon (later issues)."""
+    """Everything that leaves the building: Raptor Maps uploads (WattCarbon joins in a later issue)."""
 
     name = "uploads"
     verbose_name = "Uploads"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from uploads import signals, taskcontext  # noqa: F401 - connect the receivers

@@ -1,0 +1,430 @@
+"""One way to call the outside world: timeouts, retries, re-authentication, every attempt recorded.
+
+Both services' clients (Raptor Maps, WattCarbon) make every request through
+:meth:`Client.call`. It
+
+- sends with connect and read timeouts, streaming a file body from disk with a Content-Length;
+- retries what may succeed later (connection errors, timeouts, 429 honouring Retry-After,
+  502/503/504, and a plain 500 a few times) with exponential backoff and jitter, up to a limit,
+  and never a 4xx that says the request itself is wrong;
+- renews the token once on a 401, and a signed URL when the storage says it expired;
+- refuses to repeat a request that creates something when its outcome is unknown (the
+  caller looks the object up instead: :class:`OutcomeUnknown`);
+- records one :class:`~uploads.models.Attempt` per request, with the URL and the response
+  excerpt redacted (uploads/redaction.py).
+"""
+
+import email.utils
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import requests
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from uploads.models import Attempt, AttemptOutcome
+from uploads.redaction import redact_text, redact_url
+
+__all__ = [
+    "CallFailed",
+    "Client",
+    "OutcomeUnknown",
+    "RetryPolicy",
+    "ServiceError",
+]
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "portfolio-manager/0.1 (+solar portfolio uploads)"
+EXCERPT_CHARS = 500
+# Statuses worth another try; a plain 500 is retried only a few times (it is often a bug).
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# How many times one call renews a signed URL that the storage refused as expired.
+MAX_URL_RENEWALS = 2
+# Bodies stream from disk in blocks this big: few system calls, flat memory.
+BODY_BLOCK_BYTES = 1024 * 1024
+# Default headers requests would add; a signed URL's PUT sends only what the signature allows.
+_BARE_HEADERS = {"User-Agent": None, "Accept-Encoding": None, "Accept": None, "Connection": None}
+
+
+class ServiceError(Exception):
+    """A call to an outside service did not succeed. The message is redacted and readable."""
+
+    def __init__(self, message, *, operation="", status_code=None, body=""):
+        super().__init__(message)
+        self.operation = operation
+        self.status_code = status_code
+        self.body = body
+
+
+class CallFailed(ServiceError):
+    """The service refused the request, or every retry failed."""
+
+
+class OutcomeUnknown(ServiceError):
+    """A request that creates something got no answer: it may or may not have been done."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 2.0
+    max_delay: float = 60.0
+    max_retry_after: float = 300.0
+    max_500_retries: int = 2
+
+    @classmethod
+    def from_settings(cls):
+        return cls(
+            max_attempts=settings.UPLOADS_RETRY_MAX_ATTEMPTS,
+            base_delay=settings.UPLOADS_RETRY_BASE_SECONDS,
+            max_delay=settings.UPLOADS_RETRY_MAX_SECONDS,
+            max_retry_after=settings.UPLOADS_RETRY_AFTER_MAX_SECONDS,
+        )
+
+    def backoff(self, retry_number):
+        """Seconds before retry ``retry_number`` (1-based): exponential, with jitter over its upper half."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (retry_number - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def retry_after_seconds(response, now=None):
+    """The Retry-After header in seconds (delta or HTTP date), or None."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+class FileBody:
+    """A file sent as a request body: read from disk in big blocks, with a known length.
+
+    ``len()`` gives requests the Content-Length (never chunked transfer encoding, which
+    signed storage URLs refuse); ``progress`` is told how much went out.
+    """
+
+    def __init__(self, path, progress=None):
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by the caller after the request
+        self._length = os.fstat(self._file.fileno()).st_size
+        self._progress = progress
+        self.sent = 0
+
+    def __len__(self):
+        return self._length
+
+    def read(self, size=-1):
+        block = self._file.read(BODY_BLOCK_BYTES)
+        self.sent += len(block)
+        if self._progress and block:
+            self._progress(self.sent)
+        return block
+
+    def close(self):
+        self._file.close()
+
+
+@dataclass
+class _Call:
+    """The state of one logical call across its attempts."""
+
+    operation: str
+    number: int = 0
+    retries_500: int = 0
+    token_renewed: bool = False
+    url_renewals: int = 0
+    subject: object = None
+    secrets: list = field(default_factory=list)
+
+
+class Client:
+    """Calls one outside service and records every attempt.
+
+    ``run`` and ``subject`` say what the calls are for (an upload run; an integration, meter
+    or asset); ``task_id`` the django-q2 task. ``secrets`` returns the values that must never
+    be recorded (tokens, keys), in addition to the patterns redaction knows. ``heartbeat`` is
+    called while the client works or waits, so a lease holder can show it is alive.
+    """
+
+    def __init__(
+        self,
+        service,
+        *,
+        run=None,
+        subject=None,
+        task_id="",
+        policy=None,
+        timeout=None,
+        secrets=None,
+        heartbeat=None,
+        session=None,
+        sleep=time.sleep,
+    ):
+        self.service = service
+        self.run = run
+        self.subject = subject
+        self.task_id = task_id or ""
+        self.policy = policy or RetryPolicy.from_settings()
+        self.timeout = timeout or (settings.UPLOADS_HTTP_CONNECT_TIMEOUT, settings.UPLOADS_HTTP_READ_TIMEOUT)
+        self._secrets = secrets or (lambda: [])
+        self.heartbeat = heartbeat or (lambda: None)
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self._sleep = sleep
+
+    def close(self):
+        self.session.close()
+
+    def call(
+        self,
+        operation,
+        method,
+        url,
+        *,
+        params=None,
+        headers=None,
+        json=None,
+        data=None,
+        files=None,
+        body_path=None,
+        auth=None,
+        idempotent=True,
+        bare=False,
+        is_expired_url=None,
+        subject=None,
+        progress=None,
+    ):
+        """Make the request, retrying as the policy allows; return the 2xx response or raise.
+
+        ``url`` may be a callable: it is called before every attempt (a fresh signed URL per
+        PUT). ``auth`` has ``headers()`` and ``renew()``. ``is_expired_url(response)`` says
+        when a refusal means the signed URL expired (renewed up to twice, not counted as a
+        retry). ``idempotent=False``: a timeout or reset after sending raises OutcomeUnknown.
+        """
+        call = _Call(operation, subject=subject if subject is not None else self.subject)
+        while True:
+            call.number += 1
+            self.heartbeat()
+            call.secrets = [secret for secret in self._secrets() if secret]
+            target = url() if callable(url) else url
+            request_headers = dict(headers or {})
+            if auth is not None:
+                request_headers.update(auth.headers())
+            if bare:
+                request_headers = {**_BARE_HEADERS, **request_headers}
+            body = FileBody(body_path, progress=self._body_progress(progress)) if body_path else None
+            started = timezone.now()
+            clock = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    target,
+                    params=params,
+                    headers=request_headers,
+                    json=json,
+                    data=body if body is not None else data,
+                    files=files,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                decision = self._after_exception(call, exc, idempotent)
+                self._record(call, method, target, started, clock, None, exc, decision, body)
+                if decision.give_up:
+                    raise decision.error from None
+                self._wait(decision.wait)
+                continue
+            finally:
+                if body is not None:
+                    body.close()
+            decision = self._after_response(call, response, auth, is_expired_url)
+            self._record(call, method, target, started, clock, response, None, decision, body)
+            if decision.ok:
+                return response
+            if decision.give_up:
+                raise decision.error
+            if decision.renew_token:
+                auth.renew()
+            self._wait(decision.wait)
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def _after_response(self, call, response, auth, is_expired_url):
+        status = response.status_code
+        if 200 <= status < 300:
+            return _Decision(ok=True)
+        excerpt = self._excerpt(response, call)
+        what = f"{call.operation}: HTTP {status}"
+        if status == 401 and auth is not None and getattr(auth, "renewable", True) and not call.token_renewed:
+            call.token_renewed = True
+            return _Decision(note="token refused; renewing it and trying again", renew_token=True)
+        if is_expired_url is not None and is_expired_url(response) and call.url_renewals < MAX_URL_RENEWALS:
+            call.url_renewals += 1
+            return _Decision(note="the signed URL expired; requesting a new one")
+        retryable = status in RETRY_STATUSES or (status == 500 and call.retries_500 < self.policy.max_500_retries)
+        if not retryable:
+            return self._give_up(call, f"{what} {excerpt}".strip(), status, excerpt)
+        if status == 500:
+            call.retries_500 += 1
+        if call.number >= self.policy.max_attempts:
+            return self._give_up(call, f"{what} after {call.number} attempts. {excerpt}".strip(), status, excerpt)
+        wait = self.policy.backoff(call.number)
+        asked = retry_after_seconds(response)
+        if asked is not None:
+            if asked > self.policy.max_retry_after:
+                message = (
+                    f"{what}: the service asked to wait {asked:.0f} s (Retry-After), more than the "
+                    f"{self.policy.max_retry_after:.0f} s limit; the next run will try again."
+                )
+                return self._give_up(call, message, status, excerpt)
+            wait = asked
+        return _Decision(wait=wait)
+
+    def _after_exception(self, call, exc, idempotent):
+        message = f"{call.operation}: {_describe(exc)}"
+        if not idempotent and not _never_sent(exc):
+            return _Decision(
+                give_up=True,
+                error=OutcomeUnknown(
+                    redact_text(message, call.secrets) + " The request may have been carried out; not repeated.",
+                    operation=call.operation,
+                ),
+            )
+        if call.number >= self.policy.max_attempts:
+            return self._give_up(call, f"{message} after {call.number} attempts", None, "")
+        return _Decision(wait=self.policy.backoff(call.number))
+
+    def _give_up(self, call, message, status, excerpt):
+        error = CallFailed(
+            redact_text(message, call.secrets), operation=call.operation, status_code=status, body=excerpt
+        )
+        return _Decision(give_up=True, error=error)
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def _record(self, call, method, url, started, clock, response, exc, decision, body):
+        duration_ms = round((time.monotonic() - clock) * 1000)
+        if decision.ok:
+            outcome = AttemptOutcome.OK
+        elif decision.give_up:
+            outcome = AttemptOutcome.GAVE_UP
+        else:
+            outcome = AttemptOutcome.RETRY
+        error = ""
+        if exc is not None:
+            error = _describe(exc)
+        elif not decision.ok:
+            error = f"HTTP {response.status_code} {response.reason or ''}".strip()
+        if decision.note:
+            error = f"{error}: {decision.note}"
+        if decision.give_up and decision.error is not None:
+            error = str(decision.error)
+        subject = call.subject
+        attempt = Attempt(
+            service=self.service,
+            operation=call.operation,
+            method=method,
+            url=redact_url(url)[:2000],
+            status_code=response.status_code if response is not None else None,
+            outcome=outcome,
+            error=redact_text(error, call.secrets),
+            response_excerpt=self._excerpt(response, call) if response is not None else "",
+            request_bytes=len(body) if body is not None else None,
+            started_at=started,
+            duration_ms=duration_ms,
+            retry_in_seconds=None if (decision.ok or decision.give_up) else round(decision.wait, 3),
+            run=self.run,
+            task_id=self.task_id,
+        )
+        if subject is not None and getattr(subject, "pk", None) is not None:
+            attempt.subject_type = ContentType.objects.get_for_model(subject)
+            attempt.subject_id = str(subject.pk)
+            attempt.subject_label = str(subject)[:300]
+        attempt.save()
+        log = logger.warning if outcome != AttemptOutcome.OK else logger.info
+        log(
+            "%s %s %s %s → %s in %d ms (%s)",
+            self.service,
+            call.operation,
+            method,
+            attempt.url,
+            attempt.status_code or attempt.error,
+            duration_ms,
+            attempt.get_outcome_display(),
+        )
+
+    def _excerpt(self, response, call):
+        if response is None:
+            return ""
+        try:
+            text = response.text
+        except (UnicodeError, requests.RequestException):
+            return ""
+        return redact_text(text[: EXCERPT_CHARS * 4], call.secrets)[:EXCERPT_CHARS]
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    def _wait(self, seconds):
+        """Sleep in slices, showing signs of life to the lease while waiting."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self._sleep(min(left, 5.0))
+            self.heartbeat()
+
+    def _body_progress(self, progress):
+        def sent(count):
+            self.heartbeat()
+            if progress:
+                progress(count)
+
+        return sent
+
+
+@dataclass
+class _Decision:
+    ok: bool = False
+    give_up: bool = False
+    wait: float = 0.0
+    note: str = ""
+    renew_token: bool = False
+    error: ServiceError = None
+
+
+def _never_sent(exc):
+    """Whether the request certainly did not reach the server (so repeating it is safe)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        text = repr(exc)
+        return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
+    return False
+
+
+def _describe(exc):
+    """A short, readable name for a transport error (the URL in requests' messages is redacted later)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "timed out connecting"
+    if isinstance(exc, requests.ReadTimeout):
+        return "timed out waiting for the answer"
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "reset" in text.lower() or "aborted" in text.lower() or "RemoteDisconnected" in text:
+            return "the connection was reset"
+        if "refused" in text.lower():
+            return "the connection was refused"
+        return f"connection error ({text[:200]})"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -1,0 +1,4 @@
+from uploads.models.attempts import *  # noqa: F403
+from uploads.models.leases import *  # noqa: F403
+from uploads.models.raptormaps import *  # noqa: F403
+from uploads.models.runs import *  # noqa: F403

@@ -1,0 +1,189 @@
+"""The Raptor Maps API as this app understands it (shared/docs/contracts.md, section 1).
+
+Every path, field name and status this client relies on is here, in one place, so that a
+real account showing otherwise is a change to this module only. Assumed (not publicly
+documented) facts are marked [assumed].
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from uploads.http import CallFailed, Client
+from uploads.models import RaptorMapsIntegration, Service
+from uploads.secrets import encrypt
+
+__all__ = ["RaptorMapsApi", "TokenAuth"]
+
+TOKEN_PATH = "/oauth/token"
+TOKEN_AUDIENCE = "api://customer-api"
+ORG_INTEGRATIONS_PATH = "/insights/api/v1/integrations/org_integrations"  # [assumed]
+SIGNED_URL_PATH = ORG_INTEGRATIONS_PATH + "/{id}/signed_url"
+# [assumed] a token without expires_in is treated as valid this long (and renewed on any 401).
+DEFAULT_TOKEN_SECONDS = 3600
+# Renew a cached token this long before it runs out, so it does not expire mid-upload.
+TOKEN_RENEW_MARGIN = timedelta(minutes=5)
+# The storage behind a signed URL says "expired" or "signature" when the URL is no longer good [assumed].
+EXPIRED_URL_STATUSES = (400, 403)
+EXPIRED_URL_WORDS = ("expired", "signature")
+# Org integrations carry third-party credentials in auth_info: never kept, never shown.
+ORG_INTEGRATION_FIELDS = ("id", "org_id", "api_type", "query_interval_secs", "settings", "enabled")
+
+
+class TokenAuth:
+    """The bearer token of one integration: a ready API token, or one fetched with client credentials.
+
+    A fetched token is cached on the integration (encrypted) until shortly before it expires.
+    """
+
+    def __init__(self, integration, api):
+        self.integration = integration
+        self.api = api
+        self._token = None
+
+    @property
+    def renewable(self):
+        return self.integration.uses_client_credentials
+
+    def token(self):
+        integration = self.integration
+        if not integration.uses_client_credentials:
+            return integration.api_token.reveal()
+        if self._token is None:
+            cached = integration.access_token
+            expires_at = integration.access_token_expires_at
+            if cached and cached.error is None and expires_at and expires_at - TOKEN_RENEW_MARGIN > timezone.now():
+                self._token = cached.reveal()
+            else:
+                self.renew()
+        return self._token
+
+    def headers(self):
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def renew(self):
+        if not self.renewable:
+            return
+        self._token, expires_in = self.api.fetch_token()
+        expires_at = timezone.now() + timedelta(seconds=expires_in)
+        integration = self.integration
+        integration.access_token_expires_at = expires_at
+        # Saved at once, outside any run transaction: the next run reuses it.
+        RaptorMapsIntegration.objects.filter(pk=integration.pk).update(
+            access_token=encrypt(self._token), access_token_expires_at=expires_at
+        )
+
+    def secrets(self):
+        return [self._token] if self._token else []
+
+
+class RaptorMapsApi:
+    """Calls for one integration: token, org integrations, signed URL, and the PUT of a file."""
+
+    def __init__(self, integration, *, run=None, heartbeat=None, client=None):
+        self.integration = integration
+        self.base_url = integration.base_url.rstrip("/")
+        self.auth = TokenAuth(integration, self)
+        self.client = client or Client(
+            Service.RAPTORMAPS,
+            run=run,
+            subject=integration,
+            secrets=self.secrets,
+            heartbeat=heartbeat,
+        )
+
+    def close(self):
+        self.client.close()
+
+    def secrets(self):
+        """Every secret value this client holds, for redaction."""
+        values = self.auth.secrets()
+        for secret in (self.integration.api_token, self.integration.client_secret, self.integration.access_token):
+            if secret and secret.error is None:
+                values.append(secret.reveal())
+        return values
+
+    def _params(self):
+        org_id = self.integration.org_id
+        return {"org_id": org_id} if org_id is not None else None
+
+    def fetch_token(self):
+        """(access_token, seconds it is valid) from the client credentials."""
+        integration = self.integration
+        response = self.client.call(
+            "token",
+            "POST",
+            f"{self.base_url}{TOKEN_PATH}",
+            json={
+                "client_id": integration.client_id,
+                "client_secret": integration.client_secret.reveal(),
+                "audience": TOKEN_AUDIENCE,
+            },
+        )
+        payload = _json(response, "token")
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if not token or not isinstance(token, str):
+            raise CallFailed("token: the answer has no access_token.", operation="token")
+        expires_in = payload.get("expires_in")
+        seconds = expires_in if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_TOKEN_SECONDS
+        return token, seconds
+
+    def org_integrations(self):
+        """The org's integrations, without their auth_info."""
+        response = self.client.call(
+            "org_integrations",
+            "GET",
+            f"{self.base_url}{ORG_INTEGRATIONS_PATH}",
+            params=self._params(),
+            auth=self.auth,
+        )
+        payload = _json(response, "org_integrations")
+        if isinstance(payload, dict):
+            payload = [payload]
+        if not isinstance(payload, list):
+            raise CallFailed("org_integrations: expected a list of integrations.", operation="org_integrations")
+        return [{name: item.get(name) for name in ORG_INTEGRATION_FIELDS} for item in payload if isinstance(item, dict)]
+
+    def signed_url(self):
+        response = self.client.call(
+            "signed_url",
+            "GET",
+            f"{self.base_url}{SIGNED_URL_PATH.format(id=self.integration.integration_id)}",
+            params=self._params(),
+            auth=self.auth,
+        )
+        payload = _json(response, "signed_url")
+        # The seed does `url = resp.json()`: a bare string. An object with url/signed_url is accepted too [assumed].
+        if isinstance(payload, dict):
+            payload = payload.get("url") or payload.get("signed_url")
+        if not isinstance(payload, str) or not payload.startswith(("https://", "http://")):
+            raise CallFailed("signed_url: the answer is not a URL.", operation="signed_url")
+        return payload
+
+    def put_file(self, path, progress=None):
+        """PUT one CSV part to a fresh signed URL (a new one per PUT, and again if it expired)."""
+        return self.client.call(
+            "put",
+            "PUT",
+            self.signed_url,
+            headers={"Content-Type": "text/csv"},
+            body_path=path,
+            bare=True,
+            is_expired_url=url_expired,
+            progress=progress,
+        )
+
+
+def url_expired(response):
+    """Whether the storage refused the PUT because the signed URL is no longer valid."""
+    if response.status_code not in EXPIRED_URL_STATUSES:
+        return False
+    text = response.text[:2000].lower()
+    return any(word in text for word in EXPIRED_URL_WORDS)
+
+
+def _json(response, operation):
+    try:
+        return response.json()
+    except ValueError:
+        raise CallFailed(f"{operation}: the answer is not JSON.", operation=operation) from None

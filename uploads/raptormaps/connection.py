@@ -1,0 +1,51 @@
+"""'Test connection': get a token and list the org's integrations, so staff can pick the right id."""
+
+from dataclasses import dataclass
+
+from uploads.http import ServiceError
+from uploads.models import RaptorMapsIntegration
+from uploads.raptormaps.api import RaptorMapsApi
+
+__all__ = ["ConnectionReport", "learn_interval", "test_connection"]
+
+
+@dataclass
+class ConnectionReport:
+    ok: bool
+    integrations: list  # dicts: id, org_id, api_type, query_interval_secs, enabled (no auth_info)
+    error: str = ""
+
+    def matching(self, integration_id):
+        return next((item for item in self.integrations if item.get("id") == integration_id), None)
+
+
+def test_connection(integration):
+    api = RaptorMapsApi(integration)
+    try:
+        integrations = api.org_integrations()
+    except ServiceError as exc:
+        return ConnectionReport(ok=False, integrations=[], error=str(exc))
+    finally:
+        api.close()
+    report = ConnectionReport(ok=True, integrations=integrations)
+    remember_interval(integration, report.matching(integration.integration_id))
+    return report
+
+
+def learn_interval(integration, api):
+    """Ask once for the org integration's query_interval_secs (the default upload interval)."""
+    found = next((item for item in api.org_integrations() if item.get("id") == integration.integration_id), None)
+    remember_interval(integration, found)
+    return found
+
+
+def remember_interval(integration, org_integration):
+    seconds = (org_integration or {}).get("query_interval_secs")
+    if not isinstance(seconds, int) or seconds <= 0 or seconds == integration.remote_interval_seconds:
+        return
+    integration.remote_interval_seconds = seconds
+    RaptorMapsIntegration.objects.filter(pk=integration.pk).update(remote_interval_seconds=seconds)
+    # The schedule follows the interval (uploads/schedules.py).
+    from uploads.schedules import sync_raptormaps_schedule
+
+    sync_raptormaps_schedule(integration)

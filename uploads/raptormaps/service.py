@@ -1,0 +1,254 @@
+"""An upload run: decide what to send, build the CSV parts, PUT each one, then move the watermarks.
+
+The watermarks move only when every part was accepted, in one transaction. A run that
+fails, or whose worker is killed, leaves them where they were, and the next run sends the
+same readings again (Raptor Maps receives a bucket twice rather than never). Two runs of one
+integration never overlap: a run holds the integration's lease (uploads/leases.py) while it
+works, on any worker on any machine.
+"""
+
+import logging
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from uploads.http import ServiceError
+from uploads.leases import LeaseHolder, LeaseLost
+from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun, UploadWatermark
+from uploads.raptormaps.api import RaptorMapsApi
+from uploads.raptormaps.connection import learn_interval
+from uploads.raptormaps.csvfile import PartTooSmall, build_parts
+from uploads.raptormaps.window import farm_windows, ingestion_horizon
+from uploads.taskcontext import current_task_id
+
+__all__ = ["enqueue_upload", "lease_name", "queue_run", "run_upload", "work_dir"]
+
+logger = logging.getLogger(__name__)
+
+
+def lease_name(integration):
+    return f"raptormaps-upload:{integration.pk}"
+
+
+def work_dir(run):
+    return Path(settings.UPLOADS_WORK_DIR) / f"raptormaps-run-{run.pk}"
+
+
+def queue_run(integration, trigger, user=None, retry_of=None):
+    """A queued run record for the worker (admin actions, schedules)."""
+    return UploadRun.objects.create(
+        integration=integration, trigger=trigger, requested_by=user, retry_of=retry_of, status=RunStatus.QUEUED
+    )
+
+
+def enqueue_upload(integration, trigger, user=None, retry_of=None):
+    """Queue a run for a worker (admin "Upload now" and "Retry"); the record shows it at once."""
+    run = queue_run(integration, trigger, user, retry_of)
+
+    def send():
+        task_id = async_task(
+            "uploads.tasks.upload_raptormaps", integration.pk, run.pk, task_name=f"upload run {run.pk}"
+        )
+        # In sync mode the run has finished (and recorded its task id) by now.
+        UploadRun.objects.filter(pk=run.pk, task_id="").update(task_id=task_id)
+
+    transaction.on_commit(send)
+    return run
+
+
+def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_run_dir=None, now=None):
+    """Bring ``integration`` up to date (or, with ``dry_run_dir``, write what would be sent there).
+
+    Returns the run record, whatever happened; the outcome is in its status and error.
+    """
+    if run is None:
+        run = queue_run(integration, trigger, user)
+    run.task_id = current_task_id() or run.task_id
+    lease = LeaseHolder(lease_name(integration))
+    if not lease.acquire():
+        return _skip(run, lease)
+    try:
+        _abandon_dead_runs(integration, run)
+        _start(run)
+        _Upload(integration, run, lease, dry_run_dir, now).execute()
+    except (ServiceError, PartTooSmall, LeaseLost) as exc:
+        _fail(run, str(exc))
+    except Exception as exc:
+        logger.exception("Upload run %s of %s failed unexpectedly", run.pk, integration)
+        _fail(run, f"Unexpected error: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if dry_run_dir is None:
+            shutil.rmtree(work_dir(run), ignore_errors=True)
+        lease.release()
+    return run
+
+
+class _Upload:
+    def __init__(self, integration, run, lease, dry_run_dir, now):
+        self.integration = integration
+        self.run = run
+        self.lease = lease
+        self.dry_run_dir = Path(dry_run_dir) if dry_run_dir is not None else None
+        self.now = now
+
+    def execute(self):
+        integration, run = self.integration, self.run
+        farms = list(integration.covered_farms().order_by("farm_id"))
+        if not farms:
+            run.add_log("The integration covers no farms; nothing to send.")
+            return self._finish(RunStatus.NOTHING)
+        until, reason = ingestion_horizon(self.now)
+        since = farm_windows(integration, farms)
+        run.window_end = until
+        run.window = {farm.farm_id: (since[farm.pk].isoformat() if since[farm.pk] else None) for farm in farms}
+        run.add_log(
+            f"{len(farms)} farm(s); readings ingested up to {until:%Y-%m-%d %H:%M:%S} UTC ({reason}); "
+            + ", ".join(_window_text(farm, since[farm.pk]) for farm in farms)
+        )
+        run.save(update_fields=["window_end", "window", "log", "task_id"])
+
+        directory = self.dry_run_dir or work_dir(run)
+        directory.mkdir(parents=True, exist_ok=True)
+        build = build_parts(
+            farms,
+            since=since,
+            until=until,
+            time_basis=integration.time_basis,
+            part_bytes=integration.part_bytes,
+            directory=directory,
+            prefix=f"raptormaps-{integration.pk}-run-{run.pk}",
+        )
+        self.lease.keep_alive()
+        self._record_build(build)
+        if not build.parts:
+            run.add_log("Nothing new to send.")
+            self._move_watermarks(farms, until)
+            return self._finish(RunStatus.NOTHING)
+        if self.dry_run_dir is not None:
+            UploadPart.objects.filter(run=run).update(status=UploadPart.Status.WRITTEN)
+            run.add_log(f"Dry run: {len(build.parts)} part(s) written to {directory}; nothing sent.")
+            return self._finish(RunStatus.DRY_RUN)
+
+        api = RaptorMapsApi(integration, run=run, heartbeat=self.lease.keep_alive)
+        try:
+            self._learn_interval(api)
+            for part in build.parts:
+                self._upload_part(api, part)
+        finally:
+            api.close()
+        self._move_watermarks(farms, until)
+        run.add_log(f"All {len(build.parts)} part(s) uploaded; watermarks moved to {until:%Y-%m-%d %H:%M:%S} UTC.")
+        return self._finish(RunStatus.UPLOADED)
+
+    def _learn_interval(self, api):
+        """The first real run asks the org integration how often it expects data (the default interval)."""
+        if self.integration.remote_interval_seconds is not None:
+            return
+        try:
+            found = learn_interval(self.integration, api)
+        except ServiceError as exc:
+            self.run.add_log(f"Could not read the org integration's query interval ({exc}); uploading anyway.")
+            return
+        if found is None:
+            self.run.add_log(f"The org has no integration {self.integration.integration_id}; uploading anyway.")
+
+    def _record_build(self, build):
+        run = self.run
+        UploadPart.objects.bulk_create(
+            UploadPart(run=run, number=part.number, rows=part.rows, bytes=part.bytes, sha256=part.sha256)
+            for part in build.parts
+        )
+        run.readings, run.rows, run.bytes = build.readings, build.rows, build.bytes
+        run.parts, run.skipped_nonfinite = len(build.parts), build.skipped_nonfinite
+        for note in build.notes:
+            run.add_log(note)
+        if build.skipped_nonfinite:
+            run.add_log(f"{build.skipped_nonfinite} row(s) skipped: their value was not a finite number.")
+        run.add_log(f"Built {len(build.parts)} part(s): {build.rows:,} rows from {build.readings:,} readings.")
+        run.save()
+
+    def _upload_part(self, api, part):
+        record = UploadPart.objects.get(run=self.run, number=part.number)
+        try:
+            api.put_file(part.path)
+        except ServiceError:
+            record.status = UploadPart.Status.FAILED
+            record.save(update_fields=["status"])
+            raise
+        record.status = UploadPart.Status.UPLOADED
+        record.uploaded_at = timezone.now()
+        record.save(update_fields=["status", "uploaded_at"])
+        self.lease.keep_alive()
+
+    def _move_watermarks(self, farms, until):
+        self.lease.keep_alive(force=True)  # only the lease holder moves them
+        with transaction.atomic():
+            for farm in farms:
+                UploadWatermark.objects.update_or_create(
+                    integration=self.integration,
+                    farm=farm,
+                    defaults={"ingested_through": until, "run": self.run},
+                )
+
+    def _finish(self, status):
+        run = self.run
+        run.status = status
+        run.finished_at = timezone.now()
+        run.save()
+        return run
+
+
+def _window_text(farm, since):
+    if since is None:
+        return f"{farm.farm_id}: all history"
+    return f"{farm.farm_id}: after {since:%Y-%m-%d %H:%M:%S}"
+
+
+def _start(run):
+    run.status = RunStatus.RUNNING
+    run.started_at = timezone.now()
+    run.error = ""
+    run.save(update_fields=["status", "started_at", "error", "task_id"])
+
+
+def _skip(run, lease):
+    holder = lease.holder()
+    running = (
+        UploadRun.objects.filter(integration_id=run.integration_id, status=RunStatus.RUNNING)
+        .exclude(pk=run.pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    who = f"run #{running}" if running else "another run"
+    run.status = RunStatus.SKIPPED
+    run.started_at = run.finished_at = timezone.now()
+    run.add_log(f"Not started: {who} of this integration is in progress" + (f" ({holder[0]})." if holder else "."))
+    run.save()
+    return run
+
+
+def _abandon_dead_runs(integration, run):
+    """Runs still marked running whose worker died: we hold the lease, so none of them is alive."""
+    dead = UploadRun.objects.filter(integration=integration, status=RunStatus.RUNNING).exclude(pk=run.pk)
+    for stale in dead:
+        stale.status = RunStatus.ABANDONED
+        stale.finished_at = timezone.now()
+        stale.add_log(
+            f"Abandoned: its worker stopped before finishing (found by run #{run.pk}). The watermarks "
+            "did not move, so the next run sends its readings again."
+        )
+        stale.save(update_fields=["status", "finished_at", "log"])
+        shutil.rmtree(work_dir(stale), ignore_errors=True)
+        run.add_log(f"Run #{stale.pk} had been abandoned by its worker; its readings are sent again.")
+
+
+def _fail(run, message):
+    run.status = RunStatus.FAILED
+    run.error = message
+    run.finished_at = timezone.now()
+    run.save()

@@ -1,0 +1,15 @@
+"""Schedules follow integrations as they are created, changed and deleted."""
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from uploads.models import RaptorMapsIntegration
+from uploads.schedules import sync_raptormaps_schedule
+
+
+@receiver(post_save, sender=RaptorMapsIntegration, dispatch_uid="uploads.raptormaps_schedule_saved")
+@receiver(post_delete, sender=RaptorMapsIntegration, dispatch_uid="uploads.raptormaps_schedule_deleted")
+def keep_raptormaps_schedule(sender, instance, **kwargs):
+    # After commit: a rolled-back edit must not leave a schedule behind.
+    transaction.on_commit(lambda: sync_raptormaps_schedule(instance))

@@ -1,0 +1,25 @@
+"""django-q2 entry points: thin wrappers that hand the work to a service."""
+
+import logging
+
+from uploads.models import RaptorMapsIntegration, RunStatus, RunTrigger, UploadRun
+from uploads.raptormaps.service import run_upload
+
+logger = logging.getLogger(__name__)
+
+
+def upload_raptormaps(integration_id, run_id=None):
+    """One upload run of an integration: a queued run (``run_id``) or a scheduled one."""
+    integration = RaptorMapsIntegration.objects.filter(pk=integration_id).first()
+    run = UploadRun.objects.filter(pk=run_id).first() if run_id else None
+    if integration is None:
+        logger.warning("Raptor Maps integration %s no longer exists; nothing to upload.", integration_id)
+        if run is not None:
+            run.status, run.error = RunStatus.FAILED, "The integration was deleted before the run started."
+            run.save()
+        return None
+    if run is None and not integration.enabled:
+        logger.info("Raptor Maps integration %s is disabled; the scheduled run does nothing.", integration)
+        return None
+    result = run_upload(integration, run=run, trigger=RunTrigger.SCHEDULE)
+    return f"run #{result.pk}: {result.get_status_display()}"
