@@ -62,6 +62,10 @@ class Secret:
     def __repr__(self):
         return f"Secret({MASK!r})" if self.is_set else "Secret('')"
 
+    def __reduce__(self):
+        # Queues pickle task arguments into the database or Redis: pass ids, never secrets.
+        raise TypeError("Secrets are not pickled; pass the id of the object that holds them.")
+
     __str__ = __repr__
 
 

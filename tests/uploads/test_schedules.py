@@ -1,0 +1,56 @@
+"""One django-q2 Schedule per enabled integration, following it as it changes."""
+
+import pytest
+from django_q.models import Schedule
+
+from tests.uploads.integrations import make_integration
+from uploads.schedules import RAPTORMAPS_TASK, raptormaps_schedule_name, sync_all_schedules
+
+pytestmark = pytest.mark.django_db(transaction=True)  # schedules follow saves on commit
+
+
+def schedule_of(integration):
+    return Schedule.objects.filter(name=raptormaps_schedule_name(integration.pk)).first()
+
+
+def test_an_enabled_integration_gets_a_schedule_that_runs_at_once_then_every_interval():
+    integration = make_integration()
+    schedule = schedule_of(integration)
+    assert schedule.func == RAPTORMAPS_TASK
+    assert schedule.args == f"({integration.pk},)"
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 15, -1)
+
+
+def test_the_schedule_follows_interval_changes_learned_and_set():
+    integration = make_integration()
+    integration.remote_interval_seconds = 300
+    integration.save()
+    assert schedule_of(integration).minutes == 5
+    integration.upload_interval_seconds = 3600
+    integration.save()
+    assert schedule_of(integration).minutes == 60
+    # Odd seconds round up to whole minutes, which is what django-q2 schedules in.
+    integration.upload_interval_seconds = 90
+    integration.save()
+    assert schedule_of(integration).minutes == 2
+
+
+def test_disabling_or_deleting_removes_the_schedule():
+    integration = make_integration()
+    integration.enabled = False
+    integration.save()
+    assert schedule_of(integration) is None
+    integration.enabled = True
+    integration.save()
+    assert schedule_of(integration) is not None
+    pk = integration.pk
+    integration.delete()
+    assert not Schedule.objects.filter(name=raptormaps_schedule_name(pk)).exists()
+
+
+def test_sync_all_removes_strays_and_is_idempotent():
+    integration = make_integration()
+    Schedule.objects.create(name=raptormaps_schedule_name(9999), func=RAPTORMAPS_TASK, args="(9999,)")
+    assert sync_all_schedules() == 1
+    assert sync_all_schedules() == 0
+    assert list(Schedule.objects.values_list("name", flat=True)) == [raptormaps_schedule_name(integration.pk)]
