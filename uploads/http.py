@@ -26,6 +26,7 @@ import requests
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from urllib3.util import SKIP_HEADER
 
 from uploads.models import Attempt, AttemptOutcome
 from uploads.redaction import redact_text, redact_url
@@ -48,8 +49,9 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_URL_RENEWALS = 2
 # Bodies stream from disk in blocks this big: few system calls, flat memory.
 BODY_BLOCK_BYTES = 1024 * 1024
-# Default headers requests would add; a signed URL's PUT sends only what the signature allows.
-_BARE_HEADERS = {"User-Agent": None, "Accept-Encoding": None, "Accept": None, "Connection": None}
+# Default headers requests and urllib3 would add; a signed URL's PUT sends only what the signature
+# allows (urllib3 adds a User-Agent of its own unless told to skip it).
+_BARE_HEADERS = {"User-Agent": SKIP_HEADER, "Accept-Encoding": None, "Accept": None, "Connection": None}
 
 
 class ServiceError(Exception):

@@ -13,7 +13,7 @@ from uploads.http import CallFailed, Client
 from uploads.models import RaptorMapsIntegration, Service
 from uploads.secrets import encrypt
 
-__all__ = ["RaptorMapsApi", "TokenAuth"]
+__all__ = ["RaptorMapsApi", "TokenAuth", "put_to_signed_url", "url_expired"]
 
 TOKEN_PATH = "/oauth/token"
 TOKEN_AUDIENCE = "api://customer-api"
@@ -162,16 +162,26 @@ class RaptorMapsApi:
 
     def put_file(self, path, progress=None):
         """PUT one CSV part to a fresh signed URL (a new one per PUT, and again if it expired)."""
-        return self.client.call(
-            "put",
-            "PUT",
-            self.signed_url,
-            headers={"Content-Type": "text/csv"},
-            body_path=path,
-            bare=True,
-            is_expired_url=url_expired,
-            progress=progress,
-        )
+        return put_to_signed_url(self.client, self.signed_url, path, progress)
+
+
+def put_to_signed_url(client, signed_url, path, progress=None):
+    """PUT a file to a signed storage URL, sending only what such a signature allows.
+
+    ``signed_url`` is a string or a callable giving a fresh URL per attempt. The request
+    carries Content-Type: text/csv and a Content-Length, the body streamed from disk; no
+    bearer token, no chunked encoding, none of the client library's default headers.
+    """
+    return client.call(
+        "put",
+        "PUT",
+        signed_url,
+        headers={"Content-Type": "text/csv"},
+        body_path=path,
+        bare=True,
+        is_expired_url=url_expired,
+        progress=progress,
+    )
 
 
 def url_expired(response):
