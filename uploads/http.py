@@ -51,7 +51,7 @@ MAX_URL_RENEWALS = 2
 BODY_BLOCK_BYTES = 1024 * 1024
 # Default headers requests and urllib3 would add; a signed URL's PUT sends only what the signature
 # allows (urllib3 adds a User-Agent of its own unless told to skip it).
-_BARE_HEADERS = {"User-Agent": SKIP_HEADER, "Accept-Encoding": None, "Accept": None, "Connection": None}
+_BARE_HEADERS = {"User-Agent": SKIP_HEADER, "Accept-Encoding": SKIP_HEADER, "Accept": None, "Connection": None}
 
 
 class ServiceError(Exception):
@@ -380,9 +380,11 @@ class Client:
 
     def _wait(self, seconds):
         """Sleep in slices, showing signs of life to the lease while waiting."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            self._sleep(min(left, 5.0))
+        left = seconds
+        while left > 0:
+            step = min(left, 5.0)
+            self._sleep(step)
+            left -= step
             self.heartbeat()
 
     def _body_progress(self, progress):

@@ -1,0 +1,248 @@
+"""The shared HTTP layer, against a scripted server on 127.0.0.1: retries, waits, records, the wire.
+
+The end-to-end tests (test_raptormaps_runs.py) drive the same layer through the sandbox;
+these pin its rules one at a time, with answers the sandbox has no reason to give.
+"""
+
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+import requests
+
+from uploads.http import CallFailed, Client, OutcomeUnknown, RetryPolicy, retry_after_seconds
+from uploads.models import Attempt, Service
+
+pytestmark = pytest.mark.django_db
+
+
+class ScriptedServer:
+    """Answers each request with the next scripted reply; keeps the raw bytes it received.
+
+    A reply is (status, headers, body) or "reset" (close the connection without answering).
+    """
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.requests = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.replies:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                raw = self._read_request(conn)
+                self.requests.append(raw)
+                reply = self.replies.pop(0)
+                if reply == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    continue
+                status, headers, body = reply
+                head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+                head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+                conn.sendall(head.encode() + b"\r\n" + body.encode())
+
+    @staticmethod
+    def _read_request(conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+            0,
+        )
+        while len(body) < length:
+            body += conn.recv(65536)
+        return head.decode(), body
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def scripted():
+    servers = []
+
+    def start(*replies):
+        server = ScriptedServer(replies)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def waits():
+    return []
+
+
+@pytest.fixture
+def client(waits):
+    policy = RetryPolicy(max_attempts=4, base_delay=1, max_delay=8, max_retry_after=30, max_500_retries=2)
+    return Client(Service.RAPTORMAPS, policy=policy, timeout=(2, 2), sleep=waits.append)
+
+
+def outcomes():
+    return list(Attempt.objects.order_by("id").values_list("status_code", "outcome"))
+
+
+def test_503_then_ok_is_retried_with_a_backoff_and_both_attempts_recorded(scripted, client, waits):
+    server = scripted((503, {}, "busy"), (200, {}, "{}"))
+    assert client.call("op", "GET", server.url + "/x").status_code == 200
+    assert outcomes() == [(503, "retry"), (200, "ok")]
+    assert 0.5 <= sum(waits) <= 1.0  # the first backoff: half the ceiling plus jitter
+
+
+def test_retry_after_is_honoured_in_seconds_and_as_a_date(scripted, client, waits):
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+    server = scripted((429, {"Retry-After": "7"}, ""), (429, {"Retry-After": later}, ""), (200, {}, ""))
+    client.call("op", "GET", server.url)
+    first, second = Attempt.objects.filter(outcome="retry").order_by("id").values_list("retry_in_seconds", flat=True)
+    assert first == 7
+    assert 17 <= second <= 20
+    assert sum(waits) == pytest.approx(first + second)
+    assert max(waits) <= 5  # slept in slices, the lease renewed between them
+
+
+def test_a_retry_after_beyond_the_limit_gives_up_and_says_why(scripted, client, waits):
+    server = scripted((503, {"Retry-After": "3600"}, ""))
+    with pytest.raises(CallFailed, match=r"asked to wait 3600 s \(Retry-After\), more than the 30 s limit"):
+        client.call("op", "GET", server.url)
+    assert waits == [] and outcomes() == [(503, "gave_up")]
+
+
+def test_a_wrong_request_is_not_retried(scripted, client):
+    server = scripted((422, {}, '{"detail": "observation_time: bad format"}'))
+    with pytest.raises(CallFailed, match="op: HTTP 422") as caught:
+        client.call("op", "POST", server.url, json={})
+    assert caught.value.status_code == 422
+    assert outcomes() == [(422, "gave_up")]
+    assert "bad format" in Attempt.objects.get().response_excerpt
+
+
+def test_a_plain_500_is_retried_only_a_few_times(scripted, client):
+    server = scripted((500, {}, ""), (500, {}, ""), (500, {}, ""), (200, {}, ""))
+    with pytest.raises(CallFailed):
+        client.call("op", "GET", server.url)
+    assert outcomes() == [(500, "retry"), (500, "retry"), (500, "gave_up")]
+
+
+def test_retries_stop_at_the_limit(scripted, client):
+    server = scripted(*[(502, {}, "")] * 5)
+    with pytest.raises(CallFailed, match="after 4 attempts"):
+        client.call("op", "GET", server.url)
+    assert [outcome for _, outcome in outcomes()] == ["retry", "retry", "retry", "gave_up"]
+
+
+def test_a_reset_is_retried_for_an_idempotent_call(scripted, client):
+    server = scripted("reset", (200, {}, "ok"))
+    assert client.call("op", "PUT", server.url, data=b"x").text == "ok"
+    first = Attempt.objects.order_by("id").first()
+    assert first.status_code is None and first.error == "the connection was reset"
+
+
+def test_a_reset_after_a_create_is_an_unknown_outcome_not_a_second_create(scripted, client):
+    server = scripted("reset", (201, {}, "{}"))
+    with pytest.raises(OutcomeUnknown, match="may have been carried out; not repeated"):
+        client.call("create", "POST", server.url, json={"name": "a"}, idempotent=False)
+    assert len(server.requests) == 1
+    assert outcomes() == [(None, "gave_up")]
+
+
+def test_a_refused_connection_is_safe_to_retry_even_for_a_create(client, waits):
+    closed = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    with pytest.raises(CallFailed, match="the connection was refused after 4 attempts"):
+        client.call("create", "POST", url, json={}, idempotent=False)
+    assert len(waits) == 3
+
+
+class Token:
+    renewable = True
+
+    def __init__(self):
+        self.value, self.renewals = "first-token-value", 0
+
+    def headers(self):
+        return {"Authorization": f"Bearer {self.value}"}
+
+    def renew(self):
+        self.renewals += 1
+        self.value = "second-token-value"
+
+
+def test_a_401_renews_the_token_once_and_tries_again(scripted, client):
+    server = scripted((401, {}, '{"detail": "expired"}'), (200, {}, "{}"))
+    token = Token()
+    client.call("op", "GET", server.url, auth=token)
+    assert token.renewals == 1
+    assert "Bearer second-token-value" in server.requests[1][0]
+    assert outcomes() == [(401, "retry"), (200, "ok")]
+
+
+def test_a_second_401_gives_up(scripted, client):
+    server = scripted((401, {}, ""), (401, {}, ""))
+    with pytest.raises(CallFailed, match="HTTP 401"):
+        client.call("op", "GET", server.url, auth=Token())
+
+
+def test_a_file_body_goes_out_with_a_content_length_and_nothing_else(scripted, client, tmp_path):
+    path = tmp_path / "part.csv"
+    path.write_bytes(b"a,b\n" * 300_000)  # over one 1 MiB block
+    server = scripted((200, {"ETag": '"x"'}, ""))
+    client.call(
+        "put",
+        "PUT",
+        server.url + "/o?X-Amz-Signature=abc",
+        headers={"Content-Type": "text/csv"},
+        body_path=path,
+        bare=True,
+    )
+    head, body = server.requests[0]
+    lines = head.split("\r\n")
+    assert lines[0] == "PUT /o?X-Amz-Signature=abc HTTP/1.1"
+    names = sorted(line.split(":")[0].lower() for line in lines[1:])
+    assert names == ["content-length", "content-type", "host"]
+    assert f"Content-Length: {path.stat().st_size}" in lines
+    assert body == path.read_bytes()
+    assert "abc" not in Attempt.objects.get().url
+
+
+def test_secrets_the_client_holds_never_reach_the_record(scripted, waits):
+    server = scripted((400, {}, '{"detail": "bad key live-key-98765 for you"}'))
+    client = Client(Service.WATTCARBON, policy=RetryPolicy(max_attempts=1), secrets=lambda: ["live-key-98765"])
+    with pytest.raises(CallFailed) as caught:
+        client.call("op", "GET", server.url + "/?api_key=live-key-98765")
+    attempt = Attempt.objects.get()
+    for text in (attempt.url, attempt.error, attempt.response_excerpt, str(caught.value)):
+        assert "live-key-98765" not in text
+
+
+def test_retry_after_parsing():
+    response = requests.Response()
+    for value, expected in (("12", 12.0), ("", None), ("soon", None)):
+        response.headers["Retry-After"] = value
+        assert retry_after_seconds(response) == expected
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    response.headers["Retry-After"] = "Thu, 01 Jan 2026 00:00:30 GMT"
+    assert retry_after_seconds(response, now=now) == 30.0
+
+
+def test_backoff_grows_and_stays_under_its_ceiling():
+    policy = RetryPolicy(base_delay=2, max_delay=20)
+    for number, ceiling in ((1, 2), (2, 4), (3, 8), (4, 16), (5, 20), (9, 20)):
+        delays = [policy.backoff(number) for _ in range(50)]
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(set(delays)) > 1  # jittered
