@@ -1,0 +1,165 @@
+"""Data and tools for the uploads admin tests: integrations with real secrets, runs with their story."""
+
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.models import Permission, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+
+from tests.factories import FarmFactory, PortfolioFactory
+from tests.uploads.integrations import make_integration
+from uploads.models import (
+    Attempt,
+    AttemptOutcome,
+    RaptorMapsIntegration,
+    RunStatus,
+    RunTrigger,
+    Service,
+    UploadPart,
+    UploadRun,
+    UploadWatermark,
+)
+from uploads.secrets import Secret
+
+# Real secrets, distinctive enough that finding one in a page cannot be a coincidence.
+API_TOKEN = "rm-api-token-Zq81xKv3"
+CLIENT_SECRET = "rm-client-secret-Wp62nJt9"
+ACCESS_TOKEN = "rm-access-token-Hb47sLc5"
+SECRETS = (API_TOKEN, CLIENT_SECRET, ACCESS_TOKEN)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def stored_secrets(integration):
+    """The encrypted forms as stored in the table: a page must not show those either."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT api_token, client_secret, access_token FROM {RaptorMapsIntegration._meta.db_table} WHERE id = %s",
+            [integration.pk],
+        )
+        return [value for value in cursor.fetchone() if value]
+
+
+def token_integration(name="East token", **fields):
+    """A whole-portfolio integration with an API token."""
+    fields.setdefault("portfolio", PortfolioFactory(name="East portfolio", slug="east"))
+    return make_integration(name=name, api_token=API_TOKEN, integration_id=501, **fields)
+
+
+def client_integration(name="West client", farms=None, **fields):
+    """A chosen-farms integration with client credentials and a cached access token."""
+    farms = farms if farms is not None else FarmFactory.create_batch(2)
+    integration = make_integration(
+        name=name,
+        farms=farms,
+        client_id="west-client",
+        client_secret=CLIENT_SECRET,
+        integration_id=502,
+        **fields,
+    )
+    integration.access_token = Secret(ACCESS_TOKEN)
+    integration.access_token_expires_at = T0 + timedelta(hours=1)
+    integration.save()
+    return integration
+
+
+def make_run(integration, status=RunStatus.UPLOADED, attempts=0, parts=0, **fields):
+    """A run as the service leaves it, with its parts and HTTP attempts."""
+    finished = status not in (RunStatus.QUEUED, RunStatus.RUNNING)
+    run = UploadRun.objects.create(
+        integration=integration,
+        status=status,
+        trigger=fields.pop("trigger", RunTrigger.SCHEDULE),
+        started_at=T0 if status != RunStatus.QUEUED else None,
+        finished_at=T0 + timedelta(seconds=95) if finished else None,
+        **fields,
+    )
+    for number in range(1, parts + 1):
+        UploadPart.objects.create(
+            run=run,
+            number=number,
+            rows=1000 * number,
+            bytes=65_536 * number,
+            sha256=f"{number:x}" * 64,
+            status=UploadPart.Status.UPLOADED,
+            uploaded_at=T0 + timedelta(seconds=10 * number),
+        )
+    for number in range(attempts):
+        make_attempt(integration, run=run, started_at=T0 + timedelta(seconds=number))
+    return run
+
+
+def make_attempt(integration, run=None, **fields):
+    values = {
+        "service": Service.RAPTORMAPS,
+        "operation": "signed_url",
+        "method": "GET",
+        "url": f"{integration.base_url}/insights/api/v1/integrations/org_integrations/501/signed_url?org_id=[redacted]",
+        "status_code": 200,
+        "outcome": AttemptOutcome.OK,
+        "started_at": T0,
+        "duration_ms": 1234,
+        "run": run,
+        "subject_id": str(integration.pk),
+        "subject_label": str(integration),
+        "response_excerpt": '"https://storage.example/part?X-Amz-Signature=[redacted]"',
+    }
+    values.update(fields)
+    values.setdefault("subject_type", ContentType.objects.get_for_model(RaptorMapsIntegration))
+    return Attempt.objects.create(**values)
+
+
+def failed_run(integration, **fields):
+    return make_run(
+        integration,
+        status=RunStatus.FAILED,
+        error="put: HTTP 503 Service Unavailable after 5 attempts.",
+        log="2 farm(s); readings ingested up to 2026-03-02 08:59:00 UTC\nBuilt 2 part(s): 3,000 rows.",
+        window_end=T0 - timedelta(minutes=1),
+        window={"FARM-A": None, "FARM-B": "2026-03-01T09:00:00+00:00"},
+        rows=3000,
+        bytes=196_608,
+        parts=2,
+        attempts=3,
+        **fields,
+    )
+
+
+def watermark(integration, farm, run=None):
+    return UploadWatermark.objects.create(integration=integration, farm=farm, ingested_through=T0, run=run)
+
+
+def staff_user(*permissions, username="staff"):
+    """A staff user with only these permissions (codenames of the uploads app)."""
+    user = User.objects.create_user(username, password="x", is_staff=True)
+    for codename in permissions:
+        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="uploads"))
+    return user
+
+
+def watch_queue():
+    """For a fixture: yields the tasks queued since (ORM or Redis broker), by task ID, and takes ours out after."""
+    broker = get_broker()
+    seen = {}
+
+    def tasks():
+        if isinstance(broker, ORM):
+            payloads = OrmQ.objects.filter(key=broker.list_key).values_list("payload", flat=True)
+        else:
+            payloads = broker.connection.lrange(broker.list_key, 0, -1)
+        found = {}
+        for payload in payloads:
+            task = SignedPackage.loads(payload)
+            found[task["id"]] = task
+            seen[task["id"]] = payload
+        return found
+
+    before = set(tasks())
+    yield lambda: {task_id: task for task_id, task in tasks().items() if task_id not in before}
+    if not isinstance(broker, ORM):  # the ORM queue goes with the test's transaction
+        for task_id, payload in seen.items():
+            if task_id not in before:
+                broker.connection.lrem(broker.list_key, 1, payload)

@@ -1,0 +1,176 @@
+"""The attempt log: every HTTP call to an outside service, read-only.
+
+Nothing in it is secret (uploads/redaction.py redacts URLs, errors and excerpts before they
+are stored), so whoever may view attempts sees all of each one.
+"""
+
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from uploads.admin.display import outcome_badge, size
+from uploads.admin.integrations import run_link
+from uploads.models import Attempt, RaptorMapsIntegration
+
+__all__ = ["AttemptAdmin", "IntegrationFilter", "StatusCodeFilter"]
+
+URL_CHARS = 70
+
+
+class IntegrationFilter(admin.SimpleListFilter):
+    """Calls made for an integration: by its runs, or about it (token, test connection)."""
+
+    title = "integration"
+    parameter_name = "integration"
+
+    def lookups(self, request, model_admin):
+        return list(RaptorMapsIntegration.objects.order_by("name").values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        kind = ContentType.objects.get_for_model(RaptorMapsIntegration)
+        return queryset.filter(Q(run__integration_id=value) | Q(subject_type=kind, subject_id=value))
+
+
+class StatusCodeFilter(admin.SimpleListFilter):
+    """The answers by kind: a list of every code ever seen would read the whole table."""
+
+    title = "status code"
+    parameter_name = "status"
+    KINDS = {
+        "2xx": ("2xx (accepted)", Q(status_code__gte=200, status_code__lt=300)),
+        "401": ("401 (token refused)", Q(status_code=401)),
+        "403": ("403 (forbidden)", Q(status_code=403)),
+        "429": ("429 (too many requests)", Q(status_code=429)),
+        "4xx": ("4xx (any refusal)", Q(status_code__gte=400, status_code__lt=500)),
+        "5xx": ("5xx (server error)", Q(status_code__gte=500, status_code__lt=600)),
+        "none": ("no answer", Q(status_code__isnull=True)),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.KINDS.items()]
+
+    def queryset(self, request, queryset):
+        kind = self.KINDS.get(self.value())
+        return queryset.filter(kind[1]) if kind else queryset
+
+
+@admin.register(Attempt)
+class AttemptAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "service",
+        "operation",
+        "method",
+        "status_code",
+        "outcome_badge",
+        "duration",
+        "short_url",
+        "for_display",
+    ]
+    list_filter = ["service", "operation", "outcome", StatusCodeFilter, IntegrationFilter]
+    # The columns read only the attempt's own fields (run_id, subject_label): no join is
+    # needed, and the page costs the same few queries whatever its length.
+    list_select_related = []
+    search_fields = ["url", "error", "subject_label", "task_id"]
+    date_hierarchy = "started_at"
+    # The log only grows: counting all of it on every page is not worth the wait.
+    show_full_result_count = False
+    readonly_fields = [
+        "outcome_badge",
+        "duration",
+        "request_size",
+        "run_display",
+        "subject_display",
+        "error_display",
+        "excerpt_display",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "started_at",
+                    "service",
+                    "operation",
+                    "method",
+                    "url",
+                    "status_code",
+                    "outcome_badge",
+                    "duration",
+                    "retry_in_seconds",
+                    "request_size",
+                ]
+            },
+        ),
+        ("For", {"fields": ["run_display", "subject_display", "task_id"]}),
+        ("Answer", {"fields": ["error_display", "excerpt_display"]}),
+    ]
+
+    class Media:
+        css = {"all": ["uploads/admin.css"]}
+
+    # The HTTP layer writes the log; people read it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_badge(self, obj):
+        return outcome_badge(obj.outcome, obj.get_outcome_display())
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, obj):
+        return f"{obj.duration_ms:,} ms"
+
+    @admin.display(description="URL (redacted)", ordering="url")
+    def short_url(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.url, Truncator(obj.url).chars(URL_CHARS))
+
+    @admin.display(description="for", ordering="subject_label")
+    def for_display(self, obj):
+        if obj.run_id:
+            label = f"{obj.subject_label} · run #{obj.run_id}" if obj.subject_label else None
+            return run_link(obj.run_id, label)
+        return obj.subject_label or "-"
+
+    @admin.display(description="request body")
+    def request_size(self, obj):
+        return size(obj.request_bytes)
+
+    @admin.display(description="run")
+    def run_display(self, obj):
+        return run_link(obj.run_id, str(obj.run)) if obj.run_id else "-"
+
+    @admin.display(description="subject")
+    def subject_display(self, obj):
+        if not obj.subject_label:
+            return "-"
+        if obj.subject_type_id and obj.subject_id:
+            kind = ContentType.objects.get_for_id(obj.subject_type_id)
+            try:
+                url = reverse(f"admin:{kind.app_label}_{kind.model}_change", args=[obj.subject_id])
+            except NoReverseMatch:
+                return obj.subject_label
+            return format_html('<a href="{}">{}</a>', url, obj.subject_label)
+        return obj.subject_label
+
+    @admin.display(description="error")
+    def error_display(self, obj):
+        return format_html('<pre class="uploads-pre">{}</pre>', obj.error) if obj.error else "-"
+
+    @admin.display(description="response (first 500 characters, redacted)")
+    def excerpt_display(self, obj):
+        return format_html('<pre class="uploads-pre">{}</pre>', obj.response_excerpt) if obj.response_excerpt else "-"

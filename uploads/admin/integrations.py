@@ -1,0 +1,440 @@
+"""Raptor Maps integrations: where readings go, with which credentials, how often, and how it went.
+
+Operations staff read the list to see what each integration covers and how its last run ended,
+and use "Test connection" (which org integrations the credentials see) and "Upload now" (queue a
+run) from the list or from an integration's page. Both need the change permission: a test
+connection also records the interval Raptor Maps asks for. Secrets are write-only (forms.py)
+and the list never decrypts one.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+from django_q.models import Schedule
+
+from portfolio.admin.annotations import count_of
+from uploads.admin.display import exact, human_interval, run_status_badge, size, when
+from uploads.admin.forms import SECRET_FIELDS, RaptorMapsIntegrationForm, secret_status
+from uploads.models import RaptorMapsIntegration, RunTrigger, UploadRun, UploadWatermark
+from uploads.raptormaps.connection import test_connection
+from uploads.schedules import raptormaps_schedule_name
+
+__all__ = ["RaptorMapsIntegrationAdmin", "queue_upload", "run_link", "unreadable_credential"]
+
+RECENT_RUNS = 5
+
+
+def run_link(run_id, label=None):
+    url = reverse("admin:uploads_uploadrun_change", args=[run_id])
+    return format_html('<a href="{}">{}</a>', url, label or f"run #{run_id}")
+
+
+def runs_url(integration_id):
+    return f"{reverse('admin:uploads_uploadrun_changelist')}?integration__id__exact={integration_id}"
+
+
+def unreadable_credential(integration):
+    """The label of the credential a call would need but the current keys cannot decrypt, if any."""
+    name = "client_secret" if integration.uses_client_credentials else "api_token"
+    return SECRET_FIELDS[name] if getattr(integration, name).error else None
+
+
+def queue_upload(request, integration, trigger, retry_of=None):
+    """Queue a run through the service and tell the user where to follow it; the run, or None."""
+    missing = unreadable_credential(integration)
+    if missing:
+        messages.error(
+            request,
+            f"{integration}: the stored {missing} cannot be decrypted with the current key; "
+            "enter it again before uploading.",
+        )
+        return None
+    # The service module loads the CSV writer; imported here so the admin loads without it.
+    from uploads.raptormaps.service import enqueue_upload
+
+    run = enqueue_upload(integration, trigger, user=request.user, retry_of=retry_of)
+    messages.success(
+        request,
+        format_html("{}: {} is queued; its page shows how it goes.", integration, run_link(run.pk)),
+    )
+    return run
+
+
+def report_connection(request, integration):
+    """Test one integration's connection and tell the user what Raptor Maps answered."""
+    missing = unreadable_credential(integration)
+    if missing:
+        messages.error(
+            request,
+            f"{integration}: the stored {missing} cannot be decrypted with the current key; enter it again.",
+        )
+        return
+    level, message = connection_message(integration, test_connection(integration))
+    messages.add_message(request, level, message)
+
+
+def connection_message(integration, report):
+    """(message level, message) for a connection report: the org's integrations, this one marked.
+
+    Only the listed fields are shown: an org integration's settings may hold third-party details.
+    """
+    if not report.ok:
+        return messages.ERROR, f"{integration}: the connection test failed. {report.error}"
+    if not report.integrations:
+        return messages.WARNING, (
+            f"{integration}: the connection works, but the org has no integrations, "
+            f"so org integration {integration.integration_id} does not exist."
+        )
+    match = report.matching(integration.integration_id)
+    items = format_html_join(
+        "", "<li>{}</li>", ((describe_org_integration(item, match),) for item in report.integrations)
+    )
+    if match is None:
+        level = messages.WARNING
+        verdict = format_html(
+            "None of them has ID {}: change this integration's org integration ID to one of these.",
+            integration.integration_id,
+        )
+    else:
+        level = messages.SUCCESS
+        verdict = format_html("Org integration {} is the one this integration uploads to.", integration.integration_id)
+    return level, format_html(
+        '{}: the connection works. The org\'s integrations:<ul class="org-integrations">{}</ul>{}',
+        integration,
+        items,
+        verdict,
+    )
+
+
+def describe_org_integration(item, match):
+    seconds = item.get("query_interval_secs")
+    interval = f"every {human_interval(seconds)}" if isinstance(seconds, int) and seconds > 0 else "no query interval"
+    enabled = {True: "enabled", False: "disabled"}.get(item.get("enabled"), "enabled unknown")
+    text = format_html(
+        "ID {} · {} · {} · {}", item.get("id"), item.get("api_type") or "type unknown", enabled, interval
+    )
+    if item is match:
+        return format_html('<strong class="org-integration-match">{} ← this integration</strong>', text)
+    return text
+
+
+class IntegrationChangeList(ChangeList):
+    """The list shows no credential, so it never loads (and decrypts) one."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        return super().get_queryset(request, exclude_parameters).defer(*SECRET_FIELDS, "access_token")
+
+
+def _last_run(field):
+    runs = UploadRun.objects.filter(integration=OuterRef("pk")).order_by("-queued_at", "-pk")
+    if field == "at":
+        runs = runs.annotate(at=Coalesce("finished_at", "started_at", "queued_at"))
+    return Subquery(runs.values(field)[:1])
+
+
+@admin.register(RaptorMapsIntegration)
+class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
+    form = RaptorMapsIntegrationForm
+    list_display = [
+        "name",
+        "enabled",
+        "coverage",
+        "integration_id",
+        "credentials_kind",
+        "time_basis",
+        "interval",
+        "last_run",
+        "runs",
+    ]
+    list_filter = ["enabled", "portfolio", "time_basis"]
+    list_select_related = ["portfolio"]
+    search_fields = ["name"]
+    autocomplete_fields = ["portfolio", "farms"]
+    actions = ["test_connection_action", "upload_now_action"]
+    readonly_fields = [
+        "recent_runs",
+        "watermarks_table",
+        "interval_info",
+        "schedule_info",
+        "token_info",
+        "credentials_kind",
+        "api_token_status",
+        "client_secret_status",
+    ]
+
+    class Media:
+        css = {"all": ["uploads/admin.css"]}
+
+    def get_fieldsets(self, request, obj=None):
+        may_change = obj is None or self.has_change_permission(request, obj)
+        if may_change:
+            credentials = [
+                self._secret_row("api_token", obj),
+                "client_id",
+                self._secret_row("client_secret", obj),
+            ]
+        else:
+            credentials = ["credentials_kind", "api_token_status", "client_id", "client_secret_status"]
+        fieldsets = [
+            (None, {"fields": ["name"]}),
+            (
+                "Coverage",
+                {
+                    "fields": ["portfolio", "farms"],
+                    "description": "A whole portfolio (farms added later included), or chosen farms.",
+                },
+            ),
+            ("Connection", {"fields": ["base_url", "org_id", "integration_id"]}),
+            (
+                "Credentials",
+                {
+                    "fields": credentials,
+                    "description": "An API token, or a client ID and secret (a token is then fetched and cached).",
+                },
+            ),
+            ("Files and schedule", {"fields": ["time_basis", "part_bytes", "upload_interval_seconds", "enabled"]}),
+        ]
+        if obj is not None:
+            fieldsets.append(
+                (
+                    "Status",
+                    {
+                        "fields": ["recent_runs", "watermarks_table", "interval_info", "schedule_info", "token_info"],
+                        "classes": ["uploads-status"],
+                    },
+                )
+            )
+        return fieldsets
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The secrets are model fields the form declares itself; named to the model form
+        # factory, a non-editable field is an error.
+        fields = kwargs.get("fields")
+        if fields is None:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        kwargs["fields"] = [name for name in fields if name not in SECRET_FIELDS]
+        return super().get_form(request, obj, change, **kwargs)
+
+    @staticmethod
+    def _secret_row(name, obj):
+        # The "remove" box only when there is something to remove.
+        if obj is not None and getattr(obj, name):
+            return (name, f"clear_{name}")
+        return name
+
+    def get_changelist(self, request, **kwargs):
+        return IntegrationChangeList
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                farm_count=count_of(RaptorMapsIntegration.farms.through.objects.all(), "raptormapsintegration"),
+                last_run_id=_last_run("pk"),
+                last_run_status=_last_run("status"),
+                last_run_at=_last_run("at"),
+            )
+        )
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name="{}_{}_test_connection".format(*info),
+            ),
+            path(
+                "<path:object_id>/upload-now/",
+                self.admin_site.admin_view(self.upload_now_view),
+                name="{}_{}_upload_now".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    # -- actions, from the list and from an integration's page -------------------------------
+
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection_action(self, request, queryset):
+        for integration in queryset.defer(None):
+            report_connection(request, integration)
+
+    @admin.action(description="Upload now", permissions=["change"])
+    def upload_now_action(self, request, queryset):
+        for integration in queryset.defer(None):
+            queue_upload(request, integration, RunTrigger.ADMIN)
+
+    def _changeable(self, request, object_id):
+        integration = self.get_object(request, unquote(object_id))
+        if integration is None:
+            raise Http404("No such integration.")
+        if not self.has_change_permission(request, integration):
+            raise PermissionDenied
+        return integration
+
+    @staticmethod
+    def _back_to(integration):
+        return redirect("admin:uploads_raptormapsintegration_change", integration.pk)
+
+    @method_decorator(require_POST)
+    def test_connection_view(self, request, object_id):
+        integration = self._changeable(request, object_id)
+        report_connection(request, integration)
+        return self._back_to(integration)
+
+    @method_decorator(require_POST)
+    def upload_now_view(self, request, object_id):
+        integration = self._changeable(request, object_id)
+        queue_upload(request, integration, RunTrigger.ADMIN)
+        return self._back_to(integration)
+
+    # -- list columns ----------------------------------------------------------------------
+
+    @admin.display(description="coverage", ordering="portfolio__name")
+    def coverage(self, obj):
+        if obj.portfolio_id:
+            return f"portfolio {obj.portfolio}"
+        count = getattr(obj, "farm_count", None)
+        if count is None:
+            count = obj.farms.count()
+        return f"{count} chosen farm{'s' if count != 1 else ''}"
+
+    @admin.display(description="credentials")
+    def credentials_kind(self, obj):
+        return "client credentials" if obj.uses_client_credentials else "API token"
+
+    @admin.display(description="interval", ordering="upload_interval_seconds")
+    def interval(self, obj):
+        if obj.upload_interval_seconds:
+            source = "set here"
+        elif obj.remote_interval_seconds:
+            source = "from Raptor Maps"
+        else:
+            source = "default"
+        return format_html('{} <span class="quiet">({})</span>', human_interval(obj.interval_seconds), source)
+
+    @admin.display(description="last run", ordering="last_run_at")
+    def last_run(self, obj):
+        if obj.last_run_id is None:
+            return format_html('<span class="quiet">{}</span>', "never")
+        return format_html(
+            '<a href="{}">{}</a> {}',
+            reverse("admin:uploads_uploadrun_change", args=[obj.last_run_id]),
+            run_status_badge(obj.last_run_status),
+            when(obj.last_run_at),
+        )
+
+    @admin.display(description="runs")
+    def runs(self, obj):
+        return format_html('<a href="{}">runs</a>', runs_url(obj.pk))
+
+    # -- the status panel of an integration's page ------------------------------------------
+
+    @admin.display(description="API token")
+    def api_token_status(self, obj):
+        return secret_status(obj.api_token)[1]
+
+    @admin.display(description="client secret")
+    def client_secret_status(self, obj):
+        return secret_status(obj.client_secret)[1]
+
+    @admin.display(description="recent runs")
+    def recent_runs(self, obj):
+        runs = list(obj.runs.select_related("requested_by")[:RECENT_RUNS])
+        if not runs:
+            return "No run yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    run_link(run.pk),
+                    run_status_badge(run.status),
+                    run.get_trigger_display(),
+                    when(run.finished_at or run.started_at or run.queued_at),
+                    f"{run.rows:,}",
+                    size(run.bytes),
+                )
+                for run in runs
+            ),
+        )
+        return format_html(
+            '<table class="uploads-table"><thead><tr><th>run</th><th>status</th><th>trigger</th><th>when</th>'
+            "<th>rows</th><th>bytes</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">All runs of this integration</a></p>',
+            rows,
+            runs_url(obj.pk),
+        )
+
+    @admin.display(description="watermarks")
+    def watermarks_table(self, obj):
+        marks = list(UploadWatermark.objects.filter(integration=obj).select_related("farm").order_by("farm__farm_id"))
+        if not marks:
+            return "None yet: the first run sends every farm's whole history."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    mark.farm,
+                    exact(mark.ingested_through),
+                    run_link(mark.run_id) if mark.run_id else "-",
+                )
+                for mark in marks
+            ),
+        )
+        return format_html(
+            '<table class="uploads-table"><thead><tr><th>farm</th><th>ingested through</th><th>moved by</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="interval")
+    def interval_info(self, obj):
+        learned = (
+            f"Raptor Maps asks for every {human_interval(obj.remote_interval_seconds)} (query_interval_secs)"
+            if obj.remote_interval_seconds
+            else "Not learned from Raptor Maps yet (Test connection, or the first run, asks)"
+        )
+        return f"Uploads every {human_interval(obj.interval_seconds)}. {learned}."
+
+    @admin.display(description="schedule")
+    def schedule_info(self, obj):
+        schedule = Schedule.objects.filter(name=raptormaps_schedule_name(obj.pk)).first()
+        if schedule is None:
+            return "No schedule: the integration is disabled." if not obj.enabled else "No schedule yet."
+        if schedule.next_run is None:
+            return "Scheduled, with no next run set."
+        if schedule.next_run <= timezone.now():
+            return format_html(
+                "Due since {} ({}): a worker starts it when it next looks. If this stays, check that "
+                "the background workers (manage.py qcluster) are running.",
+                exact(schedule.next_run),
+                when(schedule.next_run),
+            )
+        return format_html("Next run {} ({}).", when(schedule.next_run), exact(schedule.next_run))
+
+    @admin.display(description="access token")
+    def token_info(self, obj):
+        if not obj.uses_client_credentials:
+            return "Not used: the API token is sent as is."
+        if not obj.access_token or obj.access_token_expires_at is None:
+            return "None cached: the next call fetches one."
+        return f"Cached, valid until {exact(obj.access_token_expires_at)}."

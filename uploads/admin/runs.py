@@ -1,0 +1,307 @@
+"""Upload runs: read-only, written by the runs themselves.
+
+A run's page tells its story: what it was asked to send (the window), what it did (the log),
+the files it cut (parts), every HTTP call it made (attempts) and, when it failed, why. A failed
+or abandoned run can be retried: the retry is a new run (the watermarks did not move, so it
+sends the same readings and whatever arrived since). Retrying starts an upload, so it needs the
+change permission on Raptor Maps integrations, like "Upload now"; viewing needs only the view
+permission on upload runs.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from portfolio.models import Farm
+from uploads.admin.display import exact, human_duration, outcome_badge, run_status_badge, size
+from uploads.admin.integrations import queue_upload, run_link
+from uploads.models import RunStatus, RunTrigger, UploadRun
+from uploads.models.runs import RETRYABLE_STATUSES
+
+__all__ = ["UploadRunAdmin", "retry_refusal"]
+
+RETRY_PERMISSION = "uploads.change_raptormapsintegration"
+# A run's page lists its first attempts; the attempt log has them all.
+ATTEMPTS_SHOWN = 100
+
+
+def retry_refusal(run):
+    """Why ``run`` cannot be retried, or None when it can."""
+    if run.status not in RETRYABLE_STATUSES:
+        return (
+            f"Run #{run.pk} was not retried: it is {run.get_status_display()}, "
+            "and only failed or abandoned runs can be retried."
+        )
+    retry = run.retries.order_by("-pk").values_list("pk", flat=True).first()
+    if retry is not None:
+        return f"Run #{run.pk} was already retried as run #{retry}; retry that one if it failed too."
+    return None
+
+
+def attempts_url(run_id):
+    return f"{reverse('admin:uploads_attempt_changelist')}?run__id__exact={run_id}"
+
+
+def html_table(css_class, headings, rows):
+    head = format_html_join("", "<th>{}</th>", ((heading,) for heading in headings))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
+    )
+    return format_html(
+        '<table class="uploads-table {}"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', css_class, head, body
+    )
+
+
+@admin.register(UploadRun)
+class UploadRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "run",
+        "integration",
+        "status_badge",
+        "trigger",
+        "requested_by",
+        "window_end",
+        "parts",
+        "rows",
+        "bytes_display",
+        "duration",
+        "queued_at",
+        "started_at",
+        "finished_at",
+    ]
+    list_display_links = ["run"]
+    list_filter = ["integration", "status", "trigger"]
+    list_select_related = ["integration", "requested_by"]
+    search_fields = ["error", "task_id"]
+    date_hierarchy = "queued_at"
+    actions = ["retry_action"]
+    readonly_fields = [
+        "integration_link",
+        "status_badge",
+        "retry_of_link",
+        "retries_list",
+        "bytes_display",
+        "duration",
+        "window_table",
+        "log_display",
+        "error_display",
+        "parts_table",
+        "attempts_table",
+    ]
+
+    class Media:
+        css = {"all": ["uploads/admin.css"]}
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (
+                None,
+                {
+                    "fields": [
+                        "integration_link",
+                        "status_badge",
+                        "trigger",
+                        "requested_by",
+                        "retry_of_link",
+                        "retries_list",
+                        "task_id",
+                    ]
+                },
+            ),
+            ("Sent", {"fields": ["readings", "rows", "skipped_nonfinite", "parts", "bytes_display"]}),
+            ("Window", {"fields": ["window_end", "window_table"]}),
+            ("Times", {"fields": ["queued_at", "started_at", "finished_at", "duration"]}),
+            ("Log", {"fields": ["log_display"]}),
+            ("Parts", {"fields": ["parts_table"]}),
+            ("Attempts", {"fields": ["attempts_table"]}),
+        ]
+        if obj is not None and obj.error:
+            # A failed run's page opens with why.
+            fieldsets.insert(0, ("Error", {"fields": ["error_display"], "classes": ["uploads-error"]}))
+        return fieldsets
+
+    # The runs write their own records; people read them (and retry the failed ones).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request, obj=None):
+        return request.user.has_perm(RETRY_PERMISSION)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="{}_{}_retry".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, unquote(object_id))
+        if run is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "can_retry": self.has_retry_permission(request) and retry_refusal(run) is None,
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # -- retrying -----------------------------------------------------------------------------
+
+    @admin.action(description="Retry the selected failed or abandoned runs", permissions=["retry"])
+    def retry_action(self, request, queryset):
+        for run in queryset.select_related("integration"):
+            self._retry(request, run)
+
+    @method_decorator(require_POST)
+    def retry_view(self, request, object_id):
+        run = self.get_object(request, unquote(object_id))
+        if run is None:
+            raise Http404("No such run.")
+        if not (self.has_view_permission(request, run) and self.has_retry_permission(request)):
+            raise PermissionDenied
+        retry = self._retry(request, run)
+        return redirect("admin:uploads_uploadrun_change", (retry or run).pk)
+
+    def _retry(self, request, run):
+        refusal = retry_refusal(run)
+        if refusal:
+            messages.error(request, refusal)
+            return None
+        return queue_upload(request, run.integration, RunTrigger.RETRY, retry_of=run)
+
+    # -- columns and fields -----------------------------------------------------------------
+
+    @admin.display(description="run", ordering="pk")
+    def run(self, obj):
+        return f"#{obj.pk}"
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return run_status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="bytes", ordering="bytes")
+    def bytes_display(self, obj):
+        return size(obj.bytes)
+
+    @admin.display(description="duration")
+    def duration(self, obj):
+        if obj.started_at is None:
+            return "-"
+        seconds = ((obj.finished_at or timezone.now()) - obj.started_at).total_seconds()
+        if obj.finished_at is None and obj.status == RunStatus.RUNNING:
+            return f"{human_duration(seconds)} so far"
+        return human_duration(seconds)
+
+    @admin.display(description="integration")
+    def integration_link(self, obj):
+        url = reverse("admin:uploads_raptormapsintegration_change", args=[obj.integration_id])
+        return format_html('<a href="{}">{}</a>', url, obj.integration)
+
+    @admin.display(description="retry of")
+    def retry_of_link(self, obj):
+        return run_link(obj.retry_of_id) if obj.retry_of_id else "-"
+
+    @admin.display(description="retried as")
+    def retries_list(self, obj):
+        retries = list(obj.retries.order_by("pk").values_list("pk", flat=True))
+        if not retries:
+            return "-"
+        return format_html_join(", ", "{}", ((run_link(pk),) for pk in retries))
+
+    @admin.display(description="farms (ingested after)")
+    def window_table(self, obj):
+        window = obj.window or {}
+        if not window:
+            return "-"
+        names = dict(Farm.objects.filter(farm_id__in=list(window)).values_list("farm_id", "name"))
+        rows = []
+        for farm_id, after in sorted(window.items()):
+            farm = f"{farm_id} · {names[farm_id]}" if farm_id in names else farm_id
+            rows.append((farm, ingested_after(after)))
+        return html_table("run-window", ["farm", "readings ingested after"], rows)
+
+    @admin.display(description="log")
+    def log_display(self, obj):
+        if not obj.log:
+            return "-"
+        return format_html('<pre class="uploads-pre">{}</pre>', obj.log)
+
+    @admin.display(description="error")
+    def error_display(self, obj):
+        return format_html('<pre class="uploads-pre uploads-error-text">{}</pre>', obj.error)
+
+    @admin.display(description="parts")
+    def parts_table(self, obj):
+        parts = list(obj.file_parts.all())
+        if not parts:
+            return "No file parts."
+        rows = [
+            (
+                part.number,
+                f"{part.rows:,}",
+                size(part.bytes),
+                format_html('<code title="{}">{}…</code>', part.sha256, part.sha256[:16]),
+                part.get_status_display(),
+                exact(part.uploaded_at),
+            )
+            for part in parts
+        ]
+        return html_table("run-parts", ["part", "rows", "bytes", "SHA-256", "status", "uploaded at"], rows)
+
+    @admin.display(description="attempts")
+    def attempts_table(self, obj):
+        attempts = list(obj.attempts.order_by("started_at", "id")[: ATTEMPTS_SHOWN + 1])
+        if not attempts:
+            return "No HTTP calls."
+        more = ""
+        if len(attempts) > ATTEMPTS_SHOWN:
+            attempts = attempts[:ATTEMPTS_SHOWN]
+            more = format_html(
+                '<p>The first {} attempts. <a href="{}">All of them</a>.</p>', ATTEMPTS_SHOWN, attempts_url(obj.pk)
+            )
+        else:
+            more = format_html('<p><a href="{}">These attempts in the attempt log</a>.</p>', attempts_url(obj.pk))
+        rows = [
+            (
+                format_html(
+                    '<a href="{}">{}</a>',
+                    reverse("admin:uploads_attempt_change", args=[attempt.pk]),
+                    exact(attempt.started_at),
+                ),
+                attempt.operation,
+                attempt.method,
+                attempt.status_code or "-",
+                outcome_badge(attempt.outcome, attempt.get_outcome_display()),
+                f"{attempt.duration_ms:,} ms",
+                attempt.error or "",
+            )
+            for attempt in attempts
+        ]
+        table = html_table(
+            "run-attempts", ["time", "operation", "method", "status", "outcome", "duration", "error"], rows
+        )
+        return format_html("{}{}", table, more)
+
+
+def ingested_after(text):
+    """A window's 'after' (ISO text, or null for all history), for people."""
+    if not text:
+        return "all history"
+    moment = parse_datetime(text)
+    return exact(moment) if moment else text
