@@ -1,0 +1,48 @@
+"""The log of every API call the sandbox received, so tests can count and inspect calls."""
+
+import itertools
+import threading
+from datetime import UTC, datetime
+
+
+def utc_now_iso():
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class RequestLog:
+    """Thread-safe list of calls; an entry is written when a call starts and completed when it ends."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries = []
+        self._ids = itertools.count(1)
+
+    def start(self, service, operation, method, path):
+        """Record a call in progress (status None until ``finish``); return its entry."""
+        entry = {
+            "id": next(self._ids),
+            "service": service,
+            "operation": operation,
+            "method": method,
+            "path": path,  # never the query string: a signed URL's query is a credential
+            "status": None,
+            "fault": None,
+            "note": None,
+            "time": utc_now_iso(),
+            "duration_ms": None,
+        }
+        with self._lock:
+            self._entries.append(entry)
+        return entry
+
+    def finish(self, entry, status, duration, fault=None, note=None):
+        with self._lock:
+            entry.update(status=status, fault=fault, note=note, duration_ms=round(duration * 1000, 1))
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def snapshot(self):
+        with self._lock:
+            return [dict(entry) for entry in self._entries]

@@ -1,0 +1,316 @@
+"""The sandbox's HTTP server: standard library only, HTTP/1.1 with keep-alive, one thread per connection.
+
+``start_sandbox()`` runs it in a background thread (tests, benchmarks); ``serve()`` runs it until
+Ctrl-C (the ``sandbox`` management command and ``python -m uploads.sandbox``). Neither needs
+Django settings.
+"""
+
+import contextlib
+import logging
+import shutil
+import signal
+import socket
+import struct
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from uploads.sandbox.app import CONTROL_PREFIX, Sandbox
+from uploads.sandbox.exchange import BadRequest, IncompleteBody, Request, json_error
+
+log = logging.getLogger("uploads.sandbox")
+
+IDLE_TIMEOUT = 120  # seconds a kept-alive connection may wait for its next request
+SMALL_LEFTOVER = 64 * 1024  # an unread body this small is read and dropped, keeping the connection
+LINGER_SECONDS = 30  # how long a refused body is read and dropped before the connection closes
+READ_SIZE = 1 << 20
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Sandbox/1.0"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+
+    def version_string(self):
+        return self.server_version
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm and delayed ACKs
+        # add 40 ms to every kept-alive exchange.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def parse_request(self):
+        self.expects_continue = False
+        self.continue_sent = False
+        return super().parse_request()
+
+    def handle_expect_100(self):
+        # Answered later, once the request passed its checks: a refused client never sends the body.
+        self.expects_continue = True
+        return True
+
+    def do_GET(self):
+        self.server.dispatch(self)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    # --- what dispatch uses ---------------------------------------------------------------------------
+
+    def send_continue(self):
+        if self.expects_continue and not self.continue_sent:
+            self.continue_sent = True
+            self.send_response_only(100)
+            self.end_headers()
+
+    def respond(self, response, close=False):
+        """Send a response with its Content-Length; ``close`` ends the connection after it."""
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.body and response.content_type:
+            self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def linger(self):
+        """Half-close, then read and drop what the client still sends, so that it gets to read the
+        answer instead of a reset (RFC 9112, section 9.6)."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(2)
+            deadline = time.monotonic() + LINGER_SECONDS
+            while time.monotonic() < deadline and self.rfile.read1(READ_SIZE):
+                pass
+        except OSError:
+            pass
+
+    def reset_connection(self):
+        """Close with SO_LINGER 0: the kernel sends RST instead of FIN (a "connection reset by peer")."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()  # takes effect once rfile and wfile let go of the socket, right after
+
+    def log_message(self, format, *args):
+        log.debug("%s %s", self.address_string(), (format % args).split("?", 1)[0])
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address, sandbox):
+        super().__init__(address, SandboxHandler)
+        self.sandbox = sandbox
+        self._connections = set()
+        self._connections_lock = threading.Lock()
+
+    # Open connections are tracked so that stop() can end kept-alive ones instead of leaving
+    # their threads waiting for a next request.
+    def process_request(self, request, client_address):
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self):
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request, client_address):
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+    # --- one request ----------------------------------------------------------------------------------
+
+    def dispatch(self, handler):
+        started = time.monotonic()
+        try:
+            request = Request(
+                handler.command,
+                handler.path,
+                handler.headers,
+                handler.rfile,
+                "{}:{}".format(*self.server_address[:2]),
+                handler.send_continue,
+            )
+        except BadRequest as error:
+            handler.respond(error.response, close=True)
+            return
+        if request.path.startswith(CONTROL_PREFIX):
+            self._finish(handler, request, self._run(lambda: self.sandbox.control.handle(request)))
+            return
+        service, found, params = self.sandbox.match(request.method, request.path)
+        if found is None:
+            entry = self.sandbox.requests.start(None, None, request.method, request.path)
+            if params:
+                response = json_error(
+                    405, "method_not_allowed", f"use {', '.join(params)}", {"Allow": ", ".join(params)}
+                )
+            else:
+                response = json_error(404, "not_found", f"no such endpoint: {request.method} {request.path}")
+            sent = self._finish(handler, request, response)
+            self.sandbox.requests.finish(entry, response.status if sent else None, time.monotonic() - started)
+            return
+        entry = self.sandbox.requests.start(service.name, found.operation, request.method, request.path)
+        request.params = params
+        fault = self.sandbox.faults.take(service.name, found.operation)
+        if fault is not None and fault.mode in ("timeout", "reset"):
+            self._break_connection(handler, request, fault)
+            self.sandbox.requests.finish(entry, None, time.monotonic() - started, fault=fault.mode)
+            return
+        if fault is not None and fault.mode == "delay":
+            self.sandbox.faults.wait(fault.seconds)
+        if fault is not None and fault.mode == "status":
+            response = service.fault_response(found.operation, fault.status, "injected by the sandbox (fault)")
+            if fault.retry_after is not None:
+                response.headers["Retry-After"] = str(fault.retry_after)
+        else:
+            request.fault = fault
+            response = self._run(lambda: found.handler(request))
+        sent = self._finish(handler, request, response)
+        status = response.status if sent else None
+        self.sandbox.requests.finish(
+            entry, status, time.monotonic() - started, fault=fault and fault.mode, note=response.note
+        )
+        log.info("%s %s -> %s", request.method, request.path, status or "no answer")
+
+    @staticmethod
+    def _run(handle):
+        try:
+            return handle()
+        except BadRequest as error:
+            return error.response
+        except IncompleteBody as error:
+            return json_error(400, "incomplete_body", str(error))
+        except Exception:
+            log.exception("the sandbox failed on a request")
+            return json_error(500, "internal_error", "the sandbox failed on this request: see its log")
+
+    @staticmethod
+    def _finish(handler, request, response):
+        """Send the response, dealing with any body the handler left unread; False if the client left."""
+        close = False
+        if request.body_remaining:
+            if handler.expects_continue and not handler.continue_sent:
+                close = True  # the client holds the body back until told to go ahead: it never will be
+            elif request.body_remaining <= SMALL_LEFTOVER:
+                try:
+                    request.body_reader().read()
+                except IncompleteBody:
+                    close = True
+            else:
+                close = True
+        try:
+            handler.respond(response, close=close)
+        except OSError:
+            handler.close_connection = True
+            return False
+        if close:
+            handler.linger()
+        return True
+
+    def _break_connection(self, handler, request, fault):
+        """Carry out a ``timeout`` or ``reset`` fault: the request gets no answer."""
+        try:
+            handler.send_continue()
+            if fault.mode == "timeout":
+                request.body_reader().read()  # the whole request arrives; then nothing comes back
+                self.sandbox.faults.wait(fault.seconds)
+                handler.close_connection = True
+            else:
+                # Mid-body for a PUT: read part of it, then reset.
+                part = min(request.body_remaining // 2, READ_SIZE)
+                request.body_reader().read(part)
+                handler.reset_connection()
+        except (OSError, IncompleteBody):
+            handler.close_connection = True
+
+
+class RunningSandbox:
+    """A sandbox serving in a background thread; ``stop()`` it, or use it as a context manager."""
+
+    def __init__(self, server, thread, data_dir, temporary):
+        self._server = server
+        self._thread = thread
+        self._temporary = temporary
+        self._stopped = False
+        self.data_dir = data_dir
+        self.host, self.port = server.server_address[:2]
+        self.url = f"http://{self.host}:{self.port}"
+        self.sandbox = server.sandbox
+
+    def wait(self):
+        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""
+        while self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def stop(self):
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self.sandbox.close()
+        self._server.close_connections()
+        self._server.server_close()
+        self._thread.join()
+        if self._temporary:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def start_sandbox(host="127.0.0.1", port=0, data_dir=None, **config):
+    """Serve the sandbox in a background thread; port 0 picks a free port (see ``.url``).
+
+    ``data_dir`` holds the uploaded files (a temporary directory, removed at stop, when None).
+    ``config`` is the start configuration, the one a reset returns to (see docs/sandbox.md).
+    """
+    temporary = data_dir is None
+    data_dir = Path(tempfile.mkdtemp(prefix="sandbox-")) if temporary else Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = SandboxServer((host, port), Sandbox.create(data_dir, **config))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox", daemon=True)
+    thread.start()
+    return RunningSandbox(server, thread, data_dir, temporary)
+
+
+def serve(host, port, data_dir, announce=print, **config):
+    """Serve in the foreground until Ctrl-C or SIGTERM; ``announce`` prints the startup message."""
+    running = start_sandbox(host, port, data_dir, **config)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
+    try:
+        announce(f"Sandbox serving on {running.url} (files in {running.data_dir}). Ctrl-C stops it.")
+        for line in running.sandbox.describe(running.url):
+            announce(f"  {line}")
+        announce(f"  Control API: {running.url}{CONTROL_PREFIX}state, see docs/sandbox.md.")
+        running.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    announce("Sandbox stopped.")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -1,0 +1,54 @@
+"""The shape every stand-in service (Raptor Maps, later WattCarbon) gives the shared server."""
+
+
+class Service:
+    """One remote service: its routes, its state, its settings and its error bodies.
+
+    The server owns sockets, routing, faults and the request log; a service only answers
+    ``Request`` objects with ``Response`` objects (see exchange.py).
+    """
+
+    name = ""
+    # Every operation a route can name; faults and the request log use these names.
+    operations = ()
+    # Fault modes the service's own handler carries out, per operation (e.g. an expired URL).
+    handler_fault_modes = {}
+
+    def routes(self):
+        """The service's API routes."""
+        return []
+
+    def control_routes(self):
+        """Extra routes under ``/_sandbox/`` (no auth, not logged)."""
+        return []
+
+    def fault_response(self, operation, status, message):
+        """The error body this service would send with ``status`` for ``operation``."""
+        raise NotImplementedError
+
+    def snapshot(self):
+        """The service's state as JSON-ready data, for ``GET /_sandbox/state``."""
+        return {}
+
+    def config_keys(self):
+        return frozenset()
+
+    def parse_config(self, settings):
+        """Validate settings (a dict); return them normalised or raise ValueError naming the problem."""
+        return {}
+
+    def apply_config(self, parsed, initial=False):
+        """Apply settings that ``parse_config`` accepted; ``initial`` makes them what a reset returns to."""
+
+    def config_snapshot(self):
+        return {}
+
+    def describe(self, base_url):
+        """One line for the startup message: where the service is and how to log in."""
+        return self.name
+
+    def reset(self):
+        """Back to the start configuration; forget everything received."""
+
+    def close(self):
+        """The server is stopping."""
