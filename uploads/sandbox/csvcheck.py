@@ -72,6 +72,7 @@ READ_SIZE = 1 << 20
 BOM = b"\xef\xbb\xbf"
 TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+STRAY_CARRIAGE_RETURN = "a carriage return (\\r) inside the line: lines must end with \\n or \\r\\n"
 # Caches of values already checked, emptied when they grow past this (they are only caches).
 CACHE_LIMIT = 50_000
 
@@ -241,7 +242,7 @@ class _Check:
     def _check_rows(self, lines, line_number):
         """Check every data row. The hot loop: a 1 GB upload is millions of rows.
 
-        A line without quotes, NUL or stray carriage returns is split on commas, which is what the
+        A line without quotes, NUL or carriage returns (but the one of \\r\\n) is split on commas, which is what the
         csv module would make of it, only faster; other lines go through the csv module. The first
         twelve fields (farm, equipment, sensor) repeat from row to row, so each distinct
         combination is checked once and remembered.
@@ -253,6 +254,9 @@ class _Check:
             line_number += 1
             rows += 1
             text = line[:-1] if line.endswith("\r") else line
+            if "\r" in text and '"' not in text:
+                self.problem(line_number, STRAY_CARRIAGE_RETURN)
+                continue
             if '"' in text or "\x00" in text or "\r" in text:
                 start = line_number
                 fields, line_number = self._parse(line, lines, line_number)
