@@ -17,7 +17,7 @@ class RequestLog:
         self._entries = []
         self._ids = itertools.count(1)
 
-    def start(self, service, operation, method, path):
+    def start(self, service, operation, method, path, fault=None):
         """Record a call in progress (status None until ``finish``); return its entry."""
         entry = {
             "id": next(self._ids),
@@ -26,7 +26,7 @@ class RequestLog:
             "method": method,
             "path": path,  # never the query string: a signed URL's query is a credential
             "status": None,
-            "fault": None,
+            "fault": fault,  # the mode of the fault that hit this call
             "note": None,
             "time": utc_now_iso(),
             "duration_ms": None,
@@ -35,9 +35,9 @@ class RequestLog:
             self._entries.append(entry)
         return entry
 
-    def finish(self, entry, status, duration, fault=None, note=None):
+    def finish(self, entry, status, duration, note=None):
         with self._lock:
-            entry.update(status=status, fault=fault, note=note, duration_ms=round(duration * 1000, 1))
+            entry.update(status=status, note=note, duration_ms=round(duration * 1000, 1))
 
     def clear(self):
         with self._lock:

@@ -165,12 +165,14 @@ class SandboxServer(ThreadingHTTPServer):
             sent = self._finish(handler, request, response)
             self.sandbox.requests.finish(entry, response.status if sent else None, time.monotonic() - started)
             return
-        entry = self.sandbox.requests.start(service.name, found.operation, request.method, request.path)
         request.params = params
         fault = self.sandbox.faults.take(service.name, found.operation)
+        entry = self.sandbox.requests.start(
+            service.name, found.operation, request.method, request.path, fault=fault and fault.mode
+        )
         if fault is not None and fault.mode in ("timeout", "reset"):
             self._break_connection(handler, request, fault)
-            self.sandbox.requests.finish(entry, None, time.monotonic() - started, fault=fault.mode)
+            self.sandbox.requests.finish(entry, None, time.monotonic() - started)
             return
         if fault is not None and fault.mode == "delay":
             self.sandbox.faults.wait(fault.seconds)
@@ -183,9 +185,7 @@ class SandboxServer(ThreadingHTTPServer):
             response = self._run(lambda: found.handler(request))
         sent = self._finish(handler, request, response)
         status = response.status if sent else None
-        self.sandbox.requests.finish(
-            entry, status, time.monotonic() - started, fault=fault and fault.mode, note=response.note
-        )
+        self.sandbox.requests.finish(entry, status, time.monotonic() - started, note=response.note)
         log.info("%s %s -> %s", request.method, request.path, status or "no answer")
 
     @staticmethod
