@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SANDBOX_PORT ?= 8765
 
 .PHONY: run test lint format bench clean
 
@@ -20,16 +21,19 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime-installed
 
-## run: set everything up and serve the admin with the demo portfolio on http://$(HOST):$(PORT)/, with its worker
+## run: set everything up and serve the admin with the demo portfolio on http://$(HOST):$(PORT)/, with its worker and the sandbox
 run: export DEBUG ?= 1
+run: export SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
-	@# The django-q2 worker runs what the admin queues (readings imports) and stops with the web server.
-	@$(BIN)/python manage.py qcluster & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	@# The sandbox stands in for Raptor Maps (the demo integration sends there); the django-q2
+	@# worker runs the scheduled uploads and what the admin queues. Both stop with the web server.
+	@$(BIN)/python manage.py sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) & sandbox=$$!; \
+	$(BIN)/python manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker $$sandbox 2>/dev/null; wait $$worker $$sandbox 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
-	echo "Started the background worker (manage.py qcluster, pid $$worker); Ctrl-C stops it with the server."; \
+	echo "Started the sandbox ($$SANDBOX_URL, pid $$sandbox) and the background worker (pid $$worker); Ctrl-C stops them with the server."; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # A development checkout: manage.py runs with DEBUG=1 without typing it (see README).

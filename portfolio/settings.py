@@ -125,6 +125,8 @@ UPLOADS_WORK_DIR = Path(os.environ.get("UPLOADS_WORK_DIR", BASE_DIR / "var" / "u
 # The local stand-in for both services (`manage.py sandbox`); the demo points its integration here.
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8765")
 
+# What `manage.py demo` loads, in order: the portfolio, then the integrations that send it out.
+DEMO_LOADERS = ["portfolio.demo.load_demo_portfolio", "uploads.demo.load_demo_uploads"]
 # Where `manage.py demo` keeps the demo admin's generated password (development only).
 DEMO_ADMIN_PASSWORD_FILE = BASE_DIR / "var" / "demo-admin-password"
 

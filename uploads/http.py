@@ -30,6 +30,7 @@ from urllib3.util import SKIP_HEADER
 
 from uploads.models import Attempt, AttemptOutcome
 from uploads.redaction import redact_text, redact_url
+from uploads.taskcontext import current_task_id
 
 __all__ = [
     "CallFailed",
@@ -177,7 +178,7 @@ class Client:
         self.service = service
         self.run = run
         self.subject = subject
-        self.task_id = task_id or ""
+        self.task_id = task_id or current_task_id()
         self.policy = policy or RetryPolicy.from_settings()
         self.timeout = timeout or (settings.UPLOADS_HTTP_CONNECT_TIMEOUT, settings.UPLOADS_HTTP_READ_TIMEOUT)
         self._secrets = secrets or (lambda: [])

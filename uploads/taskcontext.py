@@ -7,7 +7,7 @@ that runs it.
 
 from contextvars import ContextVar
 
-from django_q.signals import pre_execute
+from django_q.signals import post_execute_in_worker, pre_execute
 
 _current_task_id = ContextVar("current_task_id", default="")
 
@@ -20,4 +20,9 @@ def _remember_task(sender, task, **kwargs):
     _current_task_id.set(task.get("id", ""))
 
 
+def _forget_task(sender, task, **kwargs):
+    _current_task_id.set("")
+
+
 pre_execute.connect(_remember_task, dispatch_uid="uploads.taskcontext")
+post_execute_in_worker.connect(_forget_task, dispatch_uid="uploads.taskcontext.done")

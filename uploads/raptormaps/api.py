@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from uploads.http import CallFailed, Client
 from uploads.models import RaptorMapsIntegration, Service
-from uploads.secrets import encrypt
+from uploads.secrets import Secret
 
 __all__ = ["RaptorMapsApi", "TokenAuth", "put_to_signed_url", "url_expired"]
 
@@ -69,8 +69,9 @@ class TokenAuth:
         integration = self.integration
         integration.access_token_expires_at = expires_at
         # Saved at once, outside any run transaction: the next run reuses it.
+        # (The field encrypts on the way in.)
         RaptorMapsIntegration.objects.filter(pk=integration.pk).update(
-            access_token=encrypt(self._token), access_token_expires_at=expires_at
+            access_token=Secret(self._token), access_token_expires_at=expires_at
         )
 
     def secrets(self):

@@ -1,4 +1,4 @@
-"""Load the demo portfolio and make sure a demo admin login exists (development only)."""
+"""Load the demo portfolio (and each app's demo data) and make sure a demo admin login exists (development only)."""
 
 import secrets
 from pathlib import Path
@@ -6,8 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-
-from portfolio.demo import load_demo_portfolio
+from django.utils.module_loading import import_string
 
 DEMO_USERNAME = "admin"
 
@@ -21,7 +20,10 @@ class Command(BaseCommand):
     def handle(self, *args, no_login=False, **options):
         if not settings.DEBUG:
             raise CommandError("The demo is for development only: set DEBUG=1 to load it.")
-        counts = load_demo_portfolio()
+        # Each app contributes its part (settings.DEMO_LOADERS); portfolio/ never imports uploads/.
+        counts = {}
+        for loader in settings.DEMO_LOADERS:
+            counts.update(import_string(loader)())
         summary = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Demo portfolio loaded: {summary}."))
         if not no_login:

@@ -38,7 +38,7 @@ class Command(BaseCommand):
             if options["dry_run"]:
                 output = Path(options["output"]) / _slug(integration.name)
             run = run_upload(integration, trigger=RunTrigger.COMMAND, dry_run_dir=output)
-            failed += run.status in (RunStatus.FAILED, RunStatus.SKIPPED)
+            failed += run.status == RunStatus.FAILED
             self._report(run, output)
         if failed:
             raise CommandError(f"{failed} of {len(integrations)} run(s) did not upload.")

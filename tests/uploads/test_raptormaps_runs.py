@@ -1,0 +1,360 @@
+"""Upload runs end to end: the django-q2 task (sync mode) → the service → HTTP → the sandbox on 127.0.0.1.
+
+The sandbox is a real server (uploads/sandbox/) that checks tokens, signed URLs and the CSV
+strictly, so what it accepted is what Raptor Maps would be sent. Expected values are
+recomputed here from the observations, independently of the CSV generator.
+"""
+
+import csv
+import io
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.tasks import async_task
+
+from portfolio.models import Observation, Sensor
+from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
+from uploads.models import Attempt, RunStatus, UploadRun, UploadWatermark
+from uploads.sandbox import raptormaps as sandbox_defaults
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HEADERS = [
+    "farm_id",
+    "farm_name",
+    "timezone",
+    "commissioning date",
+    "farm_latitude",
+    "farm_longitude",
+    "equipment_id",
+    "equipment_name",
+    "equipment_type",
+    "sensor_id",
+    "sensor_name",
+    "sensor_type",
+    "observation_time",
+    "measured_value",
+]
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(settings):
+    """Real retry rules with short waits, and no safety lag (the tests stamp ingested_at in the past)."""
+    settings.UPLOADS_RETRY_BASE_SECONDS = 0.05
+    settings.UPLOADS_RETRY_MAX_SECONDS = 0.2
+    settings.UPLOADS_HTTP_READ_TIMEOUT = 2
+    settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS = 0
+
+
+@pytest.fixture
+def sync_worker(settings, monkeypatch, tmp_path):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    monkeypatch.setattr(Conf, "SYNC", True)
+    settings.UPLOADS_WORK_DIR = tmp_path / "work"
+
+
+@pytest.fixture
+def integration(sandbox):
+    portfolio = make_portfolio()
+    make_farm_with_readings(portfolio)
+    return make_integration(
+        portfolio=portfolio,
+        base_url=sandbox.url,
+        client_id=sandbox_defaults.DEFAULT_CLIENT_ID,
+        client_secret=sandbox_defaults.DEFAULT_CLIENT_SECRET,
+        integration_id=sandbox_defaults.DEFAULT_INTEGRATION_ID,
+        org_id=sandbox_defaults.DEFAULT_ORG_ID,
+    )
+
+
+def run_task(integration):
+    """One scheduled run, through django-q2 exactly as the Schedule calls it."""
+    async_task("uploads.tasks.upload_raptormaps", integration.pk)
+    return UploadRun.objects.filter(integration=integration).order_by("-id").first()
+
+
+def received_rows(sandbox):
+    """Every data row the sandbox accepted, in upload order, as dicts."""
+    rows = []
+    for upload in sandbox.uploads():
+        assert upload["valid"], upload["problems"]
+        reader = csv.reader(io.StringIO(sandbox.upload_content(upload["key"]).decode()))
+        assert next(reader) == HEADERS
+        rows.extend(dict(zip(HEADERS, row, strict=True)) for row in reader)
+    return rows
+
+
+def expected_rows(farm, basis="local"):
+    """(equipment_id, sensor key, observation_time) → value, recomputed from the observations."""
+    zone = ZoneInfo(farm.timezone) if basis == "local" else UTC
+    buckets = defaultdict(list)
+    for sensor in Sensor.objects.filter(equipment__farm=farm).select_related("equipment"):
+        for observation in Observation.objects.filter(sensor=sensor):
+            local = observation.observed_at.astimezone(zone)
+            start = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
+            key = (sensor.equipment.equipment_id, sensor.sensor_id or sensor.sensor_type, f"{start:%Y-%m-%d %H:%M:%S}")
+            buckets[(key, sensor.sensor_type)].append(observation.value)
+    expected = {}
+    for (key, sensor_type), values in buckets.items():
+        expected[key] = max(values) if sensor_type == "production_meter_energy" else sum(values) / len(values)
+    return expected
+
+
+def as_values(rows):
+    return {
+        (row["equipment_id"], row["sensor_id"] or row["sensor_type"], row["observation_time"]): float(
+            row["measured_value"]
+        )
+        for row in rows
+    }
+
+
+def assert_values_match(rows, expected):
+    got = as_values(rows)
+    assert len(got) == len(rows), "duplicate (sensor, observation_time) rows"
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert math.isclose(got[key], value, rel_tol=1e-12), key
+
+
+def operations(run=None):
+    attempts = Attempt.objects.order_by("id")
+    if run is not None:
+        attempts = attempts.filter(run=run)
+    return [(a.operation, a.status_code, a.outcome) for a in attempts]
+
+
+# -- the happy path --------------------------------------------------------------------------
+
+
+def test_a_run_uploads_every_reading_value_by_value(sandbox, integration, sync_worker):
+    run = run_task(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    rows = received_rows(sandbox)
+    farm = integration.covered_farms().get()
+    assert_values_match(rows, expected_rows(farm))
+    first = rows[0]
+    assert (first["farm_id"], first["farm_name"], first["timezone"]) == ("NY-1", "Farm NY-1", "America/New_York")
+    assert first["commissioning date"] == "2020-01-02 10:30:00"  # local time, like observation_time
+    assert (run.parts, run.rows, run.readings) == (1, len(rows), Observation.objects.count())
+    part = run.file_parts.get()
+    assert part.status == "uploaded" and part.sha256 == sandbox.uploads()[0]["sha256"]
+    assert operations(run) == [
+        ("token", 200, "ok"),
+        ("org_integrations", 200, "ok"),
+        ("signed_url", 200, "ok"),
+        ("put", 200, "ok"),
+    ]
+    assert UploadWatermark.objects.get(integration=integration, farm=farm).ingested_through == run.window_end
+    assert run.task_id and Attempt.objects.filter(run=run).exclude(task_id=run.task_id).count() == 0
+    integration.refresh_from_db()
+    assert integration.remote_interval_seconds == 900  # learned from the org integration
+
+
+def test_the_next_run_sends_nothing_then_only_the_late_reading_with_its_whole_bucket(sandbox, integration, sync_worker):
+    run_task(integration)
+    quiet = run_task(integration)
+    assert quiet.status == RunStatus.NOTHING
+    assert operations(quiet) == []
+    assert len(sandbox.uploads()) == 1
+
+    # A reading arrives late for a bucket that was sent already: the bucket goes again, complete.
+    sensor = Sensor.objects.get(sensor_type="ac_power")
+    late_time = datetime(2024, 6, 1, 12, 2, 30, tzinfo=UTC)
+    Observation.objects.create(sensor=sensor, observed_at=late_time, value=5000.0)
+    late = run_task(integration)
+    assert late.status == RunStatus.UPLOADED
+    rows = received_rows(sandbox)[-late.rows :]
+    assert late.rows == 1
+    bucket_values = list(
+        Observation.objects.filter(sensor=sensor, observed_at__lt=datetime(2024, 6, 1, 12, 15, tzinfo=UTC))
+        .filter(observed_at__gte=datetime(2024, 6, 1, 12, 0, tzinfo=UTC))
+        .values_list("value", flat=True)
+    )
+    assert len(bucket_values) == 4
+    assert rows[0]["observation_time"] == "2024-06-01 08:00:00"
+    assert math.isclose(float(rows[0]["measured_value"]), sum(bucket_values) / 4, rel_tol=1e-12)
+
+
+def test_utc_basis(sandbox, integration, sync_worker):
+    integration.time_basis = "utc"
+    integration.save()
+    run_task(integration)
+    rows = received_rows(sandbox)
+    assert {row["timezone"] for row in rows} == {"UTC"}
+    assert_values_match(rows, expected_rows(integration.covered_farms().get(), basis="utc"))
+
+
+# -- daylight saving -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "note"),
+    [
+        (datetime(2024, 11, 3, 4, 0, tzinfo=UTC), "occurs twice"),  # 00:00 EDT → fall back at 02:00 EDT
+        (datetime(2024, 3, 10, 5, 0, tzinfo=UTC), None),  # 00:00 EST → spring forward at 02:00 EST
+    ],
+)
+def test_daylight_saving_days_have_no_duplicate_rows_and_say_what_was_done(sandbox, sync_worker, start, note):
+    portfolio = make_portfolio()
+    farm = make_farm_with_readings(portfolio, start=start, hours=5, step_minutes=5)
+    integration = make_integration(
+        portfolio=portfolio,
+        base_url=sandbox.url,
+        api_token=sandbox_defaults.DEFAULT_API_TOKEN,
+        integration_id=sandbox_defaults.DEFAULT_INTEGRATION_ID,
+    )
+    run = run_task(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    rows = received_rows(sandbox)
+    assert_values_match(rows, _merged_local(farm))
+    if note:
+        assert note in run.log
+        assert "01:00" in run.log
+    else:
+        times = {row["observation_time"] for row in rows}
+        assert not any(time.startswith("2024-03-10 02:") for time in times)  # the hour that does not exist
+
+
+def _merged_local(farm):
+    """Expected local rows where the repeated hour's two occurrences roll up into one row."""
+    return expected_rows(farm)  # expected_rows keys by local label, so it merges them the same way
+
+
+# -- parts -----------------------------------------------------------------------------------
+
+
+def test_a_tiny_byte_cap_splits_the_file_into_parts_each_with_its_own_signed_url(sandbox, integration, sync_worker):
+    integration.part_bytes = 1200
+    integration.save()
+    run = run_task(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    uploads = sandbox.uploads()
+    assert run.parts == len(uploads) > 3
+    assert all(upload["bytes"] <= 1200 for upload in uploads)
+    assert len({upload["key"] for upload in uploads}) == len(uploads)
+    assert [op for op, _, _ in operations(run)].count("signed_url") == run.parts
+    assert_values_match(received_rows(sandbox), expected_rows(integration.covered_farms().get()))
+    assert [part.sha256 for part in run.file_parts.all()] == [upload["sha256"] for upload in uploads]
+
+
+# -- faults survived -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "fault", "first_attempt"),
+    [
+        ("token", {"status": 503}, (503, "retry")),
+        ("org_integrations", {"status": 502}, (502, "retry")),
+        ("signed_url", {"status": 429, "retry_after": 1}, (429, "retry")),
+        ("signed_url", {"status": 500}, (500, "retry")),
+        ("put", {"status": 503, "retry_after": 1}, (503, "retry")),
+        ("put", {"status": 504}, (504, "retry")),
+        ("put", {"mode": "reset"}, (None, "retry")),
+        ("put", {"mode": "timeout", "seconds": 4}, (None, "retry")),
+        ("signed_url", {"mode": "timeout", "seconds": 4}, (None, "retry")),
+        ("token", {"mode": "reset"}, (None, "retry")),
+    ],
+)
+def test_each_fault_is_survived_and_every_attempt_recorded(
+    sandbox, integration, sync_worker, operation, fault, first_attempt
+):
+    sandbox.fault(operation, **fault)
+    run = run_task(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    attempts = [(status, outcome) for op, status, outcome in operations(run) if op == operation]
+    assert attempts == [first_attempt, (200, "ok")]
+    retried = Attempt.objects.get(run=run, operation=operation, outcome="retry")
+    assert retried.duration_ms >= 0 and retried.retry_in_seconds is not None
+    if fault.get("retry_after"):
+        assert retried.retry_in_seconds == fault["retry_after"]
+    if fault.get("mode") == "timeout":
+        assert retried.error == "timed out waiting for the answer"
+    if fault.get("mode") == "reset":
+        assert retried.error == "the connection was reset"
+    assert_values_match(received_rows(sandbox), expected_rows(integration.covered_farms().get()))
+
+
+def test_a_put_retried_after_a_reset_uses_a_fresh_signed_url(sandbox, integration, sync_worker):
+    sandbox.fault("put", mode="reset")
+    run = run_task(integration)
+    assert [op for op, _, _ in operations(run)][-4:] == ["signed_url", "put", "signed_url", "put"]
+    assert len(sandbox.uploads()) == 1  # the cut-off body was not kept as a file
+
+
+def test_an_expired_signed_url_is_renewed(sandbox, integration, sync_worker):
+    sandbox.fault("signed_url", mode="expired")
+    run = run_task(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    puts = Attempt.objects.filter(run=run, operation="put").order_by("id")
+    assert [(a.status_code, a.outcome) for a in puts] == [(403, "retry"), (200, "ok")]
+    assert "signed URL expired; requesting a new one" in puts[0].error
+    assert "expired" in puts[0].response_excerpt.lower()
+    assert [op for op, _, _ in operations(run)].count("signed_url") == 2
+
+
+def test_a_token_refused_mid_run_is_renewed_once(sandbox, integration, sync_worker):
+    sandbox.fault("signed_url", status=401)
+    run = run_task(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    assert [op for op, _, _ in operations(run)].count("token") == 2
+    assert ("signed_url", 401, "retry") in operations(run)
+
+
+def test_a_cached_token_is_reused_by_the_next_run_and_renewed_when_it_expires(sandbox, integration, sync_worker):
+    run_task(integration)
+    Observation.objects.update(ingested_at=timezone.now())  # new data for the next run
+    second = run_task(integration)
+    assert [op for op, _, _ in operations(second)] == ["signed_url", "put"]
+    integration.refresh_from_db()
+    integration.access_token_expires_at = timezone.now() + timedelta(minutes=1)  # inside the renewal margin
+    integration.save()
+    Observation.objects.update(ingested_at=timezone.now())
+    third = run_task(integration)
+    assert [op for op, _, _ in operations(third)] == ["token", "signed_url", "put"]
+
+
+def test_a_wrong_request_fails_the_run_without_retrying_and_the_next_run_sends_it_all(
+    sandbox, integration, sync_worker
+):
+    sandbox.fault("signed_url", status=404)
+    failed = run_task(integration)
+    assert failed.status == RunStatus.FAILED
+    assert failed.error.startswith("signed_url: HTTP 404")
+    assert ("signed_url", 404, "gave_up") in operations(failed)
+    assert failed.file_parts.get().status == "failed"
+    assert not UploadWatermark.objects.exists()
+    assert sandbox.uploads() == []
+
+    healed = run_task(integration)
+    assert healed.status == RunStatus.UPLOADED
+    assert_values_match(received_rows(sandbox), expected_rows(integration.covered_farms().get()))
+
+
+def test_retries_give_up_at_the_limit_and_the_run_fails_readably(sandbox, integration, sync_worker, settings):
+    settings.UPLOADS_RETRY_MAX_ATTEMPTS = 3
+    sandbox.fault("put", status=503, times=3)
+    run = run_task(integration)
+    assert run.status == RunStatus.FAILED
+    assert (
+        run.error
+        == "put: HTTP 503 after 3 attempts. " + Attempt.objects.filter(run=run).order_by("id").last().response_excerpt
+    )
+    assert [outcome for op, _, outcome in operations(run) if op == "put"] == ["retry", "retry", "gave_up"]
+    assert not UploadWatermark.objects.exists()
+
+
+def test_a_second_part_failing_leaves_every_watermark_where_it_was(sandbox, integration, sync_worker, settings):
+    settings.UPLOADS_RETRY_MAX_ATTEMPTS = 1
+    integration.part_bytes = 1200
+    integration.save()
+    sandbox.fault("put", status=200 + 300)  # the first PUT fails ...
+    run = run_task(integration)
+    assert run.status == RunStatus.FAILED
+    assert list(run.file_parts.values_list("status", flat=True))[:2] == ["failed", "pending"]
+    assert not UploadWatermark.objects.exists()

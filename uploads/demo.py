@@ -1,0 +1,38 @@
+"""The demo's outbound side: a Raptor Maps integration that sends the demo farms to the local sandbox.
+
+``make run`` starts the sandbox (``manage.py sandbox``) next to the worker, so a new user sees
+the first upload within a minute of starting, and its runs and attempts in the admin.
+"""
+
+from django.conf import settings
+from django.db import transaction
+
+from portfolio.demo import PORTFOLIO
+from portfolio.models import Portfolio
+from uploads.models import RaptorMapsIntegration, TimeBasis
+from uploads.sandbox import raptormaps as sandbox
+from uploads.schedules import sync_raptormaps_schedule
+from uploads.secrets import Secret
+
+INTEGRATION_NAME = "Demo: Raptor Maps sandbox"
+
+
+@transaction.atomic
+def load_demo_uploads():
+    """Create or refresh the demo integration; return counts like the portfolio loader."""
+    portfolio = Portfolio.objects.get(slug=PORTFOLIO["slug"])
+    integration = RaptorMapsIntegration.objects.filter(name=INTEGRATION_NAME).first() or RaptorMapsIntegration(
+        name=INTEGRATION_NAME
+    )
+    integration.portfolio = portfolio
+    integration.base_url = settings.SANDBOX_URL
+    integration.client_id = sandbox.DEFAULT_CLIENT_ID
+    integration.client_secret = Secret(sandbox.DEFAULT_CLIENT_SECRET)
+    integration.org_id = sandbox.DEFAULT_ORG_ID
+    integration.integration_id = sandbox.DEFAULT_INTEGRATION_ID
+    integration.time_basis = TimeBasis.LOCAL
+    integration.enabled = True
+    integration.full_clean()
+    integration.save()
+    sync_raptormaps_schedule(integration)
+    return {"Raptor Maps integrations": 1}
