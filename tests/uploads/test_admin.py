@@ -222,7 +222,7 @@ def test_secrets_never_appear_in_any_page(admin_client, story):
         assert "rm-typed-secret-Yy55" not in html, page
         assert_no_secret(html, west)
         assert_no_secret(html, east)
-    assert "Changed client secret." in page_text(admin_client.get(url(RaptorMapsIntegration, "history", west.pk)))
+    assert "Changed Client secret." in page_text(admin_client.get(url(RaptorMapsIntegration, "history", west.pk)))
 
 
 def secret_row(html, name):
@@ -680,7 +680,7 @@ def test_the_run_list_shows_status_size_and_duration(admin_client, story):
     assert 'class="uploads-badge run-status-uploaded"' in html
     assert 'class="uploads-badge run-status-failed"' in html
     assert '<td class="field-bytes_display">192.0\xa0KB</td>' in html
-    assert '<td class="field-duration">1 min 35 s</td>' in html
+    assert '<td class="field-duration"><span class="nowrap">1 min 35 s</span></td>' in html
 
 
 def test_the_run_list_filters_by_integration_status_trigger_and_day(admin_client, story):

@@ -4,6 +4,8 @@ Nothing in it is secret (uploads/redaction.py redacts URLs, errors and excerpts 
 are stored), so whoever may view attempts sees all of each one.
 """
 
+from urllib.parse import urlsplit
+
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
@@ -11,13 +13,24 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from uploads.admin.display import outcome_badge, size
+from uploads.admin.display import compact, exact, outcome_badge, size
 from uploads.admin.integrations import run_link
 from uploads.models import Attempt, RaptorMapsIntegration
 
 __all__ = ["AttemptAdmin", "IntegrationFilter", "StatusCodeFilter"]
 
-URL_CHARS = 70
+URL_CHARS = 44
+
+
+def shortened_url(url):
+    """Host and path, the middle of a long path left out: where a call went, at a glance."""
+    parts = urlsplit(url)
+    path = parts.path
+    if len(parts.netloc) + len(path) > URL_CHARS:
+        head, _, last = path.rpartition("/")
+        kept = Truncator(head).chars(max(10, URL_CHARS - len(parts.netloc) - len(last) - 2))
+        path = f"{kept}/{last}"
+    return f"{parts.netloc}{path}" + ("?…" if parts.query else "")
 
 
 class IntegrationFilter(admin.SimpleListFilter):
@@ -65,15 +78,15 @@ class StatusCodeFilter(admin.SimpleListFilter):
 @admin.register(Attempt)
 class AttemptAdmin(admin.ModelAdmin):
     list_display = [
-        "started_at",
-        "service",
+        "started",
+        "service_display",
         "operation",
         "method",
-        "status_code",
+        "status",
         "outcome_badge",
         "duration",
-        "short_url",
         "for_display",
+        "short_url",
     ]
     list_filter = ["service", "operation", "outcome", StatusCodeFilter, IntegrationFilter]
     # The columns read only the attempt's own fields (run_id, subject_label): no join is
@@ -84,6 +97,7 @@ class AttemptAdmin(admin.ModelAdmin):
     # The log only grows: counting all of it on every page is not worth the wait.
     show_full_result_count = False
     readonly_fields = [
+        "started_precise",
         "outcome_badge",
         "duration",
         "request_size",
@@ -97,7 +111,7 @@ class AttemptAdmin(admin.ModelAdmin):
             None,
             {
                 "fields": [
-                    "started_at",
+                    "started_precise",
                     "service",
                     "operation",
                     "method",
@@ -127,24 +141,40 @@ class AttemptAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return compact(obj.started_at, seconds=True)
+
+    @admin.display(description="started at")
+    def started_precise(self, obj):
+        return exact(obj.started_at, milliseconds=True)
+
+    @admin.display(description="service", ordering="service")
+    def service_display(self, obj):
+        return format_html('<span class="nowrap">{}</span>', obj.get_service_display())
+
+    @admin.display(description="status", ordering="status_code")
+    def status(self, obj):
+        return obj.status_code or "-"
+
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, obj):
         return outcome_badge(obj.outcome, obj.get_outcome_display())
 
     @admin.display(description="duration", ordering="duration_ms")
     def duration(self, obj):
-        return f"{obj.duration_ms:,} ms"
+        return format_html('<span class="nowrap">{} ms</span>', f"{obj.duration_ms:,}")
 
     @admin.display(description="URL (redacted)", ordering="url")
     def short_url(self, obj):
-        return format_html('<span title="{}">{}</span>', obj.url, Truncator(obj.url).chars(URL_CHARS))
+        return format_html('<span title="{}">{}</span>', obj.url, shortened_url(obj.url))
 
     @admin.display(description="for", ordering="subject_label")
     def for_display(self, obj):
         if obj.run_id:
             label = f"{obj.subject_label} · run #{obj.run_id}" if obj.subject_label else None
-            return run_link(obj.run_id, label)
-        return obj.subject_label or "-"
+            return format_html('<span class="nowrap">{}</span>', run_link(obj.run_id, label))
+        return format_html('<span class="nowrap">{}</span>', obj.subject_label or "-")
 
     @admin.display(description="request body")
     def request_size(self, obj):

@@ -6,18 +6,20 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from portfolio.admin.imports import human_duration
-from uploads.models import AttemptOutcome, RunStatus
+from uploads.models import AttemptOutcome, RunStatus, RunTrigger
 
 __all__ = [
     "OUTCOME_COLOURS",
     "RUN_STATUS_COLOURS",
     "badge",
+    "compact",
     "exact",
     "human_duration",
     "human_interval",
     "outcome_badge",
     "run_status_badge",
     "size",
+    "trigger_label",
     "when",
 ]
 
@@ -39,19 +41,43 @@ OUTCOME_COLOURS = {
 }
 
 
-def badge(value, label, colours, css_class):
+# Lists are narrow: a word there, the whole label on hover and on the run's page.
+RUN_STATUS_SHORT = {
+    RunStatus.NOTHING: "nothing new",
+    RunStatus.DRY_RUN: "dry run",
+    RunStatus.SKIPPED: "skipped",
+    RunStatus.ABANDONED: "abandoned",
+}
+TRIGGER_SHORT = {
+    RunTrigger.SCHEDULE: "schedule",
+    RunTrigger.ADMIN: "upload now",
+    RunTrigger.RETRY: "retry",
+    RunTrigger.COMMAND: "command",
+}
+
+
+def badge(value, label, colours, css_class, title=""):
     """A coloured label; the class names the value so a page (or a test) can find it."""
     return format_html(
-        '<span class="uploads-badge {}-{}" style="background-color: {}">{}</span>',
+        '<span class="uploads-badge {}-{}" style="background-color: {}" title="{}">{}</span>',
         css_class,
         value,
         colours.get(value, "#6b7280"),
+        title or label,
         label,
     )
 
 
-def run_status_badge(status, label=None):
-    return badge(status, label or RunStatus(status).label, RUN_STATUS_COLOURS, "run-status")
+def run_status_badge(status, short=False):
+    label = RunStatus(status).label
+    shown = RUN_STATUS_SHORT.get(status, label) if short else label
+    return badge(status, shown, RUN_STATUS_COLOURS, "run-status", title=label)
+
+
+def trigger_label(trigger):
+    """How a run was started, in a word (the whole label on hover)."""
+    label = RunTrigger(trigger).label
+    return format_html('<span class="nowrap" title="{}">{}</span>', label, TRIGGER_SHORT.get(trigger, label))
 
 
 def outcome_badge(outcome, label=None):
@@ -73,20 +99,34 @@ def human_interval(seconds):
     return " ".join(part for part in parts if part) or "0 s"
 
 
-def exact(moment):
-    """A time to the second, in the admin's time zone, named."""
+def exact(moment, milliseconds=False):
+    """A time to the second (or millisecond), in the admin's time zone, named."""
     if moment is None:
         return "-"
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S %Z}"
+    local = timezone.localtime(moment)
+    seconds = f"{local:%S.%f}"[:6] if milliseconds else f"{local:%S}"
+    return f"{local:%Y-%m-%d %H:%M}:{seconds} {local:%Z}"
+
+
+def compact(moment, seconds=False):
+    """A time for a list column: short, sortable by eye, the exact one on hover."""
+    if moment is None:
+        return "-"
+    local = timezone.localtime(moment)
+    shown = f"{local:%Y-%m-%d %H:%M:%S}" if seconds else f"{local:%Y-%m-%d %H:%M}"
+    return format_html('<span class="nowrap" title="{}">{}</span>', exact(moment), shown)
 
 
 def when(moment):
     """A time as '12 minutes ago', with the exact time on hover."""
     if moment is None:
         return "-"
-    if moment > timezone.now():
-        return format_html('<span title="{}">in {}</span>', exact(moment), timesince(timezone.now(), moment))
-    return format_html('<span title="{}">{} ago</span>', exact(moment), timesince(moment))
+    now = timezone.now()
+    if abs((now - moment).total_seconds()) < 60:
+        return format_html('<span title="{}">just now</span>', exact(moment))
+    if moment > now:
+        return format_html('<span title="{}">in {}</span>', exact(moment), timesince(now, moment, depth=1))
+    return format_html('<span title="{}">{} ago</span>', exact(moment), timesince(moment, depth=1))
 
 
 def size(value):

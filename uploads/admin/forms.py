@@ -39,16 +39,37 @@ def url_formfield(db_field, **kwargs):
 
 
 class SecretInput(forms.PasswordInput):
-    """A password box that never shows a value, followed by what is stored."""
+    """A password box that never shows a value, what is stored, and (when one is) a box to remove it.
 
-    def __init__(self, status=("not set", "not set"), attrs=None):
+    The "remove" checkbox is the form's ``clear_<name>`` field, drawn here so it sits under
+    the secret it removes.
+    """
+
+    def __init__(self, status=("not set", "not set"), clear=None, attrs=None):
         super().__init__(attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False)
         self.status = status
+        self.clear = clear  # (field name, label) when a stored value can be removed
 
     def render(self, name, value, attrs=None, renderer=None):
         box = super().render(name, None, attrs, renderer)
         state, words = self.status
-        return format_html('{}<span class="secret-status secret-{}">{}</span>', box, state.replace(" ", "-"), words)
+        clear = ""
+        if self.clear:
+            clear_name, label = self.clear
+            clear = format_html(
+                '<label class="secret-clear" for="id_{}"><input type="checkbox" name="{}" id="id_{}"> {}</label>',
+                clear_name,
+                clear_name,
+                clear_name,
+                label,
+            )
+        return format_html(
+            '<div class="secret-widget">{}<span class="secret-status secret-{}">{}</span>{}</div>',
+            box,
+            state.replace(" ", "-"),
+            words,
+            clear,
+        )
 
 
 class RaptorMapsIntegrationForm(forms.ModelForm):
@@ -58,9 +79,9 @@ class RaptorMapsIntegrationForm(forms.ModelForm):
         strip=True,
         help_text=f"{SECRET_HELP} A ready token, sent as Bearer; not used when a client ID is given.",
     )
-    clear_api_token = forms.BooleanField(label="remove the stored API token", required=False, label_suffix="")
-    client_secret = forms.CharField(label="client secret", required=False, strip=True, help_text=SECRET_HELP)
-    clear_client_secret = forms.BooleanField(label="remove the stored client secret", required=False, label_suffix="")
+    clear_api_token = forms.BooleanField(label="remove the stored API token", required=False)
+    client_secret = forms.CharField(label="Client secret", required=False, strip=True, help_text=SECRET_HELP)
+    clear_client_secret = forms.BooleanField(label="remove the stored client secret", required=False)
 
     class Meta:
         model = RaptorMapsIntegration
@@ -82,8 +103,11 @@ class RaptorMapsIntegrationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in SECRET_FIELDS:
-            if name in self.fields:
-                self.fields[name].widget = SecretInput(status=secret_status(self._stored(name)))
+            stored = self._stored(name)
+            clear = f"clear_{name}"
+            self.fields[name].widget = SecretInput(
+                status=secret_status(stored), clear=(clear, self.fields[clear].label) if stored else None
+            )
 
     def _stored(self, name):
         return getattr(self.instance, name) if self.instance.pk else Secret("")
@@ -113,8 +137,6 @@ class RaptorMapsIntegrationForm(forms.ModelForm):
         """Put new and removed secrets on the instance (so the model's clean() sees them); whether any changed."""
         changed = False
         for name, label in SECRET_FIELDS.items():
-            if name not in self.fields:
-                continue
             value, clear = cleaned.get(name), cleaned.get(f"clear_{name}")
             if value and clear:
                 self.add_error(name, f"Enter a new {label} or remove the stored one, not both.")

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from django_q.models import Schedule
 
 from portfolio.admin.annotations import count_of
-from uploads.admin.display import exact, human_interval, run_status_badge, size, when
+from uploads.admin.display import exact, human_interval, run_status_badge, size, trigger_label, when
 from uploads.admin.forms import SECRET_FIELDS, RaptorMapsIntegrationForm, secret_status
 from uploads.models import RaptorMapsIntegration, RunTrigger, UploadRun, UploadWatermark
 from uploads.raptormaps.connection import test_connection
@@ -136,6 +136,12 @@ class IntegrationChangeList(ChangeList):
         return super().get_queryset(request, exclude_parameters).defer(*SECRET_FIELDS, "access_token")
 
 
+class TimeBasisFilter(admin.ChoicesFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "time basis"
+
+
 def _last_run(field):
     runs = UploadRun.objects.filter(integration=OuterRef("pk")).order_by("-queued_at", "-pk")
     if field == "at":
@@ -150,14 +156,14 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
         "name",
         "enabled",
         "coverage",
-        "integration_id",
+        "org_integration",
         "credentials_kind",
-        "time_basis",
+        "time_basis_display",
         "interval",
         "last_run",
         "runs",
     ]
-    list_filter = ["enabled", "portfolio", "time_basis"]
+    list_filter = ["enabled", "portfolio", ("time_basis", TimeBasisFilter)]
     list_select_related = ["portfolio"]
     search_fields = ["name"]
     autocomplete_fields = ["portfolio", "farms"]
@@ -179,11 +185,8 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         may_change = obj is None or self.has_change_permission(request, obj)
         if may_change:
-            credentials = [
-                self._secret_row("api_token", obj),
-                "client_id",
-                self._secret_row("client_secret", obj),
-            ]
+            # Each secret's box draws its own "remove" checkbox (forms.SecretInput).
+            credentials = ["api_token", "client_id", "client_secret"]
         else:
             credentials = ["credentials_kind", "api_token_status", "client_id", "client_secret_status"]
         fieldsets = [
@@ -230,13 +233,6 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
             fields = flatten_fieldsets(self.get_fieldsets(request, obj))
         kwargs["fields"] = [name for name in fields if name not in SECRET_FIELDS]
         return super().get_form(request, obj, change, **kwargs)
-
-    @staticmethod
-    def _secret_row(name, obj):
-        # The "remove" box only when there is something to remove.
-        if obj is not None and getattr(obj, name):
-            return (name, f"clear_{name}")
-        return name
 
     def get_changelist(self, request, **kwargs):
         return IntegrationChangeList
@@ -316,6 +312,14 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
             count = obj.farms.count()
         return f"{count} chosen farm{'s' if count != 1 else ''}"
 
+    @admin.display(description="org integration", ordering="integration_id")
+    def org_integration(self, obj):
+        return str(obj.integration_id)  # an ID, not a quantity: no thousands separator
+
+    @admin.display(description="time basis", ordering="time_basis")
+    def time_basis_display(self, obj):
+        return obj.get_time_basis_display()
+
     @admin.display(description="credentials")
     def credentials_kind(self, obj):
         return "client credentials" if obj.uses_client_credentials else "API token"
@@ -337,7 +341,7 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a> {}',
             reverse("admin:uploads_uploadrun_change", args=[obj.last_run_id]),
-            run_status_badge(obj.last_run_status),
+            run_status_badge(obj.last_run_status, short=True),
             when(obj.last_run_at),
         )
 
@@ -366,8 +370,8 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
             (
                 (
                     run_link(run.pk),
-                    run_status_badge(run.status),
-                    run.get_trigger_display(),
+                    run_status_badge(run.status, short=True),
+                    trigger_label(run.trigger),
                     when(run.finished_at or run.started_at or run.queued_at),
                     f"{run.rows:,}",
                     size(run.bytes),

@@ -21,7 +21,15 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from portfolio.models import Farm
-from uploads.admin.display import exact, human_duration, outcome_badge, run_status_badge, size
+from uploads.admin.display import (
+    compact,
+    exact,
+    human_duration,
+    outcome_badge,
+    run_status_badge,
+    size,
+    trigger_label,
+)
 from uploads.admin.integrations import queue_upload, run_link
 from uploads.models import RunStatus, RunTrigger, UploadRun
 from uploads.models.runs import RETRYABLE_STATUSES
@@ -60,22 +68,33 @@ def html_table(css_class, headings, rows):
     )
 
 
+def exact_time(field, description):
+    """A read-only field showing the time ``field`` to the second."""
+
+    @admin.display(description=description)
+    def shown(model_admin, obj):
+        return exact(getattr(obj, field))
+
+    shown.__name__ = f"{field}_exact"
+    return shown
+
+
 @admin.register(UploadRun)
 class UploadRunAdmin(admin.ModelAdmin):
     list_display = [
         "run",
         "integration",
-        "status_badge",
-        "trigger",
-        "requested_by",
-        "window_end",
+        "status_short",
+        "trigger_short",
+        "requested_by_display",
+        "window_end_display",
         "parts",
-        "rows",
+        "rows_display",
         "bytes_display",
         "duration",
-        "queued_at",
-        "started_at",
-        "finished_at",
+        "queued",
+        "started",
+        "finished",
     ]
     list_display_links = ["run"]
     list_filter = ["integration", "status", "trigger"]
@@ -86,6 +105,11 @@ class UploadRunAdmin(admin.ModelAdmin):
     readonly_fields = [
         "integration_link",
         "status_badge",
+        "trigger_display",
+        "window_end_exact",
+        "queued_exact",
+        "started_exact",
+        "finished_exact",
         "retry_of_link",
         "retries_list",
         "bytes_display",
@@ -108,7 +132,7 @@ class UploadRunAdmin(admin.ModelAdmin):
                     "fields": [
                         "integration_link",
                         "status_badge",
-                        "trigger",
+                        "trigger_display",
                         "requested_by",
                         "retry_of_link",
                         "retries_list",
@@ -117,8 +141,8 @@ class UploadRunAdmin(admin.ModelAdmin):
                 },
             ),
             ("Sent", {"fields": ["readings", "rows", "skipped_nonfinite", "parts", "bytes_display"]}),
-            ("Window", {"fields": ["window_end", "window_table"]}),
-            ("Times", {"fields": ["queued_at", "started_at", "finished_at", "duration"]}),
+            ("Window", {"fields": ["window_end_exact", "window_table"]}),
+            ("Times", {"fields": ["queued_exact", "started_exact", "finished_exact", "duration"]}),
             ("Log", {"fields": ["log_display"]}),
             ("Parts", {"fields": ["parts_table"]}),
             ("Attempts", {"fields": ["attempts_table"]}),
@@ -193,7 +217,60 @@ class UploadRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return run_status_badge(obj.status, obj.get_status_display())
+        return run_status_badge(obj.status)
+
+    @admin.display(description="status", ordering="status")
+    def status_short(self, obj):
+        return run_status_badge(obj.status, short=True)
+
+    @admin.display(description="trigger", ordering="trigger")
+    def trigger_display(self, obj):
+        return obj.get_trigger_display()
+
+    @admin.display(description="by", ordering="requested_by__username")
+    def requested_by_display(self, obj):
+        return obj.requested_by or "-"
+
+    @admin.display(description="rows", ordering="rows")
+    def rows_display(self, obj):
+        return f"{obj.rows:,}"
+
+    @admin.display(description="trigger", ordering="trigger")
+    def trigger_short(self, obj):
+        return trigger_label(obj.trigger)
+
+    @admin.display(description="window end", ordering="window_end")
+    def window_end_display(self, obj):
+        return compact(obj.window_end)
+
+    @admin.display(description="queued", ordering="queued_at")
+    def queued(self, obj):
+        return compact(obj.queued_at)
+
+    # On a run's page, every time to the second.
+    window_end_exact = exact_time("window_end", "ingested up to")
+    queued_exact = exact_time("queued_at", "queued")
+    started_exact = exact_time("started_at", "started")
+    finished_exact = exact_time("finished_at", "finished")
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return self._time_of_run(obj, obj.started_at)
+
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, obj):
+        return self._time_of_run(obj, obj.finished_at)
+
+    @staticmethod
+    def _time_of_run(run, moment):
+        """The time alone when it is the day the run was queued (it almost always is)."""
+        if moment is None or run.queued_at is None:
+            return compact(moment, seconds=True)
+        if timezone.localdate(moment) != timezone.localdate(run.queued_at):
+            return compact(moment, seconds=True)
+        return format_html(
+            '<span class="nowrap" title="{}">{}</span>', exact(moment), f"{timezone.localtime(moment):%H:%M:%S}"
+        )
 
     @admin.display(description="bytes", ordering="bytes")
     def bytes_display(self, obj):
@@ -205,8 +282,8 @@ class UploadRunAdmin(admin.ModelAdmin):
             return "-"
         seconds = ((obj.finished_at or timezone.now()) - obj.started_at).total_seconds()
         if obj.finished_at is None and obj.status == RunStatus.RUNNING:
-            return f"{human_duration(seconds)} so far"
-        return human_duration(seconds)
+            return format_html('<span class="nowrap">{} so far</span>', human_duration(seconds))
+        return format_html('<span class="nowrap">{}</span>', human_duration(seconds))
 
     @admin.display(description="integration")
     def integration_link(self, obj):
