@@ -52,14 +52,8 @@ def token_integration(name="East token", **fields):
 def client_integration(name="West client", farms=None, **fields):
     """A chosen-farms integration with client credentials and a cached access token."""
     farms = farms if farms is not None else FarmFactory.create_batch(2)
-    integration = make_integration(
-        name=name,
-        farms=farms,
-        client_id="west-client",
-        client_secret=CLIENT_SECRET,
-        integration_id=502,
-        **fields,
-    )
+    fields = {"client_id": "west-client", "client_secret": CLIENT_SECRET, "integration_id": 502, **fields}
+    integration = make_integration(name=name, farms=farms, **fields)
     integration.access_token = Secret(ACCESS_TOKEN)
     integration.access_token_expires_at = T0 + timedelta(hours=1)
     integration.save()

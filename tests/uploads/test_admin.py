@@ -1,7 +1,8 @@
 """The uploads admin as operations staff use it: integrations with write-only secrets, runs, attempts.
 
 Pages go through the Django test client and the real admin; "Upload now" and "Retry" queue
-real tasks in the configured broker; "Test connection" talks HTTP to a server on 127.0.0.1.
+real tasks in the configured broker; "Test connection" talks HTTP to the sandbox (a real server
+on 127.0.0.1) or to a port where nothing listens.
 """
 
 import re
@@ -15,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import Schedule
 
 from tests.factories import FarmFactory, PortfolioFactory
@@ -34,6 +36,7 @@ from tests.uploads.admin_helpers import (
     watch_queue,
     watermark,
 )
+from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
 from uploads.admin.integrations import connection_message
 from uploads.models import (
     Attempt,
@@ -44,6 +47,7 @@ from uploads.models import (
     UploadRun,
 )
 from uploads.raptormaps.connection import ConnectionReport
+from uploads.sandbox import raptormaps as sandbox_defaults
 from uploads.schedules import sync_raptormaps_schedule
 from uploads.secrets import Secret
 
@@ -499,6 +503,45 @@ def test_upload_now_from_the_integration_page(admin_client, queued_tasks, django
     assert list(queued_tasks()) == [run.task_id]
 
 
+@pytest.fixture
+def sync_worker(settings, monkeypatch, tmp_path):
+    """Run queued tasks at once, in this process, through django-q2's own worker code."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    monkeypatch.setattr(Conf, "SYNC", True)  # django-q2 reads Q_CLUSTER once, at import
+    settings.UPLOADS_WORK_DIR = tmp_path / "work"
+    settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS = 0
+
+
+def test_upload_now_runs_through_the_worker_to_the_sandbox(
+    admin_client, sandbox, sync_worker, django_capture_on_commit_callbacks
+):
+    portfolio = make_portfolio()
+    make_farm_with_readings(portfolio)
+    integration = make_integration(
+        portfolio=portfolio,
+        base_url=sandbox.url,
+        api_token=sandbox_defaults.DEFAULT_API_TOKEN,
+        integration_id=sandbox_defaults.DEFAULT_INTEGRATION_ID,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url(RaptorMapsIntegration, "upload_now", integration.pk), follow=True)
+    run = UploadRun.objects.get()
+    assert (run.status, run.trigger, run.error) == (RunStatus.UPLOADED, RunTrigger.ADMIN, "")
+    [upload] = sandbox.uploads()
+    assert run.bytes == upload["bytes"] and run.parts == 1
+    assert f"run #{run.pk}</a> is queued" in messages_of(response)[0]
+
+    html = page_text(admin_client.get(url(UploadRun, "change", run.pk)))
+    assert "run-status-uploaded" in html
+    assert upload["sha256"] in html  # the part's checksum, whole on hover
+    assert html.count(f'href="{url(Attempt, "changelist")}?run__id__exact={run.pk}"') == 1
+    for attempt in run.attempts.all():
+        assert url(Attempt, "change", attempt.pk) in html
+    assert sandbox_defaults.DEFAULT_API_TOKEN not in html
+    page = page_text(admin_client.get(url(RaptorMapsIntegration, "change", integration.pk)))
+    assert f'href="{url(UploadRun, "change", run.pk)}">run #{run.pk}<' in page  # recent runs, watermark
+
+
 def test_upload_now_refuses_a_credential_that_cannot_be_read(admin_client, settings, queued_tasks):
     integration = token_integration()
     settings.SECRETS_ENCRYPTION_KEYS = ["the new key"]
@@ -621,16 +664,92 @@ def test_a_connection_report_says_when_none_matches():
     )
 
 
+def press_test_connection(client, integration):
+    """Press "Test connection" in the list for ``integration``; the page that follows."""
+    return client.post(
+        url(RaptorMapsIntegration, "changelist"),
+        {"action": "test_connection_action", "_selected_action": [integration.pk]},
+        follow=True,
+    )
+
+
+def test_test_connection_lists_the_sandbox_org_integrations(admin_client, sandbox):
+    integration = client_integration(
+        base_url=sandbox.url,
+        client_id=sandbox_defaults.DEFAULT_CLIENT_ID,
+        client_secret=sandbox_defaults.DEFAULT_CLIENT_SECRET,
+        integration_id=sandbox_defaults.DEFAULT_INTEGRATION_ID,
+    )
+    RaptorMapsIntegration.objects.filter(pk=integration.pk).update(access_token="", access_token_expires_at=None)
+    integration.refresh_from_db()
+    response = press_test_connection(admin_client, integration)
+    text = page_text(response)
+    assert messages_of(response) == [
+        "West client: the connection works. The org's integrations:"
+        '<ul class="org-integrations">'
+        '<li><strong class="org-integration-match">'
+        "ID 101 · csv_upload · enabled · every 15 min ← this integration</strong></li>"
+        "<li>ID 102 · sftp · disabled · every 15 min</li>"
+        "</ul>Org integration 101 is the one this integration uploads to."
+    ]
+    assert '<li class="success">' in text
+    # What it asked, as the sandbox saw it; what it learned and kept.
+    assert [call["operation"] for call in sandbox.calls()] == ["token", "org_integrations"]
+    integration = reloaded(integration)
+    assert integration.remote_interval_seconds == sandbox_defaults.DEFAULT_QUERY_INTERVAL_SECS
+    assert integration.access_token.is_set
+    assert list(Attempt.objects.order_by("id").values_list("operation", "outcome")) == [
+        ("token", "ok"),
+        ("org_integrations", "ok"),
+    ]
+    # Neither our secrets nor the org integrations' third-party ones reach the page.
+    for value in (sandbox_defaults.DEFAULT_CLIENT_SECRET, integration.access_token.reveal(), "sandbox-feed-password"):
+        assert value not in text
+    assert_no_secret(text, integration)
+
+
+def test_test_connection_says_when_no_org_integration_has_the_id(admin_client, sandbox):
+    integration = token_integration(base_url=sandbox.url)
+    integration.api_token = Secret(sandbox_defaults.DEFAULT_API_TOKEN)
+    integration.save()
+    response = admin_client.post(url(RaptorMapsIntegration, "test_connection", integration.pk), follow=True)
+    assert response.redirect_chain == [(url(RaptorMapsIntegration, "change", integration.pk), 302)]
+    [message] = messages_of(response)
+    assert "org-integration-match" not in message
+    assert message.endswith("None of them has ID 501: change this integration's org integration ID to one of these.")
+    assert '<li class="warning">' in page_text(response)
+    assert reloaded(integration).remote_interval_seconds is None
+
+
+def test_test_connection_reports_refused_credentials_without_showing_them(admin_client, sandbox):
+    integration = client_integration(base_url=sandbox.url)  # a client the sandbox does not know
+    response = press_test_connection(admin_client, integration)
+    assert messages_of(response) == [
+        "West client: the connection test failed. token: HTTP 401 "
+        '{"error": "access_denied", "message": "unknown client_id or wrong client_secret"}'
+    ]
+    assert_no_secret(page_text(response), integration)
+
+
+def test_test_connection_reports_a_service_that_keeps_failing(admin_client, sandbox, settings):
+    settings.UPLOADS_RETRY_MAX_ATTEMPTS = 2
+    settings.UPLOADS_RETRY_BASE_SECONDS = 0.01
+    integration = token_integration(base_url=sandbox.url)
+    integration.api_token = Secret(sandbox_defaults.DEFAULT_API_TOKEN)
+    integration.save()
+    sandbox.fault("org_integrations", status=503, times=2)
+    response = press_test_connection(admin_client, integration)
+    [message] = messages_of(response)
+    assert message.startswith("East token: the connection test failed. org_integrations: HTTP 503 after 2 attempts.")
+    assert [(a.status_code, a.outcome) for a in Attempt.objects.order_by("id")] == [(503, "retry"), (503, "gave_up")]
+
+
 def test_test_connection_reports_a_server_that_does_not_answer(admin_client, settings):
     settings.UPLOADS_RETRY_MAX_ATTEMPTS = 2
     settings.UPLOADS_RETRY_BASE_SECONDS = 0.01
     port = closed_port()
     integration = token_integration(base_url=f"http://127.0.0.1:{port}")
-    response = admin_client.post(
-        url(RaptorMapsIntegration, "changelist"),
-        {"action": "test_connection_action", "_selected_action": [integration.pk]},
-        follow=True,
-    )
+    response = press_test_connection(admin_client, integration)
     text = page_text(response)
     assert messages_of(response) == [
         "East token: the connection test failed. org_integrations: the connection was refused after 2 attempts"
