@@ -16,7 +16,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django_q.conf import Conf
 from django_q.models import Schedule
 
 from tests.factories import FarmFactory, PortfolioFactory
@@ -503,17 +502,8 @@ def test_upload_now_from_the_integration_page(admin_client, queued_tasks, django
     assert list(queued_tasks()) == [run.task_id]
 
 
-@pytest.fixture
-def sync_worker(settings, monkeypatch, tmp_path):
-    """Run queued tasks at once, in this process, through django-q2's own worker code."""
-    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
-    monkeypatch.setattr(Conf, "SYNC", True)  # django-q2 reads Q_CLUSTER once, at import
-    settings.UPLOADS_WORK_DIR = tmp_path / "work"
-    settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS = 0
-
-
 def test_upload_now_runs_through_the_worker_to_the_sandbox(
-    admin_client, sandbox, sync_worker, django_capture_on_commit_callbacks
+    admin_client, sandbox, sync_worker, quick_retries, django_capture_on_commit_callbacks
 ):
     portfolio = make_portfolio()
     make_farm_with_readings(portfolio)
@@ -731,9 +721,8 @@ def test_test_connection_reports_refused_credentials_without_showing_them(admin_
     assert_no_secret(page_text(response), integration)
 
 
-def test_test_connection_reports_a_service_that_keeps_failing(admin_client, sandbox, settings):
+def test_test_connection_reports_a_service_that_keeps_failing(admin_client, sandbox, settings, quick_retries):
     settings.UPLOADS_RETRY_MAX_ATTEMPTS = 2
-    settings.UPLOADS_RETRY_BASE_SECONDS = 0.01
     integration = token_integration(base_url=sandbox.url)
     integration.api_token = Secret(sandbox_defaults.DEFAULT_API_TOKEN)
     integration.save()

@@ -28,6 +28,7 @@ from uploads.admin.display import exact, human_interval, run_status_badge, size,
 from uploads.admin.forms import SECRET_FIELDS, RaptorMapsIntegrationForm, secret_status
 from uploads.models import RaptorMapsIntegration, RunTrigger, UploadRun, UploadWatermark
 from uploads.raptormaps.connection import test_connection
+from uploads.raptormaps.service import enqueue_upload
 from uploads.schedules import raptormaps_schedule_name
 
 __all__ = ["RaptorMapsIntegrationAdmin", "queue_upload", "run_link", "unreadable_credential"]
@@ -60,9 +61,6 @@ def queue_upload(request, integration, trigger, retry_of=None):
             "enter it again before uploading.",
         )
         return None
-    # The service module loads the CSV writer; imported here so the admin loads without it.
-    from uploads.raptormaps.service import enqueue_upload
-
     run = enqueue_upload(integration, trigger, user=request.user, retry_of=retry_of)
     messages.success(
         request,
