@@ -134,8 +134,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"redact": {"()": "uploads.redaction.RedactingFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # urllib3 writes whole URLs (a signed URL's query is its credential) at DEBUG: never below
+    # INFO, and whatever it does write is redacted.
+    # (Logger filters do not apply to child loggers' records: each module that logs gets one.)
+    "loggers": {
+        "urllib3": {"level": "INFO"},
+        **{
+            name: {"filters": ["redact"]}
+            for name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry")
+        },
+    },
 }
 
 if not DEBUG:

@@ -8,7 +8,7 @@ org integrations carry third-party passwords (``auth_info``): all of it is repla
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "redact_text", "redact_url"]
+__all__ = ["REDACTED", "RedactingFilter", "redact_text", "redact_url"]
 
 REDACTED = "[redacted]"
 # Query parameters that identify rather than authorise, kept so a person can read the record.
@@ -56,3 +56,14 @@ def redact_text(text, secrets=()):
     text = _FORM_SECRET.sub(rf"\1{REDACTED}", text)
     text = _BEARER.sub(rf"\1{REDACTED}", text)
     return _XML_SIGNATURE.sub(rf"\1{REDACTED}\3", text)
+
+
+class RedactingFilter:
+    """A logging filter that redacts a record's message (for libraries that log URLs, like urllib3)."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True

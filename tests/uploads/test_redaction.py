@@ -55,3 +55,15 @@ def test_known_secret_values_are_redacted_wherever_they_appear():
 def test_harmless_text_is_left_alone():
     text = 'HTTP 400: {"detail": "observation_time: bad format on line 3"}'
     assert redact_text(text) == text
+
+
+def test_urllib3_never_logs_a_signed_url(caplog):
+    # urllib3 logs whole request lines; the settings keep it at INFO and redact what it writes.
+    import logging
+
+    logger = logging.getLogger("urllib3.connectionpool")
+    caplog.set_level("DEBUG")
+    logger.debug('http://h:80 "PUT /o.csv?X-Amz-Signature=abc123def HTTP/1.1" 200 0')
+    logger.warning("Retrying after connection broken: %s", "/o.csv?X-Amz-Signature=abc123def")
+    assert "abc123def" not in caplog.text
+    assert "X-Amz-Signature" in caplog.text  # the warning itself is kept, redacted
