@@ -244,6 +244,10 @@ def test_the_form_says_whether_each_secret_is_stored(admin_client, settings):
     assert 'name="clear_api_token"' in html
     assert 'name="clear_client_secret"' not in html
 
+    html = page_text(admin_client.get(url(RaptorMapsIntegration, "add")))
+    assert "Stored encrypted, and never shown again." in html and "Leave blank" not in html
+    assert "clear_api_token" not in html
+
     settings.SECRETS_ENCRYPTION_KEYS = ["a key that did not encrypt it"]
     html = page_text(admin_client.get(url(RaptorMapsIntegration, "change", integration.pk)))
     assert "stored but unreadable with the current key — enter it again" in secret_row(html, "api_token")

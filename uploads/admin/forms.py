@@ -20,6 +20,7 @@ SECRET_FIELDS = {"api_token": "API token", "client_secret": "client secret"}
 # What the cached access token was obtained with: changing any of them makes it useless.
 TOKEN_SOURCES = ("client_id", "base_url")
 SECRET_HELP = "Stored encrypted. Leave blank to keep the current value."
+NEW_SECRET_HELP = "Stored encrypted, and never shown again."
 
 
 def secret_status(secret):
@@ -103,6 +104,8 @@ class RaptorMapsIntegrationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in SECRET_FIELDS:
+            if not self.instance.pk:  # nothing stored yet, nothing to keep
+                self.fields[name].help_text = self.fields[name].help_text.replace(SECRET_HELP, NEW_SECRET_HELP)
             stored = self._stored(name)
             clear = f"clear_{name}"
             self.fields[name].widget = SecretInput(

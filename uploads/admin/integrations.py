@@ -173,6 +173,8 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
         "schedule_info",
         "token_info",
         "credentials_kind",
+        "org",
+        "org_integration",
         "api_token_status",
         "client_secret_status",
     ]
@@ -187,6 +189,8 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
             credentials = ["api_token", "client_id", "client_secret"]
         else:
             credentials = ["credentials_kind", "api_token_status", "client_id", "client_secret_status"]
+        # IDs read as typed, without the thousands separator a read-only number gets.
+        connection = ["base_url", "org_id", "integration_id"] if may_change else ["base_url", "org", "org_integration"]
         fieldsets = [
             (None, {"fields": ["name"]}),
             (
@@ -196,7 +200,7 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
                     "description": "A whole portfolio (farms added later included), or chosen farms.",
                 },
             ),
-            ("Connection", {"fields": ["base_url", "org_id", "integration_id"]}),
+            ("Connection", {"fields": connection}),
             (
                 "Credentials",
                 {
@@ -313,6 +317,10 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
     @admin.display(description="org integration", ordering="integration_id")
     def org_integration(self, obj):
         return str(obj.integration_id)  # an ID, not a quantity: no thousands separator
+
+    @admin.display(description="org ID")
+    def org(self, obj):
+        return str(obj.org_id) if obj.org_id is not None else "-"
 
     @admin.display(description="time basis", ordering="time_basis")
     def time_basis_display(self, obj):
