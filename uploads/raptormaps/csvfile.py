@@ -12,6 +12,13 @@ Either way a row's value rolls up ALL the sensor's readings in its bucket, so a 
 sends its bucket again, complete. Readings ingested after ``until`` count in a bucket that is
 sent (the bucket is touched again by the next run) but never make a bucket be sent.
 
+Buckets are 15 minutes of the farm's wall clock (of UTC in the "utc" time basis), labelled by
+their start, so zones 30 or 45 minutes off UTC get buckets on their own quarter hours. When the
+clocks turn back, the repeated hour would give two rows with the same (sensor, observation_time);
+instead both occurrences roll up into one row (the average of all their readings, or the maximum,
+right for a cumulative register), and the run's notes say so per farm and day. The hour skipped
+when the clocks go forward simply has no rows.
+
 The two databases take two paths to the same bytes. PostgreSQL does the grouping, the
 aggregation and the formatting in SQL and streams ``COPY ... TO STDOUT (FORMAT csv)`` into the
 part files in chunks. SQLite is read a sensor at a time, in time order, and rolled up here.
@@ -680,31 +687,41 @@ def _ingested_at_index():
 
 def _find_touched_buckets(cursor, sensors, until):
     """Fill a temporary table with the (sensor, bucket) touched by readings ingested in each
-    farm's (since, until], read through the ingested_at index, with each bucket's UTC range."""
+    farm's (since, until], with each bucket's UTC range."""
     cursor.execute(f"DROP TABLE IF EXISTS {TOUCHED_TABLE}")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {TOUCHED_TABLE} (sensor integer NOT NULL, bucket text NOT NULL, "
         "low text NOT NULL, high text NOT NULL, PRIMARY KEY (sensor, bucket)) WITHOUT ROWID"
     )
     clocks = {line.sensor.pk: _Clock(line.zone) for line in sensors}
-    by_since = {}
-    for line in sensors:
-        by_since.setdefault(line.since, []).append(line.sensor.pk)
-    reader = connection.cursor()
-    for since, pks in by_since.items():
-        for first in range(0, len(pks), 500):  # well under SQLite's limit on parameters
-            some = pks[first : first + 500]
-            statement = (
-                f"SELECT sensor_id, observed_at FROM {_table(Observation)} INDEXED BY {_ingested_at_index()} "
-                f"WHERE ingested_at > %s AND ingested_at <= %s AND sensor_id IN ({', '.join(['%s'] * len(some))})"
-            )
+    with connection.cursor() as reader:  # reads while ``cursor`` writes the temporary table
+        for since, pks in _sensors_by_watermark(sensors):
             batch = set()
-            for sensor, observed_at in _fetch_all(reader, statement, [_db_time(since), _db_time(until), *some]):
-                batch.add((sensor, clocks[sensor].bucket(_as_utc(observed_at))))
+            for sensor, observed_at in _ingested_between(reader, pks, since, until):
+                batch.add((sensor, clocks[sensor].bucket(observed_at)))
                 if len(batch) >= 5_000:
                     _store_touched(cursor, batch, clocks)
             _store_touched(cursor, batch, clocks)
-    reader.close()
+
+
+def _sensors_by_watermark(sensors):
+    """(since, sensor pks) groups of at most 500 sensors: well under SQLite's limit on parameters."""
+    pks_by_since = {}
+    for line in sensors:
+        pks_by_since.setdefault(line.since, []).append(line.sensor.pk)
+    for since, pks in pks_by_since.items():
+        for first in range(0, len(pks), 500):
+            yield since, pks[first : first + 500]
+
+
+def _ingested_between(cursor, pks, since, until):
+    """(sensor, observed_at) of the sensors' readings ingested in (since, until], by the ingested_at index."""
+    statement = (
+        f"SELECT sensor_id, observed_at FROM {_table(Observation)} INDEXED BY {_ingested_at_index()} "
+        f"WHERE ingested_at > %s AND ingested_at <= %s AND sensor_id IN ({', '.join(['%s'] * len(pks))})"
+    )
+    for sensor, observed_at in _fetch_all(cursor, statement, [_db_time(since), _db_time(until), *pks]):
+        yield sensor, _as_utc(observed_at)
 
 
 def _store_touched(cursor, batch, clocks):
@@ -746,15 +763,11 @@ def _touched_buckets(cursor, line, clock):
 
 def _fold_notes(sensors, merged):
     """One line per farm and day whose rows roll up an hour that occurs twice in local time."""
-    by_farm_day = Counter()
-    farms = {}
+    rows_by_farm_day = Counter()
     for (position, day), rows in merged.items():
-        farm = sensors[position - 1].farm
-        farms[farm.pk] = farm
-        by_farm_day[farm.pk, day] += rows
+        rows_by_farm_day[sensors[position - 1].farm, day] += rows
     notes = []
-    for (farm_pk, day), rows in sorted(by_farm_day.items(), key=lambda item: (farms[item[0][0]].farm_id, item[0][1])):
-        farm = farms[farm_pk]
+    for (farm, day), rows in sorted(rows_by_farm_day.items(), key=lambda item: (item[0][0].farm_id, item[0][1])):
         repeated = _repeated_times(ZoneInfo(farm.timezone), day)
         verb = "row rolls" if rows == 1 else "rows roll"
         notes.append(
