@@ -541,7 +541,7 @@ def test_upload_now_refuses_a_credential_that_cannot_be_read(admin_client, setti
     settings.SECRETS_ENCRYPTION_KEYS = ["the new key"]
     response = admin_client.post(url(RaptorMapsIntegration, "upload_now", integration.pk), follow=True)
     assert messages_of(response) == [
-        "East token: the stored API token cannot be decrypted with the current key; enter it again before uploading."
+        "East token: the stored API token cannot be decrypted with the current key; enter it again."
     ]
     assert not UploadRun.objects.exists()
 

@@ -51,15 +51,20 @@ def unreadable_credential(integration):
     return SECRET_FIELDS[name] if getattr(integration, name).error else None
 
 
-def queue_upload(request, integration, trigger, retry_of=None):
-    """Queue a run through the service and tell the user where to follow it; the run, or None."""
+def refuse_unreadable_credential(request, integration):
+    """Say so and return True when the integration's credential cannot be decrypted (the call would fail)."""
     missing = unreadable_credential(integration)
     if missing:
         messages.error(
             request,
-            f"{integration}: the stored {missing} cannot be decrypted with the current key; "
-            "enter it again before uploading.",
+            f"{integration}: the stored {missing} cannot be decrypted with the current key; enter it again.",
         )
+    return bool(missing)
+
+
+def queue_upload(request, integration, trigger, retry_of=None):
+    """Queue a run through the service and tell the user where to follow it; the run, or None."""
+    if refuse_unreadable_credential(request, integration):
         return None
     run = enqueue_upload(integration, trigger, user=request.user, retry_of=retry_of)
     messages.success(
@@ -71,12 +76,7 @@ def queue_upload(request, integration, trigger, retry_of=None):
 
 def report_connection(request, integration):
     """Test one integration's connection and tell the user what Raptor Maps answered."""
-    missing = unreadable_credential(integration)
-    if missing:
-        messages.error(
-            request,
-            f"{integration}: the stored {missing} cannot be decrypted with the current key; enter it again.",
-        )
+    if refuse_unreadable_credential(request, integration):
         return
     level, message = connection_message(integration, test_connection(integration))
     messages.add_message(request, level, message)
@@ -135,6 +135,8 @@ class IntegrationChangeList(ChangeList):
 
 
 class TimeBasisFilter(admin.ChoicesFieldListFilter):
+    """The time basis choices under a short title (the field's name is long)."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.title = "time basis"
@@ -214,10 +216,7 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
             fieldsets.append(
                 (
                     "Status",
-                    {
-                        "fields": ["recent_runs", "watermarks_table", "interval_info", "schedule_info", "token_info"],
-                        "classes": ["uploads-status"],
-                    },
+                    {"fields": ["recent_runs", "watermarks_table", "interval_info", "schedule_info", "token_info"]},
                 )
             )
         return fieldsets
@@ -330,7 +329,7 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
     def credentials_kind(self, obj):
         return "client credentials" if obj.uses_client_credentials else "API token"
 
-    @admin.display(description="interval", ordering="upload_interval_seconds")
+    @admin.display(description="interval")
     def interval(self, obj):
         if obj.upload_interval_seconds:
             source = "set here"
@@ -367,7 +366,7 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
 
     @admin.display(description="recent runs")
     def recent_runs(self, obj):
-        runs = list(obj.runs.select_related("requested_by")[:RECENT_RUNS])
+        runs = list(obj.runs.all()[:RECENT_RUNS])
         if not runs:
             return "No run yet."
         rows = format_html_join(

@@ -11,6 +11,7 @@ permission on upload runs.
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -189,7 +190,7 @@ class UploadRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed or abandoned runs", permissions=["retry"])
     def retry_action(self, request, queryset):
-        for run in queryset.select_related("integration"):
+        for run in queryset:
             self._retry(request, run)
 
     @method_decorator(require_POST)
@@ -203,11 +204,14 @@ class UploadRunAdmin(admin.ModelAdmin):
         return redirect("admin:uploads_uploadrun_change", (retry or run).pk)
 
     def _retry(self, request, run):
-        refusal = retry_refusal(run)
-        if refusal:
-            messages.error(request, refusal)
-            return None
-        return queue_upload(request, run.integration, RunTrigger.RETRY, retry_of=run)
+        # Locked while deciding, so a double click (or two people) queue one retry, not two.
+        with transaction.atomic():
+            run = UploadRun.objects.select_for_update().select_related("integration").get(pk=run.pk)
+            refusal = retry_refusal(run)
+            if refusal:
+                messages.error(request, refusal)
+                return None
+            return queue_upload(request, run.integration, RunTrigger.RETRY, retry_of=run)
 
     # -- columns and fields -----------------------------------------------------------------
 
