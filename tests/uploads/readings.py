@@ -58,10 +58,6 @@ def record(sensor, start, step, values, ingested_at=INGESTED):
     return readings
 
 
-def every(start, step, count):
-    return [start + n * step for n in range(count)]
-
-
 MINUTE = timedelta(minutes=1)
 
 

@@ -215,6 +215,21 @@ def test_utc_basis_writes_utc_times_and_zone_on_the_dst_days(tmp_path, hudson_va
     assert result.notes == []
 
 
+def test_a_half_hour_fold_rolls_up_its_two_quarters(tmp_path):
+    # Lord Howe Island turns its clocks back half an hour: 02:00 +11:00 becomes 01:30 +10:30.
+    farm = make_farm(name="Lord Howe", timezone="Australia/Lord_Howe")
+    readings = record(make_sensor(farm, "ac_power"), at(2024, 4, 6, 14), FIVE_MINUTES, wavy(24, 8))
+
+    result = build(tmp_path, [farm])
+
+    assert by_sensor_and_time(result) == keyed(rollup(readings))
+    assert times_of(result, "ac_power") == local_day("2024-04-07", *quarters(1, 1), "02:00", "02:15")
+    assert result.notes == [
+        "Lord Howe (Australia/Lord_Howe): 2024-04-07 01:30–02:00 occurs twice in local time; "  # noqa: RUF001
+        "2 rows roll both occurrences up"
+    ]
+
+
 @pytest.mark.parametrize(
     ("zone", "times"),
     [
@@ -333,6 +348,19 @@ def test_farms_with_and_without_a_watermark_in_one_build(tmp_path):
     ]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_builds_outside_a_transaction_clean_up_after_themselves(tmp_path):
+    farm = make_farm(timezone="America/New_York")
+    sensor = make_sensor(farm, "ac_power")
+    record(sensor, at(2024, 11, 3, 4), FIVE_MINUTES, wavy(48, 6), ingested_at=T1)
+    record(sensor, at(2024, 11, 3, 5, 2), timedelta(hours=1), [7.0, 8.0], ingested_at=T2)
+
+    first, second = (build(tmp_path, [farm], since={farm.pk: T1}, until=T3, name=name) for name in ("a", "b"))
+
+    assert first.parts[0].path.read_bytes() == second.parts[0].path.read_bytes()
+    assert (first.rows, first.readings) == (1, 8)
+
+
 def test_nothing_to_send_writes_no_parts(tmp_path):
     farm = make_farm()
     record(make_sensor(farm), at(2024, 6, 1), FIVE_MINUTES, [1.0], ingested_at=T1)
@@ -372,6 +400,23 @@ def test_parts_are_cut_on_row_boundaries_under_the_cap(tmp_path, cap):
     data = b"".join(content[len(HEADER_LINE) :] for content in contents)
     assert data == whole.parts[0].path.read_bytes()[len(HEADER_LINE) :]
     assert (capped.rows, capped.bytes, capped.readings) == (whole.rows, sum(map(len, contents)), whole.readings)
+
+
+def test_a_build_of_megabytes_streams_in_chunks_and_cuts_parts_inside_them(tmp_path):
+    farm = make_farm(farm_id="F-1", name="Farm " + "long name " * 19, timezone="Europe/Paris")
+    readings = []
+    for number in range(8):
+        sensor = make_sensor(farm, "dc_power", equipment_id=f"INV-{number}", equipment_name="Inverter " * 10)
+        readings += record(sensor, at(2024, 1, 1), timedelta(minutes=15), wavy(600, number))
+    whole = build(tmp_path, [farm], name="whole")
+
+    capped = build(tmp_path, [farm], cap=100_000, name="capped")
+
+    assert whole.bytes > 1_500_000 and len(capped.parts) > 15
+    assert all(part.bytes <= 100_000 for part in capped.parts)
+    data = b"".join(part.path.read_bytes()[len(HEADER_LINE) :] for part in capped.parts)
+    assert data == whole.parts[0].path.read_bytes()[len(HEADER_LINE) :]
+    assert by_sensor_and_time(capped) == keyed(rollup(readings))
 
 
 def test_a_cap_that_cannot_hold_the_header_and_a_row_is_refused_and_leaves_no_files(tmp_path):

@@ -44,7 +44,7 @@ from portfolio.ingest.formats import RAPTOR_HEADERS
 from portfolio.models import Equipment, Farm, Observation, Sensor
 from portfolio.validators import MAX_FLOAT
 
-__all__ = ["HEADERS", "TIME_BASES", "CsvBuild", "Part", "PartTooSmall", "build_parts", "plain_decimal"]
+__all__ = ["HEADERS", "TIME_BASES", "CsvBuild", "Part", "PartTooSmall", "build_parts", "plain_decimal", "stream_copy"]
 
 HEADERS = RAPTOR_HEADERS
 TIME_BASES = ("local", "utc")
