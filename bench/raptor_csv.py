@@ -242,7 +242,7 @@ def main():
     print(f"{'1. rate / COPY rate:':40} {rows_rate / copy_rate:6.2f}   (target >= 0.5)")
     print(f"{'2. peak RSS, whole / tenth:':40} {rss_ratio:6.2f}   (target <= 1.2)")
     if throughput is None:
-        print(f"{'3. upload of a 1 GB part / curl -T:':40} not measured yet (upload_throughput)")
+        print(f"{'3. upload of a 1 GB part / curl -T:':40}   not measured yet (upload_throughput)")
     else:
         print(f"{'3. upload of a 1 GB part / curl -T:':40} {throughput[0] / throughput[1]:6.2f}")
 
