@@ -429,6 +429,8 @@ def _describe(exc):
             return "the connection was reset"
         if "refused" in text.lower():
             return "the connection was refused"
+        if "NameResolutionError" in text or "Name or service not known" in text or "getaddrinfo" in text:
+            return "could not resolve the host name"
         return f"connection error ({text[:200]})"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the answer was cut off"

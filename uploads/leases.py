@@ -1,13 +1,15 @@
 """Named leases: one holder at a time for a job, across workers and machines (uploads/models/leases.py)."""
 
+import contextlib
 import os
 import socket
+import threading
 import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -72,6 +74,35 @@ class LeaseHolder:
         if not renewed:
             self.held = False
             raise LeaseLost(f"The lease {self.name!r} was taken over by another worker.")
+
+    @contextlib.contextmanager
+    def kept_alive(self):
+        """Renew the lease from a background thread while the block runs.
+
+        For work with no place to call :meth:`keep_alive` from, such as one long database
+        statement building a file. The thread uses its own database connection; if the process
+        dies, so does the thread, and the lease lapses as it should.
+        """
+        stop = threading.Event()
+
+        def renew():
+            try:
+                while not stop.wait(self.seconds / 3):
+                    now = timezone.now()
+                    Lease.objects.filter(name=self.name, owner=self.owner).update(
+                        expires_at=now + timedelta(seconds=self.seconds)
+                    )
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=renew, name=f"lease {self.name}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self._renewed = time.monotonic()
 
     def release(self):
         if not self.held:

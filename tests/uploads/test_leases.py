@@ -1,5 +1,6 @@
 """Leases: one holder at a time, a lapsed lease can be taken over, renewals are throttled."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import timezone
 from uploads.leases import LeaseHolder, LeaseLost
 from uploads.models import Lease
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_only_one_holder_at_a_time_and_release_frees_it():
@@ -42,3 +43,12 @@ def test_keep_alive_extends_the_lease_but_only_once_per_third():
 def test_different_names_do_not_block_each_other():
     assert LeaseHolder("a").acquire()
     assert LeaseHolder("b").acquire()
+
+
+def test_a_lease_is_kept_alive_from_a_thread_during_long_work():
+    holder = LeaseHolder("long", seconds=0.6)
+    holder.acquire()
+    with holder.kept_alive():
+        time.sleep(1.5)  # longer than the lease: only the thread's renewals keep it
+        assert not LeaseHolder("long", seconds=0.6).acquire()
+    holder.keep_alive(force=True)  # still ours

@@ -255,3 +255,11 @@ def test_a_second_part_failing_leaves_every_watermark_where_it_was(sandbox, inte
     assert run.status == RunStatus.FAILED
     assert list(run.file_parts.values_list("status", flat=True))[:2] == ["failed", "pending"]
     assert not UploadWatermark.objects.exists()
+
+
+def test_a_secret_the_keys_cannot_open_fails_the_run_and_says_what_to_do(sandbox, integration, sync_worker, settings):
+    settings.SECRETS_ENCRYPTION_KEYS = ["a key that did not encrypt it"]
+    run = run_task(integration)
+    assert run.status == RunStatus.FAILED
+    assert "client secret cannot be decrypted" in run.error and "Enter it again" in run.error
+    assert sandbox.calls() == []

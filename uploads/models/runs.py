@@ -62,7 +62,11 @@ class UploadRun(models.Model):
 
     class Meta:
         ordering = ["-queued_at", "-id"]
-        indexes = [models.Index(fields=["integration", "status"], name="uploadrun_integration_status")]
+        indexes = [
+            models.Index(fields=["integration", "status"], name="uploadrun_integration_status"),
+            # The integration list's "last run" and an integration's recent runs.
+            models.Index(fields=["integration", "-queued_at"], name="uploadrun_integration_recent"),
+        ]
 
     def __str__(self):
         return f"Run #{self.pk} of {self.integration}"

@@ -81,16 +81,18 @@ class TokenAuth:
 class RaptorMapsApi:
     """Calls for one integration: token, org integrations, signed URL, and the PUT of a file."""
 
-    def __init__(self, integration, *, run=None, heartbeat=None, client=None):
+    def __init__(self, integration, *, run=None, heartbeat=None, policy=None, timeout=None):
         self.integration = integration
         self.base_url = integration.base_url.rstrip("/")
         self.auth = TokenAuth(integration, self)
-        self.client = client or Client(
+        self.client = Client(
             Service.RAPTORMAPS,
             run=run,
             subject=integration,
             secrets=self.secrets,
             heartbeat=heartbeat,
+            policy=policy,
+            timeout=timeout,
         )
 
     def close(self):

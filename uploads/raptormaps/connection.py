@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 
-from uploads.http import ServiceError
+from uploads.http import RetryPolicy, ServiceError
 from uploads.models import RaptorMapsIntegration
 from uploads.raptormaps.api import RaptorMapsApi
+from uploads.secrets import SecretUnavailable
 
 __all__ = ["ConnectionReport", "learn_interval", "test_connection"]
 
@@ -19,11 +20,16 @@ class ConnectionReport:
         return next((item for item in self.integrations if item.get("id") == integration_id), None)
 
 
+# Someone is waiting at the page: one quick retry, short timeouts, no long Retry-After.
+INTERACTIVE_POLICY = RetryPolicy(max_attempts=2, base_delay=1.0, max_delay=2.0, max_retry_after=5.0)
+INTERACTIVE_TIMEOUT = (5.0, 20.0)
+
+
 def test_connection(integration):
-    api = RaptorMapsApi(integration)
+    api = RaptorMapsApi(integration, policy=INTERACTIVE_POLICY, timeout=INTERACTIVE_TIMEOUT)
     try:
         integrations = api.org_integrations()
-    except ServiceError as exc:
+    except (ServiceError, SecretUnavailable) as exc:
         return ConnectionReport(ok=False, integrations=[], error=str(exc))
     finally:
         api.close()

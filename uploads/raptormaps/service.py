@@ -23,6 +23,7 @@ from uploads.raptormaps.api import RaptorMapsApi
 from uploads.raptormaps.connection import learn_interval
 from uploads.raptormaps.csvfile import PartTooSmall, build_parts
 from uploads.raptormaps.window import farm_windows, ingestion_horizon
+from uploads.secrets import SecretUnavailable
 from uploads.taskcontext import current_task_id
 
 __all__ = ["enqueue_upload", "lease_name", "queue_run", "run_upload", "work_dir"]
@@ -75,7 +76,7 @@ def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, 
         _abandon_dead_runs(integration, run)
         _start(run)
         _Upload(integration, run, lease, dry_run_dir, now).execute()
-    except (ServiceError, PartTooSmall, LeaseLost) as exc:
+    except (ServiceError, PartTooSmall, LeaseLost, SecretUnavailable) as exc:
         _fail(run, str(exc))
     except Exception as exc:
         logger.exception("Upload run %s of %s failed unexpectedly", run.pk, integration)
@@ -114,15 +115,17 @@ class _Upload:
 
         directory = self.dry_run_dir or work_dir(run)
         directory.mkdir(parents=True, exist_ok=True)
-        build = build_parts(
-            farms,
-            since=since,
-            until=until,
-            time_basis=integration.time_basis,
-            part_bytes=integration.part_bytes,
-            directory=directory,
-            prefix=f"raptormaps-{integration.pk}-run-{run.pk}",
-        )
+        # Building a large history is one long statement: the lease is renewed from a thread meanwhile.
+        with self.lease.kept_alive():
+            build = build_parts(
+                farms,
+                since=since,
+                until=until,
+                time_basis=integration.time_basis,
+                part_bytes=integration.part_bytes,
+                directory=directory,
+                prefix=f"raptormaps-{integration.pk}-run-{run.pk}",
+            )
         self.lease.keep_alive()
         self._record_build(build)
         if not build.parts:
