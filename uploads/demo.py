@@ -35,4 +35,4 @@ def load_demo_uploads():
     integration.full_clean()
     integration.save()
     sync_raptormaps_schedule(integration)
-    return {"Raptor Maps integrations": 1}
+    return {"Raptor Maps integration": 1}
