@@ -311,6 +311,7 @@ class RaptorMaps(Service):
             self._receiving.add(key)
             settings = self._settings
             generation = self._generation
+        stored = None
         try:
             refusal = self._refuse_headers(request, settings)
             if refusal:
@@ -326,9 +327,7 @@ class RaptorMaps(Service):
                 note=str(error),
             )
         finally:
-            with self._lock:
-                self._receiving.discard(key)
-        self._record_upload(key, shape, stored, generation)
+            self._end_receiving(key, shape, stored, generation)
         report = stored.report
         if report is not None and not report.valid:
             return s3_error(
@@ -367,9 +366,24 @@ class RaptorMaps(Service):
             )
         return None
 
-    def _record_upload(self, key, shape, stored, generation):
+    def _end_receiving(self, key, shape, stored, generation):
+        """Record a file received whole (``stored``) and mark its URL used, in one step, so that a
+        racing PUT to the same URL sees it either in progress or used, never free."""
+        upload = stored and self._upload_record(key, shape, stored)
+        with self._lock:
+            self._receiving.discard(key)
+            if upload is None:
+                return
+            if generation != self._generation:  # the sandbox was reset while this arrived
+                (self._storage / key).unlink(missing_ok=True)
+                return
+            self._uploads.append(upload)
+            self._used_keys.add(key)
+
+    @staticmethod
+    def _upload_record(key, shape, stored):
         report = stored.report
-        upload = {
+        return {
             "key": key,
             "org_id": int(shape["org_id"]),
             "integration_id": int(shape["integration_id"]),
@@ -381,12 +395,6 @@ class RaptorMaps(Service):
             "problem_count": report.problem_count if report else 0,
             "received_at": utc_now_iso(),
         }
-        with self._lock:
-            if generation != self._generation:  # the sandbox was reset while this arrived
-                (self._storage / key).unlink(missing_ok=True)
-                return
-            self._uploads.append(upload)
-            self._used_keys.add(key)
 
     def _record_incomplete(self, key, shape, error):
         with self._lock:

@@ -42,6 +42,7 @@ class RequestLog:
     def clear(self):
         with self._lock:
             self._entries.clear()
+            self._ids = itertools.count(1)
 
     def snapshot(self):
         with self._lock:

@@ -7,6 +7,7 @@ Django settings.
 
 import contextlib
 import logging
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ IDLE_TIMEOUT = 120  # seconds a kept-alive connection may wait for its next requ
 SMALL_LEFTOVER = 64 * 1024  # an unread body this small is read and dropped, keeping the connection
 LINGER_SECONDS = 30  # how long a refused body is read and dropped before the connection closes
 READ_SIZE = 1 << 20
+QUERY_STRING = re.compile(r"\?[^\s\"]*")
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -99,12 +101,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.connection.close()  # takes effect once rfile and wfile let go of the socket, right after
 
     def log_message(self, format, *args):
-        log.debug("%s %s", self.address_string(), (format % args).split("?", 1)[0])
+        # A signed URL's query string is a credential: never log it.
+        log.debug("%s %s", self.address_string(), QUERY_STRING.sub("", format % args))
 
 
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog of 5 overflows when a test starts many uploads at once.
+    request_queue_size = 128
 
     def __init__(self, address, sandbox):
         super().__init__(address, SandboxHandler)
@@ -156,37 +161,44 @@ class SandboxServer(ThreadingHTTPServer):
         service, found, params = self.sandbox.match(request.method, request.path)
         if found is None:
             entry = self.sandbox.requests.start(None, None, request.method, request.path)
-            if params:
-                response = json_error(
-                    405, "method_not_allowed", f"use {', '.join(params)}", {"Allow": ", ".join(params)}
-                )
-            else:
-                response = json_error(404, "not_found", f"no such endpoint: {request.method} {request.path}")
-            sent = self._finish(handler, request, response)
-            self.sandbox.requests.finish(entry, response.status if sent else None, time.monotonic() - started)
-            return
-        request.params = params
-        fault = self.sandbox.faults.take(service.name, found.operation)
-        entry = self.sandbox.requests.start(
-            service.name, found.operation, request.method, request.path, fault=fault and fault.mode
-        )
-        if fault is not None and fault.mode in ("timeout", "reset"):
-            self._break_connection(handler, request, fault)
-            self.sandbox.requests.finish(entry, None, time.monotonic() - started)
-            return
+            response = self._unrouted(request, allowed=params)
+        else:
+            request.params = params
+            fault = self.sandbox.faults.take(service.name, found.operation)
+            entry = self.sandbox.requests.start(
+                service.name, found.operation, request.method, request.path, fault=fault and fault.mode
+            )
+            if fault is not None and fault.mode in ("timeout", "reset"):
+                self._break_connection(handler, request, fault)
+                self.sandbox.requests.finish(entry, None, time.monotonic() - started)
+                log.info("%s %s -> %s fault, no answer", request.method, request.path, fault.mode)
+                return
+            response = self._answer(service, found, request, fault)
+        # Logged before it is sent: whoever reads the log after getting the answer finds it there.
+        self.sandbox.requests.finish(entry, response.status, time.monotonic() - started, note=response.note)
+        if not self._finish(handler, request, response):
+            note = "; ".join(filter(None, [response.note, "the client left before the answer"]))
+            self.sandbox.requests.finish(entry, None, time.monotonic() - started, note=note)
+        log.info("%s %s -> %s", request.method, request.path, response.status)
+
+    @staticmethod
+    def _unrouted(request, allowed):
+        if allowed:
+            methods = ", ".join(allowed)
+            return json_error(405, "method_not_allowed", f"use {methods}", {"Allow": methods})
+        return json_error(404, "not_found", f"no such endpoint: {request.method} {request.path}")
+
+    def _answer(self, service, found, request, fault):
+        """The response to a routed request, after a ``delay`` fault, instead of it for a ``status`` one."""
         if fault is not None and fault.mode == "delay":
             self.sandbox.faults.wait(fault.seconds)
         if fault is not None and fault.mode == "status":
             response = service.fault_response(found.operation, fault.status, "injected by the sandbox (fault)")
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(fault.retry_after)
-        else:
-            request.fault = fault
-            response = self._run(lambda: found.handler(request))
-        sent = self._finish(handler, request, response)
-        status = response.status if sent else None
-        self.sandbox.requests.finish(entry, status, time.monotonic() - started, note=response.note)
-        log.info("%s %s -> %s", request.method, request.path, status or "no answer")
+            return response
+        request.fault = fault
+        return self._run(lambda: found.handler(request))
 
     @staticmethod
     def _run(handle):
