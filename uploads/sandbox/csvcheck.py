@@ -74,7 +74,7 @@ TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 STRAY_CARRIAGE_RETURN = "a carriage return (\\r) inside the line: lines must end with \\n or \\r\\n"
 # Caches of values already checked, emptied when they grow past this (they are only caches).
-CACHE_LIMIT = 50_000
+CACHE_LIMIT = 10_000
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,53 @@
+"""Running the sandbox by hand: `manage.py sandbox` and `python -m uploads.sandbox`, until Ctrl-C or SIGTERM."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from uploads.management.commands.sandbox import Command
+
+PROJECT = Path(__file__).resolve().parents[2]
+COMMANDS = {
+    "manage.py": [sys.executable, "manage.py", "sandbox"],
+    "python -m": [sys.executable, "-m", "uploads.sandbox"],
+}
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+@pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
+def test_it_names_its_url_and_the_demo_logins_and_stops_cleanly(tmp_path, command, stop):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    process = subprocess.Popen(
+        [*command, "--port", "0", "--data-dir", str(tmp_path)],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first, logins, control = (process.stdout.readline() for _ in range(3))
+        url = re.search(r"http://127\.0\.0\.1:[0-9]+", first).group()
+        assert first == f"Sandbox serving on {url} (files in {tmp_path}). Ctrl-C stops it.\n"
+        for words in ("client_id sandbox-client", "client_secret sandbox-client-secret", "API token sandbox-api-token"):
+            assert words in logins
+        assert "101 (csv_upload, org 1)" in logins
+        assert control == f"  Control API: {url}/_sandbox/state, see docs/sandbox.md.\n"
+        assert requests.get(url + "/_sandbox/state", timeout=5).status_code == 200
+    finally:
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert out == "Sandbox stopped.\n"
+    assert "Traceback" not in err
+
+
+def test_the_command_keeps_files_under_var_sandbox_by_default():
+    options = Command().create_parser("manage.py", "sandbox").parse_args([])
+    assert (options.host, options.port, options.data_dir) == ("127.0.0.1", 8765, PROJECT / "var" / "sandbox")
