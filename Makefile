@@ -55,7 +55,7 @@ format: $(VENV)/.dev-installed
 
 ## bench: benchmarks under bench/ (later issues add them)
 bench: $(VENV)/.dev-installed
-	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python "$$script"; done
+	@set -e; for script in bench/[!_]*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python "$$script"; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -23,27 +23,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _scratch import recreate_database  # noqa: E402 - bench/ is on sys.path: these run as scripts
+
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_admin")
 os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings")
 os.environ["ALLOWED_HOSTS"] = "testserver"
 
 FARMS, EQUIPMENT_PER_FARM, SENSORS_PER_EQUIPMENT = 20, 25, 2
-
-
-def recreate_database():
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(os.environ["DATABASE_URL"])
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit("This benchmark runs on PostgreSQL: set BENCH_DATABASE_URL=postgres://...")
-    name = config["NAME"]
-    with psycopg.connect(
-        host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"], dbname="postgres", autocommit=True
-    ) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def create_sensors():

@@ -37,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _scratch import recreate_database  # noqa: E402 - bench/ is on sys.path: these run as scripts
+
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_raptor_csv")
 os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings")
@@ -67,20 +69,6 @@ print(json.dumps({"seconds": time.perf_counter() - started, "rows": build.rows, 
                   "readings": build.readings, "parts": len(build.parts), "notes": build.notes,
                   "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
-
-
-def recreate_database():
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(os.environ["DATABASE_URL"])
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit("This benchmark runs on PostgreSQL: set BENCH_DATABASE_URL=postgres://...")
-    with psycopg.connect(
-        host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"], dbname="postgres", autocommit=True
-    ) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
-        connection.execute(f'CREATE DATABASE "{config["NAME"]}"')
 
 
 def create_sensors(portfolio, prefix):

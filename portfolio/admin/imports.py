@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
+from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.models import ImportRecord
 
 STATUS_COLOURS = {
@@ -96,7 +97,9 @@ def phase_of(record, now):
 
 
 @admin.register(ImportRecord)
-class ImportRecordAdmin(admin.ModelAdmin):
+class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The log is written by the imports; people read it."""
+
     list_display = [
         "created_at",
         "kind",
@@ -149,16 +152,6 @@ class ImportRecordAdmin(admin.ModelAdmin):
         if obj is not None and obj.problems:
             fieldsets.insert(1, ("Problems", {"fields": ["problems_table"]}))
         return fieldsets
-
-    # The log is written by the imports; people read it.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         # Whoever may import readings may follow their imports, without a separate permission.

@@ -17,11 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django_q.brokers import get_broker
-from django_q.brokers.orm import ORM
 from django_q.conf import Conf
-from django_q.models import OrmQ
-from django_q.signing import SignedPackage
 
 from portfolio.models import ImportRecord, Observation
 from tests.factories import PortfolioFactory, SensorFactory
@@ -44,32 +40,6 @@ def sync_worker(settings, monkeypatch):
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
     # django-q2 reads Q_CLUSTER once, when it is first imported.
     monkeypatch.setattr(Conf, "SYNC", True)
-
-
-@pytest.fixture
-def queued_tasks():
-    """The tasks waiting in the broker (ORM or Redis), by task ID; ours are taken out afterwards."""
-    broker = get_broker()
-    seen = {}
-
-    def tasks():
-        if isinstance(broker, ORM):
-            payloads = OrmQ.objects.filter(key=broker.list_key).values_list("payload", flat=True)
-        else:
-            payloads = broker.connection.lrange(broker.list_key, 0, -1)
-        found = {}
-        for payload in payloads:
-            task = SignedPackage.loads(payload)
-            found[task["id"]] = task
-            seen[task["id"]] = payload
-        return found
-
-    before = set(tasks())
-    yield lambda: {task_id: task for task_id, task in tasks().items() if task_id not in before}
-    if not isinstance(broker, ORM):  # the ORM queue goes with the test's transaction
-        for task_id, payload in seen.items():
-            if task_id not in before:
-                broker.connection.lrem(broker.list_key, 1, payload)
 
 
 @pytest.fixture

@@ -5,10 +5,6 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth.models import Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django_q.brokers import get_broker
-from django_q.brokers.orm import ORM
-from django_q.models import OrmQ
-from django_q.signing import SignedPackage
 
 from tests.factories import FarmFactory, PortfolioFactory
 from tests.uploads.integrations import make_integration
@@ -132,28 +128,3 @@ def staff_user(*permissions, username="staff"):
     for codename in permissions:
         user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="uploads"))
     return user
-
-
-def watch_queue():
-    """For a fixture: yields the tasks queued since (ORM or Redis broker), by task ID, and takes ours out after."""
-    broker = get_broker()
-    seen = {}
-
-    def tasks():
-        if isinstance(broker, ORM):
-            payloads = OrmQ.objects.filter(key=broker.list_key).values_list("payload", flat=True)
-        else:
-            payloads = broker.connection.lrange(broker.list_key, 0, -1)
-        found = {}
-        for payload in payloads:
-            task = SignedPackage.loads(payload)
-            found[task["id"]] = task
-            seen[task["id"]] = payload
-        return found
-
-    before = set(tasks())
-    yield lambda: {task_id: task for task_id, task in tasks().items() if task_id not in before}
-    if not isinstance(broker, ORM):  # the ORM queue goes with the test's transaction
-        for task_id, payload in seen.items():
-            if task_id not in before:
-                broker.connection.lrem(broker.list_key, 1, payload)

@@ -32,7 +32,6 @@ from tests.uploads.admin_helpers import (
     staff_user,
     stored_secrets,
     token_integration,
-    watch_queue,
     watermark,
 )
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
@@ -80,11 +79,6 @@ def closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def queued_tasks():
-    yield from watch_queue()
 
 
 @pytest.fixture

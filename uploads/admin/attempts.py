@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from portfolio.admin.readonly import ReadOnlyAdminMixin
 from uploads.admin.display import compact, exact, outcome_badge, size
 from uploads.admin.integrations import run_link
 from uploads.models import Attempt, RaptorMapsIntegration
@@ -76,7 +77,7 @@ class StatusCodeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started",
         "service_display",
@@ -130,16 +131,6 @@ class AttemptAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["uploads/admin.css"]}
-
-    # The HTTP layer writes the log; people read it.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="started", ordering="started_at")
     def started(self, obj):

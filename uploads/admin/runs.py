@@ -21,6 +21,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.models import Farm
 from uploads.admin.display import (
     compact,
@@ -81,7 +82,7 @@ def exact_time(field, description):
 
 
 @admin.register(UploadRun)
-class UploadRunAdmin(admin.ModelAdmin):
+class UploadRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "run",
         "integration",
@@ -152,16 +153,6 @@ class UploadRunAdmin(admin.ModelAdmin):
             # A failed run's page opens with why.
             fieldsets.insert(0, ("Error", {"fields": ["error_display"], "classes": ["uploads-error"]}))
         return fieldsets
-
-    # The runs write their own records; people read them (and retry the failed ones).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request, obj=None):
         return request.user.has_perm(RETRY_PERMISSION)

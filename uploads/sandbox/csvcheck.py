@@ -25,6 +25,8 @@ from functools import cache
 
 from portfolio.choices import SENSOR_TYPES, EquipmentType
 
+# Written out from the contract, not imported from the app (portfolio.ingest.formats): the sandbox
+# checks what the app sends, so it must not share the app's mistakes.
 HEADERS = (
     "farm_id",
     "farm_name",
