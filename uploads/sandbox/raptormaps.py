@@ -103,9 +103,9 @@ class RaptorMaps(Service):
         self._storage = data_dir / BUCKET
         self._initial = Settings()
         self._generation = 0
-        self._forget()
+        self.reset()
 
-    def _forget(self):
+    def reset(self):
         """Start afresh: the start settings, no tokens, no uploads, an empty storage folder."""
         with self._lock:
             self._settings = self._initial
@@ -120,9 +120,6 @@ class RaptorMaps(Service):
             self._generation += 1
             shutil.rmtree(self._storage, ignore_errors=True)
             self._storage.mkdir(parents=True, exist_ok=True)
-
-    def reset(self):
-        self._forget()
 
     # --- the service's shape ------------------------------------------------------------------------
 

@@ -156,7 +156,7 @@ class SandboxServer(ThreadingHTTPServer):
             handler.respond(error.response, close=True)
             return
         if request.path.startswith(CONTROL_PREFIX):
-            self._finish(handler, request, self._run(lambda: self.sandbox.control.handle(request)))
+            self._send_answer(handler, request, self._run(lambda: self.sandbox.control.handle(request)))
             return
         service, found, params = self.sandbox.match(request.method, request.path)
         if found is None:
@@ -176,7 +176,7 @@ class SandboxServer(ThreadingHTTPServer):
             response = self._answer(service, found, request, fault)
         # Logged before it is sent: whoever reads the log after getting the answer finds it there.
         self.sandbox.requests.finish(entry, response.status, time.monotonic() - started, note=response.note)
-        if not self._finish(handler, request, response):
+        if not self._send_answer(handler, request, response):
             note = "; ".join(filter(None, [response.note, "the client left before the answer"]))
             self.sandbox.requests.finish(entry, None, time.monotonic() - started, note=note)
         log.info("%s %s -> %s", request.method, request.path, response.status)
@@ -213,7 +213,7 @@ class SandboxServer(ThreadingHTTPServer):
             return json_error(500, "internal_error", "the sandbox failed on this request: see its log")
 
     @staticmethod
-    def _finish(handler, request, response):
+    def _send_answer(handler, request, response):
         """Send the response, dealing with any body the handler left unread; False if the client left."""
         close = False
         if request.body_remaining:
@@ -298,7 +298,12 @@ def start_sandbox(host="127.0.0.1", port=0, data_dir=None, **config):
     temporary = data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="sandbox-")) if temporary else Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = SandboxServer((host, port), Sandbox.create(data_dir, **config))
+    try:
+        server = SandboxServer((host, port), Sandbox.create(data_dir, **config))
+    except BaseException:
+        if temporary:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        raise
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="sandbox", daemon=True)
     thread.start()
     return RunningSandbox(server, thread, data_dir, temporary)
