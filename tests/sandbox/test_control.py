@@ -159,5 +159,6 @@ def test_stop_ends_kept_alive_connections_frees_the_port_and_removes_a_temporary
     assert not data_dir.exists()
     with pytest.raises(requests.exceptions.ConnectionError):
         session.get(running.url + "/_sandbox/state", timeout=2)
+    session.close()
     with start_sandbox(port=running.port) as again:  # the port is free again
         assert again.url == running.url

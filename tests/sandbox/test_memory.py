@@ -30,7 +30,7 @@ def sandbox_process(tmp_path):
     url = re.search(r"http://127\.0\.0\.1:[0-9]+", process.stdout.readline()).group()
     yield process, url
     process.send_signal(signal.SIGINT)
-    process.wait(timeout=10)
+    process.communicate(timeout=10)
 
 
 def memory(pid):
