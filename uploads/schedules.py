@@ -6,7 +6,9 @@ changes nothing.
 """
 
 import math
+from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -32,8 +34,10 @@ def sync_raptormaps_schedule(integration):
     schedule = Schedule.objects.filter(name=name).first()
     wanted = {"func": RAPTORMAPS_TASK, "args": repr((integration.pk,)), "schedule_type": Schedule.MINUTES}
     if schedule is None:
-        # The first run happens as soon as a worker looks: a new integration starts sending at once.
-        return Schedule.objects.create(name=name, minutes=minutes, next_run=timezone.now(), repeats=-1, **wanted)
+        # A new integration starts sending as soon as what was just ingested is past the safety lag
+        # (uploads/raptormaps/window.py): sooner, its first run would find nothing it may send.
+        first_run = timezone.now() + timedelta(seconds=settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS + 5)
+        return Schedule.objects.create(name=name, minutes=minutes, next_run=first_run, repeats=-1, **wanted)
     changed = {key: value for key, value in {**wanted, "minutes": minutes}.items() if getattr(schedule, key) != value}
     if changed:
         for key, value in changed.items():

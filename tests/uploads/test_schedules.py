@@ -1,6 +1,9 @@
 """One django-q2 Schedule per enabled integration, following it as it changes."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_q.models import Schedule
 
 from tests.uploads.integrations import make_integration
@@ -13,9 +16,13 @@ def schedule_of(integration):
     return Schedule.objects.filter(name=raptormaps_schedule_name(integration.pk)).first()
 
 
-def test_an_enabled_integration_gets_a_schedule_that_runs_at_once_then_every_interval():
+def test_an_enabled_integration_gets_a_schedule_that_runs_soon_then_every_interval(settings):
+    settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS = 60
+    before = timezone.now()
     integration = make_integration()
     schedule = schedule_of(integration)
+    # Once what was just ingested is past the safety lag, not sooner (it could send nothing yet).
+    assert before + timedelta(seconds=65) <= schedule.next_run <= timezone.now() + timedelta(seconds=65)
     assert schedule.func == RAPTORMAPS_TASK
     assert schedule.args == f"({integration.pk},)"
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 15, -1)
