@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from portfolio.models import Observation, Sensor
 from tests.uploads.expectations import (
@@ -20,7 +21,8 @@ from tests.uploads.expectations import (
     run_task,
 )
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
-from uploads.models import Attempt, RunStatus, UploadWatermark
+from uploads.models import Attempt, RunStatus, UploadRun, UploadWatermark
+from uploads.raptormaps.service import queue_run
 from uploads.sandbox import raptormaps as sandbox_defaults
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries")]
@@ -263,3 +265,13 @@ def test_a_secret_the_keys_cannot_open_fails_the_run_and_says_what_to_do(sandbox
     assert run.status == RunStatus.FAILED
     assert "client secret cannot be decrypted" in run.error and "Enter it again" in run.error
     assert sandbox.calls() == []
+
+
+def test_a_queued_run_delivered_twice_runs_once(sandbox, integration, sync_worker):
+    run = queue_run(integration, "admin")
+    async_task("uploads.tasks.upload_raptormaps", integration.pk, run.pk)
+    async_task("uploads.tasks.upload_raptormaps", integration.pk, run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.UPLOADED
+    assert UploadRun.objects.count() == 1
+    assert len(sandbox.calls("put")) == 1
