@@ -111,18 +111,14 @@ def test_daylight_saving_days_have_no_duplicate_rows_and_say_what_was_done(sandb
     run = run_task(integration)
     assert run.status == RunStatus.UPLOADED, run.error
     rows = received_rows(sandbox)
-    assert_values_match(rows, _merged_local(farm))
+    # expected_rows keys by the local label, so the repeated hour's two occurrences merge there too.
+    assert_values_match(rows, expected_rows(farm))
     if note:
         assert note in run.log
         assert "01:00" in run.log
     else:
         times = {row["observation_time"] for row in rows}
         assert not any(time.startswith("2024-03-10 02:") for time in times)  # the hour that does not exist
-
-
-def _merged_local(farm):
-    """Expected local rows where the repeated hour's two occurrences roll up into one row."""
-    return expected_rows(farm)  # expected_rows keys by local label, so it merges them the same way
 
 
 # -- parts -----------------------------------------------------------------------------------
@@ -252,10 +248,12 @@ def test_a_second_part_failing_leaves_every_watermark_where_it_was(sandbox, inte
     settings.UPLOADS_RETRY_MAX_ATTEMPTS = 1
     integration.part_bytes = 1200
     integration.save()
-    sandbox.fault("put", status=200 + 300)  # the first PUT fails ...
+    sandbox.fault("put", mode="delay", seconds=0)  # the first PUT goes through (faults are taken in order) ...
+    sandbox.fault("put", status=500)  # ... the second is refused for good
     run = run_task(integration)
     assert run.status == RunStatus.FAILED
-    assert list(run.file_parts.values_list("status", flat=True))[:2] == ["failed", "pending"]
+    assert list(run.file_parts.values_list("status", flat=True))[:3] == ["uploaded", "failed", "pending"]
+    assert len(sandbox.uploads()) == 1  # the first part did reach Raptor Maps
     assert not UploadWatermark.objects.exists()
 
 

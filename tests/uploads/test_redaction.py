@@ -1,5 +1,7 @@
 """Redaction: what reaches a log line or an attempt record carries no credential."""
 
+import logging
+
 import pytest
 
 from uploads.redaction import REDACTED, redact_text, redact_url
@@ -59,8 +61,6 @@ def test_harmless_text_is_left_alone():
 
 def test_urllib3_never_logs_a_signed_url(caplog):
     # urllib3 logs whole request lines; the settings keep it at INFO and redact what it writes.
-    import logging
-
     logger = logging.getLogger("urllib3.connectionpool")
     caplog.set_level("DEBUG")
     logger.debug('http://h:80 "PUT /o.csv?X-Amz-Signature=abc123def HTTP/1.1" 200 0')

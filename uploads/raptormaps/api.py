@@ -131,16 +131,14 @@ class RaptorMapsApi:
         seconds = expires_in if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_TOKEN_SECONDS
         return token, seconds
 
+    def _get_json(self, operation, path):
+        """An authenticated GET of the API, its answer parsed as JSON."""
+        response = self.client.call(operation, "GET", f"{self.base_url}{path}", params=self._params(), auth=self.auth)
+        return _json(response, operation)
+
     def org_integrations(self):
         """The org's integrations, without their auth_info."""
-        response = self.client.call(
-            "org_integrations",
-            "GET",
-            f"{self.base_url}{ORG_INTEGRATIONS_PATH}",
-            params=self._params(),
-            auth=self.auth,
-        )
-        payload = _json(response, "org_integrations")
+        payload = self._get_json("org_integrations", ORG_INTEGRATIONS_PATH)
         if isinstance(payload, dict):
             payload = [payload]
         if not isinstance(payload, list):
@@ -148,14 +146,7 @@ class RaptorMapsApi:
         return [{name: item.get(name) for name in ORG_INTEGRATION_FIELDS} for item in payload if isinstance(item, dict)]
 
     def signed_url(self):
-        response = self.client.call(
-            "signed_url",
-            "GET",
-            f"{self.base_url}{SIGNED_URL_PATH.format(id=self.integration.integration_id)}",
-            params=self._params(),
-            auth=self.auth,
-        )
-        payload = _json(response, "signed_url")
+        payload = self._get_json("signed_url", SIGNED_URL_PATH.format(id=self.integration.integration_id))
         # The seed does `url = resp.json()`: a bare string. An object with url/signed_url is accepted too [assumed].
         if isinstance(payload, dict):
             payload = payload.get("url") or payload.get("signed_url")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from uploads.http import RetryPolicy, ServiceError
 from uploads.models import RaptorMapsIntegration
 from uploads.raptormaps.api import RaptorMapsApi
+from uploads.schedules import sync_raptormaps_schedule
 from uploads.secrets import SecretUnavailable
 
 __all__ = ["ConnectionReport", "learn_interval", "test_connection"]
@@ -51,7 +52,4 @@ def remember_interval(integration, org_integration):
         return
     integration.remote_interval_seconds = seconds
     RaptorMapsIntegration.objects.filter(pk=integration.pk).update(remote_interval_seconds=seconds)
-    # The schedule follows the interval (uploads/schedules.py).
-    from uploads.schedules import sync_raptormaps_schedule
-
-    sync_raptormaps_schedule(integration)
+    sync_raptormaps_schedule(integration)  # the schedule follows the interval
