@@ -46,6 +46,8 @@ USER_AGENT = "portfolio-manager/0.1 (+solar portfolio uploads)"
 EXCERPT_CHARS = 500
 # Statuses worth another try; a plain 500 is retried only a few times (it is often a bug).
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Answers after which a request that creates something may or may not have been carried out.
+SERVER_FAILURES = frozenset({500, 502, 503, 504})
 # How many times one call renews a signed URL that the storage refused as expired.
 MAX_URL_RENEWALS = 2
 # Bodies stream from disk in blocks this big: few system calls, flat memory.
@@ -214,7 +216,7 @@ class Client:
         ``url`` may be a callable: it is called before every attempt (a fresh signed URL per
         PUT). ``auth`` has ``headers()`` and ``renew()``. ``is_expired_url(response)`` says
         when a refusal means the signed URL expired (renewed up to twice, not counted as a
-        retry). ``idempotent=False``: a timeout or reset after sending raises OutcomeUnknown.
+        retry). ``idempotent=False``: a timeout, a reset or a 5xx after sending raises OutcomeUnknown.
         """
         call = _Call(operation, subject=subject if subject is not None else self.subject)
         while True:
@@ -252,7 +254,7 @@ class Client:
             finally:
                 if body is not None:
                     body.close()
-            decision = self._after_response(call, response, auth, is_expired_url)
+            decision = self._after_response(call, response, auth, is_expired_url, idempotent)
             self._record(call, method, target, started, clock, response, None, decision, body)
             if decision.ok:
                 return response
@@ -264,7 +266,7 @@ class Client:
 
     # -- decisions ---------------------------------------------------------------------------
 
-    def _after_response(self, call, response, auth, is_expired_url):
+    def _after_response(self, call, response, auth, is_expired_url, idempotent):
         status = response.status_code
         if 200 <= status < 300:
             return _Decision(ok=True)
@@ -276,6 +278,13 @@ class Client:
         if is_expired_url is not None and is_expired_url(response) and call.url_renewals < MAX_URL_RENEWALS:
             call.url_renewals += 1
             return _Decision(note="the signed URL expired; requesting a new one")
+        if not idempotent and status in SERVER_FAILURES:
+            # The server had the whole request: it may have created the thing before it failed.
+            message = f"{what}: the service failed after receiving the request; it may have been carried out."
+            return _Decision(
+                give_up=True,
+                error=OutcomeUnknown(redact_text(message, call.secrets), operation=call.operation, status_code=status),
+            )
         retryable = status in RETRY_STATUSES or (status == 500 and call.retries_500 < self.policy.max_500_retries)
         if not retryable:
             return self._give_up(call, f"{what} {excerpt}".strip(), status, excerpt)
@@ -348,9 +357,10 @@ class Client:
             started_at=started,
             duration_ms=duration_ms,
             retry_in_seconds=None if (decision.ok or decision.give_up) else round(decision.wait, 3),
-            run=self.run,
             task_id=self.task_id,
         )
+        if self.run is not None:
+            setattr(attempt, self.run.attempt_field, self.run)
         if subject is not None and getattr(subject, "pk", None) is not None:
             attempt.subject_type = ContentType.objects.get_for_model(subject)
             attempt.subject_id = str(subject.pk)

@@ -37,6 +37,9 @@ class Meter(Located):
         limit_choices_to={"equipment_type": EquipmentType.METER},
         help_text="The farm meter whose production-meter sensor feeds this meter's intervals.",
     )
+    # Observations of the source sensor ingested up to here have been turned into hourly
+    # intervals (portfolio/production.py).
+    derived_through = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(Located.Meta):
         ordering = ["portfolio", "name"]
@@ -109,6 +112,15 @@ class Reading(models.Model):
                 violation_error_message="The quantity must be a finite number.",
             ),
         ]
+
+    def save(self, *args, **kwargs):
+        # A reading written again (an edit, a re-import that changed it) is sent again: the
+        # uploads find what to send by ingested_at.
+        self.ingested_at = timezone.now()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "ingested_at"}
+        super().save(*args, **kwargs)
 
     def clean_unit(self, meter):
         allowed = UNITS_BY_METER_TYPE[MeterType(meter.meter_type)]

@@ -37,9 +37,12 @@ class Attempt(models.Model):
     started_at = models.DateTimeField(db_index=True)
     duration_ms = models.PositiveIntegerField("duration (ms)")
     retry_in_seconds = models.FloatField(null=True, blank=True, help_text="The wait before the next try.")
-    # What the call was for: an upload run, and/or the object (integration, meter, asset …).
+    # What the call was for: an upload run or a sync, and/or the object (integration, meter, asset …).
     run = models.ForeignKey(
         "uploads.UploadRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts"
+    )
+    sync_run = models.ForeignKey(
+        "uploads.SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts"
     )
     subject_type = models.ForeignKey(ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     subject_id = models.CharField(max_length=64, blank=True)

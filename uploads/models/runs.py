@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-__all__ = ["RunStatus", "RunTrigger", "UploadPart", "UploadRun"]
+__all__ = ["Run", "RunStatus", "RunTrigger", "UploadPart", "UploadRun"]
 
 
 class RunStatus(models.TextChoices):
@@ -35,45 +35,32 @@ class RunTrigger(models.TextChoices):
     COMMAND = "command", "command line"
 
 
-class UploadRun(models.Model):
-    """One upload run of one Raptor Maps integration."""
+class Run(models.Model):
+    """What every run record has: who asked, which worker task, when, and what it did and decided."""
 
-    integration = models.ForeignKey("uploads.RaptorMapsIntegration", on_delete=models.CASCADE, related_name="runs")
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     trigger = models.CharField(max_length=16, choices=RunTrigger.choices)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     retry_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries")
     task_id = models.CharField("django-q2 task ID", max_length=64, blank=True)
-    # The window: per farm, readings ingested after its watermark (None: all history) up to window_end.
-    window_end = models.DateTimeField("ingested up to", null=True, blank=True)
-    window = models.JSONField(default=dict, blank=True, help_text="farm ID → ingested after (null: all history)")
-    readings = models.PositiveBigIntegerField("raw readings", default=0)
-    rows = models.PositiveBigIntegerField("CSV rows", default=0)
-    bytes = models.PositiveBigIntegerField(default=0)
-    parts = models.PositiveIntegerField(default=0)
-    skipped_nonfinite = models.PositiveBigIntegerField("rows skipped (not finite)", default=0)
     log = models.TextField(blank=True, help_text="What the run did and decided, line by line.")
     error = models.TextField(blank=True)
     queued_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-queued_at", "-id"]
-        indexes = [
-            models.Index(fields=["integration", "status"], name="uploadrun_integration_status"),
-            # The integration list's "last run" and an integration's recent runs.
-            models.Index(fields=["integration", "-queued_at"], name="uploadrun_integration_recent"),
-        ]
+    # The Attempt field that points at runs of this kind.
+    attempt_field = ""
+    finished_statuses = ()
 
-    def __str__(self):
-        return f"Run #{self.pk} of {self.integration}"
+    class Meta:
+        abstract = True
+        ordering = ["-queued_at", "-id"]
 
     @property
     def is_finished(self):
-        return self.status in FINISHED_STATUSES
+        return self.status in self.finished_statuses
 
     @property
     def duration(self):
@@ -83,6 +70,34 @@ class UploadRun(models.Model):
 
     def add_log(self, line):
         self.log = f"{self.log}\n{line}" if self.log else line
+
+
+class UploadRun(Run):
+    """One upload run of one Raptor Maps integration."""
+
+    integration = models.ForeignKey("uploads.RaptorMapsIntegration", on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    # The window: per farm, readings ingested after its watermark (None: all history) up to window_end.
+    window_end = models.DateTimeField("ingested up to", null=True, blank=True)
+    window = models.JSONField(default=dict, blank=True, help_text="farm ID → ingested after (null: all history)")
+    readings = models.PositiveBigIntegerField("raw readings", default=0)
+    rows = models.PositiveBigIntegerField("CSV rows", default=0)
+    bytes = models.PositiveBigIntegerField(default=0)
+    parts = models.PositiveIntegerField(default=0)
+    skipped_nonfinite = models.PositiveBigIntegerField("rows skipped (not finite)", default=0)
+
+    attempt_field = "run"
+    finished_statuses = FINISHED_STATUSES
+
+    class Meta(Run.Meta):
+        indexes = [
+            models.Index(fields=["integration", "status"], name="uploadrun_integration_status"),
+            # The integration list's "last run" and an integration's recent runs.
+            models.Index(fields=["integration", "-queued_at"], name="uploadrun_integration_recent"),
+        ]
+
+    def __str__(self):
+        return f"Run #{self.pk} of {self.integration}"
 
 
 class UploadPart(models.Model):

@@ -16,13 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from uploads import lifecycle
+from uploads.horizon import ingestion_horizon
 from uploads.http import ServiceError
 from uploads.leases import LeaseHolder, LeaseLost
 from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun, UploadWatermark
 from uploads.raptormaps.api import RaptorMapsApi
 from uploads.raptormaps.connection import learn_interval
 from uploads.raptormaps.csvfile import PartTooSmall, build_parts
-from uploads.raptormaps.window import farm_windows, ingestion_horizon
+from uploads.raptormaps.window import farm_windows
 from uploads.secrets import SecretUnavailable
 from uploads.taskcontext import current_task_id
 
@@ -75,16 +77,17 @@ def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, 
     run.task_id = current_task_id() or run.task_id
     lease = LeaseHolder(lease_name(integration))
     if not lease.acquire():
-        return _skip(run, lease)
+        running = UploadRun.objects.filter(integration_id=run.integration_id, status=RunStatus.RUNNING)
+        return lifecycle.skip(run, RunStatus.SKIPPED, lease, running, "run", "integration")
     try:
         _abandon_dead_runs(integration, run)
-        _start(run)
+        lifecycle.start(run, RunStatus.RUNNING)
         _Upload(integration, run, lease, dry_run_dir, now).execute()
     except (ServiceError, PartTooSmall, LeaseLost, SecretUnavailable) as exc:
-        _fail(run, str(exc))
+        lifecycle.fail(run, RunStatus.FAILED, str(exc))
     except Exception as exc:
         logger.exception("Upload run %s of %s failed unexpectedly", run.pk, integration)
-        _fail(run, f"Unexpected error: {type(exc).__name__}: {exc}")
+        lifecycle.fail(run, RunStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
         raise
     finally:
         if dry_run_dir is None:
@@ -203,11 +206,7 @@ class _Upload:
                 )
 
     def _finish(self, status):
-        run = self.run
-        run.status = status
-        run.finished_at = timezone.now()
-        run.save()
-        return run
+        return lifecycle.finish(self.run, status)
 
 
 def _window_text(farm, since):
@@ -216,46 +215,9 @@ def _window_text(farm, since):
     return f"{farm.farm_id}: after {since:%Y-%m-%d %H:%M:%S}"
 
 
-def _start(run):
-    run.status = RunStatus.RUNNING
-    run.started_at = timezone.now()
-    run.error = ""
-    run.save(update_fields=["status", "started_at", "error", "task_id"])
-
-
-def _skip(run, lease):
-    holder = lease.holder()
-    running = (
-        UploadRun.objects.filter(integration_id=run.integration_id, status=RunStatus.RUNNING)
-        .exclude(pk=run.pk)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    who = f"run #{running}" if running else "another run"
-    run.status = RunStatus.SKIPPED
-    run.started_at = run.finished_at = timezone.now()
-    run.add_log(f"Not started: {who} of this integration is in progress" + (f" ({holder[0]})." if holder else "."))
-    run.save()
-    return run
-
-
 def _abandon_dead_runs(integration, run):
     """Runs still marked running whose worker died: we hold the lease, so none of them is alive."""
-    dead = UploadRun.objects.filter(integration=integration, status=RunStatus.RUNNING).exclude(pk=run.pk)
-    for stale in dead:
-        stale.status = RunStatus.ABANDONED
-        stale.finished_at = timezone.now()
-        stale.add_log(
-            f"Abandoned: its worker stopped before finishing (found by run #{run.pk}). The watermarks "
-            "did not move, so the next run sends its readings again."
-        )
-        stale.save(update_fields=["status", "finished_at", "log"])
-        shutil.rmtree(work_dir(stale), ignore_errors=True)
-        run.add_log(f"Run #{stale.pk} had been abandoned by its worker; its readings are sent again.")
-
-
-def _fail(run, message):
-    run.status = RunStatus.FAILED
-    run.error = message
-    run.finished_at = timezone.now()
-    run.save()
+    stale = UploadRun.objects.filter(integration=integration, status=RunStatus.RUNNING)
+    consequence = "The watermarks did not move, so its readings are sent again."
+    for dead in lifecycle.abandon_dead_runs(run, RunStatus.ABANDONED, stale, consequence):
+        shutil.rmtree(work_dir(dead), ignore_errors=True)

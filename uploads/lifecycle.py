@@ -1,0 +1,59 @@
+"""The life of a run record, the same for Raptor Maps uploads and WattCarbon syncs.
+
+queued → running → a finished status; skipped when another run of the same integration or
+account holds the lease; abandoned when its worker died while it ran.
+"""
+
+from django.utils import timezone
+
+__all__ = ["abandon_dead_runs", "fail", "finish", "skip", "start"]
+
+
+def start(run, status):
+    run.status = status
+    run.started_at = timezone.now()
+    run.error = ""
+    run.save(update_fields=["status", "started_at", "error", "task_id"])
+
+
+def finish(run, status):
+    run.status = status
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def fail(run, status, message):
+    run.error = message
+    return finish(run, status)
+
+
+def skip(run, status, lease, others, noun, owner):
+    """Record that ``run`` did not start: one of ``others`` (a queryset of its kind) holds the lease.
+
+    The log reads "Not started: run #3 of this integration is in progress (host:pid)."
+    """
+    holder = lease.holder()
+    running = others.exclude(pk=run.pk).values_list("pk", flat=True).first()
+    who = f"{noun} #{running}" if running else f"another {noun}"
+    run.status = status
+    run.started_at = run.finished_at = timezone.now()
+    run.add_log(f"Not started: {who} of this {owner} is in progress" + (f" ({holder[0]})." if holder else "."))
+    run.save()
+    return run
+
+
+def abandon_dead_runs(run, status, stale_runs, consequence):
+    """Runs still marked running whose worker died: the caller holds the lease, so none of them is alive.
+
+    Returns the abandoned runs. ``consequence`` says what that means, for their log.
+    """
+    abandoned = []
+    for stale in stale_runs.exclude(pk=run.pk):
+        stale.status = status
+        stale.finished_at = timezone.now()
+        stale.add_log(f"Abandoned: its worker stopped before finishing (found by #{run.pk}). {consequence}")
+        stale.save(update_fields=["status", "finished_at", "log"])
+        run.add_log(f"#{stale.pk} had been abandoned by its worker. {consequence}")
+        abandoned.append(stale)
+    return abandoned
