@@ -1,4 +1,4 @@
-"""The demo's outbound side: a Raptor Maps integration that sends the demo farms to the local sandbox.
+"""The demo's outbound side: a Raptor Maps integration and a WattCarbon account, both on the local sandbox.
 
 ``make run`` starts the sandbox (``manage.py sandbox``) next to the worker, so a new user sees
 the first upload within a minute of starting, and its runs and attempts in the admin.
@@ -9,17 +9,19 @@ from django.db import transaction
 
 from portfolio.demo import PORTFOLIO
 from portfolio.models import Portfolio
-from uploads.models import RaptorMapsIntegration, TimeBasis
+from uploads.models import RaptorMapsIntegration, TimeBasis, WattCarbonAccount
 from uploads.sandbox import raptormaps as sandbox
-from uploads.schedules import sync_raptormaps_schedule
+from uploads.sandbox import wattcarbon as wattcarbon_sandbox
+from uploads.schedules import sync_raptormaps_schedule, sync_wattcarbon_schedule
 from uploads.secrets import Secret
 
 INTEGRATION_NAME = "Demo: Raptor Maps sandbox"
+ACCOUNT_NAME = "Demo: WattCarbon sandbox"
 
 
 @transaction.atomic
 def load_demo_uploads():
-    """Create or refresh the demo integration; return counts like the portfolio loader."""
+    """Create or refresh the demo integration and account; return counts like the portfolio loader."""
     portfolio = Portfolio.objects.get(slug=PORTFOLIO["slug"])
     integration = RaptorMapsIntegration.objects.filter(name=INTEGRATION_NAME).first() or RaptorMapsIntegration(
         name=INTEGRATION_NAME
@@ -35,4 +37,17 @@ def load_demo_uploads():
     integration.full_clean()
     integration.save()
     sync_raptormaps_schedule(integration)
-    return {"Raptor Maps integration": 1}
+
+    # The demo portfolio's meters (one fed by Gila Bend's production meter) and its solar,
+    # electrification and demand-response assets go to the sandbox's WattCarbon.
+    account = WattCarbonAccount.objects.filter(name=ACCOUNT_NAME).first() or WattCarbonAccount(name=ACCOUNT_NAME)
+    account.portfolio = portfolio
+    account.base_url = settings.SANDBOX_URL
+    account.email = wattcarbon_sandbox.DEFAULT_EMAIL
+    account.api_key = Secret(wattcarbon_sandbox.DEFAULT_API_KEY)
+    account.account_id = wattcarbon_sandbox.DEFAULT_ACCOUNT_ID
+    account.enabled = True
+    account.full_clean()
+    account.save()
+    sync_wattcarbon_schedule(account)
+    return {"Raptor Maps integration": 1, "WattCarbon account": 1}

@@ -33,6 +33,8 @@ from uploads.redaction import redact_text, redact_url
 from uploads.taskcontext import current_task_id
 
 __all__ = [
+    "INTERACTIVE_POLICY",
+    "INTERACTIVE_TIMEOUT",
     "CallFailed",
     "Client",
     "OutcomeUnknown",
@@ -96,6 +98,11 @@ class RetryPolicy:
         """Seconds before retry ``retry_number`` (1-based): exponential, with jitter over its upper half."""
         ceiling = min(self.max_delay, self.base_delay * 2 ** (retry_number - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+# Someone is waiting at the page (Test connection): one quick retry, short timeouts, no long Retry-After.
+INTERACTIVE_POLICY = RetryPolicy(max_attempts=2, base_delay=1.0, max_delay=2.0, max_retry_after=5.0)
+INTERACTIVE_TIMEOUT = (5.0, 20.0)
 
 
 def retry_after_seconds(response, now=None):

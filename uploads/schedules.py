@@ -1,55 +1,82 @@
-"""Keep django-q2's Schedule rows in line with the integrations: one per enabled integration.
+"""Keep django-q2's Schedule rows in line with the integrations and accounts: one per enabled one.
 
-Called when an integration is saved or deleted (uploads/signals.py) and by
-``manage.py upload_raptormaps --sync-schedules``; rows are found by name, so calling it again
-changes nothing.
+Called when a Raptor Maps integration or a WattCarbon account is saved or deleted
+(uploads/signals.py) and by ``manage.py upload_raptormaps --sync-schedules`` /
+``sync_wattcarbon --sync-schedules``; rows are found by name, so calling it again changes nothing.
 """
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
-from uploads.models import RaptorMapsIntegration
+from uploads.models import RaptorMapsIntegration, WattCarbonAccount
 
-__all__ = ["RAPTORMAPS_TASK", "raptormaps_schedule_name", "sync_all_schedules", "sync_raptormaps_schedule"]
+__all__ = [
+    "RAPTORMAPS_TASK",
+    "WATTCARBON_TASK",
+    "raptormaps_schedule_name",
+    "sync_all_schedules",
+    "sync_raptormaps_schedule",
+    "sync_wattcarbon_schedule",
+    "wattcarbon_schedule_name",
+]
 
 RAPTORMAPS_TASK = "uploads.tasks.upload_raptormaps"
+WATTCARBON_TASK = "uploads.tasks.sync_wattcarbon"
 
 
-def raptormaps_schedule_name(integration_pk):
-    return f"Raptor Maps upload: integration {integration_pk}"
+@dataclass(frozen=True)
+class _Job:
+    model: type
+    task: str
+    name: str  # with {pk}
+
+    def schedule_name(self, pk):
+        return self.name.format(pk=pk)
+
+    def sync(self, obj):
+        """Create, change or remove the schedule of one object (``obj`` may be deleted)."""
+        name = self.schedule_name(obj.pk)
+        if not self.model.objects.filter(pk=obj.pk, enabled=True).exists():
+            Schedule.objects.filter(name=name).delete()
+            return None
+        minutes = max(1, math.ceil(obj.interval_seconds / 60))
+        wanted = {"func": self.task, "args": repr((obj.pk,)), "schedule_type": Schedule.MINUTES, "minutes": minutes}
+        schedule = Schedule.objects.filter(name=name).first()
+        if schedule is None:
+            # The first run comes as soon as what was just ingested is past the safety lag
+            # (uploads/horizon.py): sooner, it would find nothing it may send.
+            first_run = timezone.now() + timedelta(seconds=settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS + 5)
+            return Schedule.objects.create(name=name, next_run=first_run, repeats=-1, **wanted)
+        changed = {key: value for key, value in wanted.items() if getattr(schedule, key) != value}
+        if changed:
+            for key, value in changed.items():
+                setattr(schedule, key, value)
+            schedule.save()
+        return schedule
+
+    def sync_all(self):
+        """Every object's schedule; returns how many schedules of objects that are gone were removed."""
+        pks = list(self.model.objects.values_list("pk", flat=True))
+        for obj in self.model.objects.all():
+            self.sync(obj)
+        known = {self.schedule_name(pk) for pk in pks}
+        return Schedule.objects.filter(func=self.task).exclude(name__in=known).delete()[0]
 
 
-def sync_raptormaps_schedule(integration):
-    """Create, change or remove the schedule of one integration (``integration`` may be deleted)."""
-    name = raptormaps_schedule_name(integration.pk)
-    exists = RaptorMapsIntegration.objects.filter(pk=integration.pk, enabled=True).exists()
-    if not exists:
-        Schedule.objects.filter(name=name).delete()
-        return None
-    minutes = max(1, math.ceil(integration.interval_seconds / 60))
-    schedule = Schedule.objects.filter(name=name).first()
-    wanted = {"func": RAPTORMAPS_TASK, "args": repr((integration.pk,)), "schedule_type": Schedule.MINUTES}
-    if schedule is None:
-        # A new integration starts sending as soon as what was just ingested is past the safety lag
-        # (uploads/raptormaps/window.py): sooner, its first run would find nothing it may send.
-        first_run = timezone.now() + timedelta(seconds=settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS + 5)
-        return Schedule.objects.create(name=name, minutes=minutes, next_run=first_run, repeats=-1, **wanted)
-    changed = {key: value for key, value in {**wanted, "minutes": minutes}.items() if getattr(schedule, key) != value}
-    if changed:
-        for key, value in changed.items():
-            setattr(schedule, key, value)
-        schedule.save()
-    return schedule
+_RAPTORMAPS = _Job(RaptorMapsIntegration, RAPTORMAPS_TASK, "Raptor Maps upload: integration {pk}")
+_WATTCARBON = _Job(WattCarbonAccount, WATTCARBON_TASK, "WattCarbon sync: account {pk}")
+
+raptormaps_schedule_name = _RAPTORMAPS.schedule_name
+wattcarbon_schedule_name = _WATTCARBON.schedule_name
+sync_raptormaps_schedule = _RAPTORMAPS.sync
+sync_wattcarbon_schedule = _WATTCARBON.sync
 
 
 def sync_all_schedules():
-    """Every integration's schedule, and no schedule left for an integration that is gone."""
-    for integration in RaptorMapsIntegration.objects.all():
-        sync_raptormaps_schedule(integration)
-    known = {raptormaps_schedule_name(pk) for pk in RaptorMapsIntegration.objects.values_list("pk", flat=True)}
-    stale = Schedule.objects.filter(func=RAPTORMAPS_TASK).exclude(name__in=known)
-    return stale.delete()[0]
+    """Every integration's and account's schedule; returns how many stale schedules were removed."""
+    return _RAPTORMAPS.sync_all() + _WATTCARBON.sync_all()

@@ -2,8 +2,16 @@
 
 import logging
 
-from uploads.models import RaptorMapsIntegration, RunStatus, RunTrigger, UploadRun
+from uploads.models import (
+    RaptorMapsIntegration,
+    RunStatus,
+    RunTrigger,
+    SyncRun,
+    UploadRun,
+    WattCarbonAccount,
+)
 from uploads.raptormaps.service import run_upload
+from uploads.wattcarbon.service import run_sync
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +31,18 @@ def upload_raptormaps(integration_id, run_id=None):
         return None
     result = run_upload(integration, run=run, trigger=RunTrigger.SCHEDULE)
     return f"run #{result.pk}: {result.get_status_display()}"
+
+
+def sync_wattcarbon(account_id, run_id=None):
+    """One sync of an account: a queued one (``run_id``: "Sync now", "Retry") or a scheduled one."""
+    account = WattCarbonAccount.objects.filter(pk=account_id).select_related("portfolio").first()
+    run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
+    if account is None:
+        # A deleted account takes its syncs with it; only the log is left to tell.
+        logger.warning("WattCarbon account %s no longer exists; nothing to sync.", account_id)
+        return None
+    if run is None and not account.enabled:
+        logger.info("WattCarbon account %s is disabled; the scheduled sync does nothing.", account)
+        return None
+    result = run_sync(account, run=run, trigger=RunTrigger.SCHEDULE)
+    return f"sync #{result.pk}: {result.get_status_display()}"

@@ -70,6 +70,10 @@ class WattCarbonAccount(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def interval_seconds(self):
+        return self.sync_interval_seconds
+
 
 class SyncState(models.TextChoices):
     NOT_SYNCED = "not_synced", "not synced"

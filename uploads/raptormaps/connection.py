@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from uploads.http import RetryPolicy, ServiceError
+from uploads.http import INTERACTIVE_POLICY, INTERACTIVE_TIMEOUT, ServiceError
 from uploads.models import RaptorMapsIntegration
 from uploads.raptormaps.api import RaptorMapsApi
 from uploads.schedules import sync_raptormaps_schedule
@@ -19,11 +19,6 @@ class ConnectionReport:
 
     def matching(self, integration_id):
         return next((item for item in self.integrations if item.get("id") == integration_id), None)
-
-
-# Someone is waiting at the page: one quick retry, short timeouts, no long Retry-After.
-INTERACTIVE_POLICY = RetryPolicy(max_attempts=2, base_delay=1.0, max_delay=2.0, max_retry_after=5.0)
-INTERACTIVE_TIMEOUT = (5.0, 20.0)
 
 
 def test_connection(integration):

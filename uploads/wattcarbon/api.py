@@ -13,7 +13,7 @@ from uploads.http import CallFailed, Client
 from uploads.models import Service, WattCarbonAccount
 from uploads.secrets import Secret
 
-__all__ = ["TokenAuth", "WattCarbonApi", "names_custom_id"]
+__all__ = ["TokenAuth", "WattCarbonApi", "names_custom_id", "remote_asset_id"]
 
 TOKEN_PATH = "/auth/token"
 METERS_PATH = "/accounts/{account}/meters"  # [assumed]
@@ -154,16 +154,20 @@ class WattCarbonApi:
         _remote_id(answer, "create_asset")
         return answer
 
-    def find_asset(self, custom_id, subject=None):
-        """The account's asset with this customId, or None [assumed: ?customId= filters the list]."""
-        answer = self._call(
-            "find_asset", "GET", self._url(ASSETS_PATH), subject=subject, params={"customId": custom_id}
-        )
+    def assets(self, custom_id=None, subject=None):
+        """The account's assets, or those with this customId [assumed: ?customId= filters the list]."""
+        operation = "list_assets" if custom_id is None else "find_asset"
+        params = None if custom_id is None else {"customId": custom_id}
+        answer = self._call(operation, "GET", self._url(ASSETS_PATH), subject=subject, params=params)
         if isinstance(answer, dict):
             answer = answer.get("items", answer.get("results", [answer]))
         if not isinstance(answer, list):
-            raise CallFailed("find_asset: expected a list of assets.", operation="find_asset")
-        return next((item for item in answer if isinstance(item, dict) and item.get("customId") == custom_id), None)
+            raise CallFailed(f"{operation}: expected a list of assets.", operation=operation)
+        return [item for item in answer if isinstance(item, dict)]
+
+    def find_asset(self, custom_id, subject=None):
+        """The account's asset with this customId, or None."""
+        return next((item for item in self.assets(custom_id, subject) if item.get("customId") == custom_id), None)
 
     def update_asset(self, asset_id, changes, subject=None):
         return self._call("update_asset", "PATCH", self._url(ASSET_PATH, asset=asset_id), subject=subject, json=changes)

@@ -11,10 +11,11 @@ import json
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from portfolio.choices import ASSET_KINDS, KINDS_WITH_EVENTS, AssetKind
+from portfolio.choices import ASSET_KINDS, KIND_FIELDS, KINDS_WITH_EVENTS, AssetKind
 from uploads.decimals import plain_decimal
 
 __all__ = [
+    "ASSET_FIELDS",
     "BILL_HEADER",
     "EVENTS_HEADER",
     "INTERVAL_HEADER",
@@ -27,6 +28,7 @@ __all__ = [
     "intervals_csv",
     "location",
     "meter_payload",
+    "pending_events",
 ]
 
 INTERVAL_HEADER = ("start_datetime", "energy_kwh")
@@ -38,6 +40,11 @@ def camel(name):
     """``nameplate_capacity_kw`` -> ``nameplateCapacityKw`` (choices.AssetKindSpec)."""
     first, *rest = name.split("_")
     return first + "".join(part.capitalize() for part in rest)
+
+
+COMMON_ASSET_FIELDS = ("name", "customId", "kind", "location", "meterIds", "utility", "commencedOperationDate")
+# Every field an asset payload may carry: what is compared when an asset found on WattCarbon is linked.
+ASSET_FIELDS = frozenset(COMMON_ASSET_FIELDS + tuple(camel(field) for field in KIND_FIELDS))
 
 
 def location(obj):
@@ -152,6 +159,20 @@ def events_document(asset, events):
         raise ValueError(f"{asset.kind} assets have no demand-response events")
     zone = ZoneInfo(str(asset.timezone))
     return _csv_bytes(EVENTS_HEADER, ((_local(start, zone), _local(end, zone)) for start, end in events))
+
+
+def pending_events(asset, sent_fingerprint):
+    """(document, fingerprint, event count) when the asset's events differ from those last sent, else None.
+
+    An asset that never had events sends nothing; one whose events were all deleted sends an
+    empty document, so WattCarbon forgets them too. ``asset.events`` may be prefetched.
+    """
+    events = [(event.start, event.end) for event in asset.events.all()]
+    if not events and not sent_fingerprint:
+        return None
+    document = events_document(asset, events)
+    digest = fingerprint(document)
+    return None if digest == sent_fingerprint else (document, digest, len(events))
 
 
 def _local(moment, zone):

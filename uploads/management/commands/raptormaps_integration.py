@@ -4,13 +4,12 @@ Secrets are read from environment variables named on the command line, never fro
 which other users of the machine can read in the process list.
 """
 
-import os
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from portfolio.models import Farm, Portfolio
+from uploads.management.options import secret_from_env, validation_messages
 from uploads.models import RaptorMapsIntegration, TimeBasis
 from uploads.secrets import Secret
 
@@ -55,7 +54,7 @@ class Command(BaseCommand):
         try:
             integration.full_clean()
         except ValidationError as exc:
-            raise CommandError(_messages(exc)) from None
+            raise CommandError(validation_messages(exc)) from None
         integration.save()
         if farms is not None:
             integration.farms.set(farms)
@@ -84,14 +83,14 @@ class Command(BaseCommand):
 
     def _set_credentials(self, integration, options):
         if options["token_env"]:
-            integration.api_token = Secret(_from_env(options["token_env"]))
+            integration.api_token = Secret(secret_from_env(options["token_env"]))
             integration.client_id, integration.client_secret = "", Secret("")
             integration.access_token, integration.access_token_expires_at = Secret(""), None
         elif options["client_id"]:
             if not options["client_secret_env"]:
                 raise CommandError("--client-id needs --client-secret-env VAR (the secret is never taken from argv).")
             integration.client_id = options["client_id"]
-            integration.client_secret = Secret(_from_env(options["client_secret_env"]))
+            integration.client_secret = Secret(secret_from_env(options["client_secret_env"]))
             integration.api_token = Secret("")
             integration.access_token, integration.access_token_expires_at = Secret(""), None
         elif options["client_secret_env"]:
@@ -114,14 +113,3 @@ class Command(BaseCommand):
             integration.portfolio = None
             return farms
         return None
-
-
-def _from_env(name):
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise CommandError(f"The environment variable {name} is not set or is empty.")
-    return value
-
-
-def _messages(exc):
-    return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())

@@ -1,0 +1,475 @@
+"""A WattCarbon sync: bring one account up to date with its portfolio's meters and assets.
+
+In order: meters without a remote id are created; hourly intervals are derived from
+production meters; interval and bill readings ingested since each meter's watermark are sent in
+chunks; assets are created, or updated when their payload changed since the last accepted one;
+demand-response assets whose events changed get a new events document.
+
+A request the service refused (400, 404, 409, 422) is that object's problem: it is recorded on
+the object and the sync goes on with the others. Anything else (no answer after the retries, a
+5xx, refused credentials) stops the sync. Remote ids and watermarks are saved the moment they are
+known, so a sync that stops loses nothing and the next one goes on from there. A sync with
+nothing changed makes no calls at all. One sync per account at a time: it holds the account's
+lease (uploads/leases.py).
+"""
+
+import logging
+from math import ceil
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from portfolio.choices import KINDS_WITH_EVENTS
+from portfolio.models import Asset, BillReading, IntervalReading, Meter
+from portfolio.production import derive_hourly_intervals
+from uploads import lifecycle
+from uploads.horizon import ingestion_horizon
+from uploads.http import CallFailed, OutcomeUnknown, ServiceError
+from uploads.leases import LeaseHolder, LeaseLost
+from uploads.models import Attempt, RunTrigger, SyncRun, SyncStatus, WattCarbonAssetLink, WattCarbonMeterLink
+from uploads.secrets import SecretUnavailable
+from uploads.taskcontext import current_task_id
+from uploads.wattcarbon import payloads
+from uploads.wattcarbon.api import WattCarbonApi, names_custom_id, remote_asset_id
+
+__all__ = ["enqueue_sync", "lease_name", "queue_sync", "run_sync"]
+
+logger = logging.getLogger(__name__)
+
+# Refusals that concern the one object sent, not the account or the service.
+OBJECT_STATUSES = frozenset({400, 404, 409, 410, 413, 422})
+# Placeholder remote id of a meter a dry run would create.
+PLANNED = -1
+
+
+def lease_name(account):
+    return f"wattcarbon-sync:{account.pk}"
+
+
+def queue_sync(account, trigger, user=None, retry_of=None):
+    return SyncRun.objects.create(
+        account=account, trigger=trigger, requested_by=user, retry_of=retry_of, status=SyncStatus.QUEUED
+    )
+
+
+def enqueue_sync(account, trigger, user=None, retry_of=None):
+    """Queue a sync for a worker (admin "Sync now" and "Retry"); the record shows it at once."""
+    run = queue_sync(account, trigger, user, retry_of)
+
+    def send():
+        task_id = async_task("uploads.tasks.sync_wattcarbon", account.pk, run.pk, task_name=f"wattcarbon sync {run.pk}")
+        SyncRun.objects.filter(pk=run.pk, task_id="").update(task_id=task_id)
+
+    transaction.on_commit(send)
+    return run
+
+
+def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_run=False, now=None):
+    """Sync ``account`` (or, with ``dry_run``, log what a sync would do and send nothing).
+
+    Returns the run record, whatever happened; the outcome is in its status, log and error.
+    """
+    if run is None:
+        run = queue_sync(account, trigger, user)
+    elif run.is_finished:
+        logger.warning("WattCarbon sync %s is already %s; not running it again.", run.pk, run.status)
+        return run
+    run.task_id = current_task_id() or run.task_id
+    lease = LeaseHolder(lease_name(account))
+    if not lease.acquire():
+        running = SyncRun.objects.filter(account_id=account.pk, status=SyncStatus.RUNNING)
+        return lifecycle.skip(run, SyncStatus.SKIPPED, lease, running, "sync", "account")
+    try:
+        stale = SyncRun.objects.filter(account=account, status=SyncStatus.RUNNING)
+        consequence = "What it had saved stays; the next sync goes on from there."
+        lifecycle.abandon_dead_runs(run, SyncStatus.ABANDONED, stale, consequence)
+        lifecycle.start(run, SyncStatus.RUNNING)
+        _Sync(account, run, lease, dry_run, now).execute()
+    except (ServiceError, LeaseLost, SecretUnavailable) as exc:
+        _count_write_calls(run)
+        lifecycle.fail(run, SyncStatus.FAILED, str(exc))
+    except Exception as exc:
+        logger.exception("WattCarbon sync %s of %s failed unexpectedly", run.pk, account)
+        lifecycle.fail(run, SyncStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        lease.release()
+    return run
+
+
+def _count_write_calls(run):
+    run.write_calls = (
+        Attempt.objects.filter(sync_run=run).exclude(method__in=("GET", "HEAD")).exclude(operation="token").count()
+    )
+
+
+class _Sync:
+    def __init__(self, account, run, lease, dry_run, now):
+        self.account = account
+        self.run = run
+        self.lease = lease
+        self.dry_run = dry_run
+        self.now = now
+        self._api = None
+        self._failed = set()  # id() of the links that had a problem in this sync
+        self._derived_at = {}  # meter pk → when its derived intervals were stamped
+
+    @property
+    def api(self):
+        # Created on first use: a sync with nothing to send asks for no token.
+        if self._api is None:
+            self._api = WattCarbonApi(self.account, run=self.run, heartbeat=self.lease.keep_alive)
+        return self._api
+
+    def execute(self):
+        account, run = self.account, self.run
+        portfolio = account.portfolio
+        self.meters = list(Meter.objects.filter(portfolio=portfolio).select_related("source_equipment"))
+        self.assets = list(Asset.objects.filter(portfolio=portfolio).prefetch_related("meters", "events"))
+        self.meter_links = _links(WattCarbonMeterLink, account, "meter", self.meters, save=not self.dry_run)
+        self.asset_links = _links(WattCarbonAssetLink, account, "asset", self.assets, save=not self.dry_run)
+        horizon, reason = ingestion_horizon(self.now)
+        run.add_log(
+            f"Portfolio {portfolio}: {len(self.meters)} meter(s), {len(self.assets)} asset(s); "
+            f"readings ingested up to {horizon:%Y-%m-%d %H:%M:%S} UTC ({reason})."
+        )
+        try:
+            self.create_meters()
+            self.derive_intervals(horizon)
+            self.upload_readings(horizon)
+            self.sync_assets()
+            self.upload_events()
+        finally:
+            if self._api is not None:
+                self._api.close()
+        self._clear_old_errors()
+        _count_write_calls(run)
+        if self.dry_run:
+            status = SyncStatus.DRY_RUN
+            run.add_log("Dry run: nothing was sent.")
+        elif run.problems:
+            status = SyncStatus.PARTIAL
+            run.error = f"{run.problems} meter(s) or asset(s) could not be synced; see the log and their sync state."
+        elif run.write_calls or run.derived_rows:
+            status = SyncStatus.SYNCED
+        else:
+            status = SyncStatus.NOTHING
+            run.add_log("Nothing changed since the last sync.")
+        return lifecycle.finish(run, status)
+
+    # -- 1. meters ---------------------------------------------------------------------------------
+
+    def create_meters(self):
+        for meter in self.meters:
+            link = self.meter_links[meter.pk]
+            if link.remote_id is not None:
+                continue
+            if self.dry_run:
+                link.remote_id = PLANNED
+                self.run.add_log(f"Would create meter {meter.name} ({meter.meter_type}).")
+                continue
+            try:
+                link.remote_id = self.api.create_meter(payloads.meter_payload(meter), subject=meter)
+            except OutcomeUnknown as exc:
+                self._problem(link, f"{exc} The next sync creates it again (WattCarbon cannot look meters up).")
+                continue
+            except CallFailed as exc:
+                self._refused(link, exc)
+                continue
+            link.synced_at = timezone.now()
+            link.save(update_fields=["remote_id", "synced_at"])
+            self.run.meters_created += 1
+            self.run.add_log(f"Created meter {meter.name}: WattCarbon meter {link.remote_id}.")
+            self.lease.keep_alive()
+
+    # -- 3. intervals derived from production meters ---------------------------------------------------
+
+    def derive_intervals(self, horizon):
+        for meter in self.meters:
+            if meter.source_equipment_id is None:
+                continue
+            derived = derive_hourly_intervals(meter, horizon, write=not self.dry_run)
+            if derived.sensor is None:
+                self.run.add_log(f"Meter {meter.name}: its farm meter has no production meter sensor; nothing derived.")
+                continue
+            if derived.stamp is not None:
+                self._derived_at[meter.pk] = derived.stamp
+            self.run.derived_rows += derived.written
+            verb = "Would derive" if self.dry_run else "Derived"
+            if derived.written or derived.skipped:
+                self.run.add_log(
+                    f"{verb} {derived.created} new and {derived.updated} changed hourly interval(s) of "
+                    f"{meter.name} from {derived.sensor}." + _skipped_text(derived.skipped)
+                )
+                if self.dry_run and derived.written:
+                    self.run.add_log(f"Would upload those {derived.written} interval(s) of {meter.name}.")
+            self.lease.keep_alive()
+
+    # -- 2. readings ---------------------------------------------------------------------------------
+
+    def upload_readings(self, horizon):
+        for meter in self.meters:
+            link = self.meter_links[meter.pk]
+            if link.remote_id is None or id(link) in self._failed:
+                continue
+            # Intervals this sync derived are stamped after the horizon; they go now, not next time.
+            until = max(horizon, self._derived_at.get(meter.pk, horizon))
+            for series in (_INTERVALS, _BILLS):
+                if not self._upload_series(link, meter, series, until):
+                    break
+
+    def _upload_series(self, link, meter, series, until):
+        """Send the readings of one series in chunks, moving the watermark after each. False on a refusal."""
+        chunk = self.account.chunk_rows
+        if self.dry_run:
+            count = series.pending(link, meter, until).count()
+            if count:
+                self.run.add_log(
+                    f"Would upload {count:,} {series.name} row(s) of {meter.name} in {ceil(count / chunk)} file(s)."
+                )
+            return True
+        while True:
+            rows = list(series.pending(link, meter, until).values_list(*series.columns)[:chunk])
+            if not rows:
+                return True
+            content = series.csv(sorted(row[2:] for row in rows))
+            try:
+                series.upload(self.api, link.remote_id, content, meter)
+            except CallFailed as exc:
+                self._refused(link, exc)
+                return False
+            last_id, last_at = rows[-1][:2]
+            setattr(link, series.through_at, last_at)
+            setattr(link, series.through_id, last_id)
+            link.synced_at = timezone.now()
+            link.save(update_fields=[series.through_at, series.through_id, "synced_at"])
+            setattr(self.run, series.counter, getattr(self.run, series.counter) + len(rows))
+            self.run.add_log(f"Uploaded {len(rows):,} {series.name} row(s) of {meter.name}.")
+            self.lease.keep_alive()
+            if len(rows) < chunk:
+                return True
+
+    # -- 4. assets -----------------------------------------------------------------------------------
+
+    def sync_assets(self):
+        for asset in self.assets:
+            link = self.asset_links[asset.pk]
+            meter_ids = {meter: self._remote_meter_id(meter) for meter in asset.meters.all()}
+            problems = payloads.asset_problems(asset, meter_ids)
+            if problems:
+                self._problem(link, "Not sent: " + " ".join(problems))
+                continue
+            payload = payloads.asset_payload(asset, meter_ids)
+            digest = payloads.fingerprint(payload)
+            if not link.remote_id:
+                self._create_asset(link, asset, payload, digest)
+            elif digest != link.fingerprint:
+                self._update_asset(link, asset, payloads.changed_fields(link.payload, payload), payload, digest)
+            self.lease.keep_alive()
+
+    def _remote_meter_id(self, meter):
+        link = self.meter_links.get(meter.pk)  # None: a meter of another portfolio
+        return link.remote_id if link is not None else None
+
+    def _create_asset(self, link, asset, payload, digest):
+        if self.dry_run:
+            link.remote_id = str(PLANNED)
+            self.run.add_log(f"Would create asset {asset.custom_id} ({asset.kind}).")
+            return
+        for _ in range(2):
+            try:
+                answer = self.api.create_asset(payload, subject=asset)
+            except OutcomeUnknown as exc:
+                # It may exist now: look before creating it again, so a retry never makes a twin.
+                found = self._find(link, asset)
+                if found is False:
+                    return
+                if found is not None:
+                    self.run.add_log(f"{exc} Found asset {asset.custom_id} by its customId; linked it.")
+                    self._adopt(link, asset, found, payload, digest)
+                    return
+                self.run.add_log(f"{exc} Asset {asset.custom_id} is not on WattCarbon; creating it again.")
+                continue
+            except CallFailed as exc:
+                if not names_custom_id(exc):
+                    self._refused(link, exc)
+                    return
+                found = self._find(link, asset)
+                if found is None:
+                    self._problem(link, f"{exc} But no asset with customId {asset.custom_id!r} can be found.")
+                elif found is not False:
+                    self.run.add_log(f"Asset {asset.custom_id} already exists on WattCarbon; linked it.")
+                    self._adopt(link, asset, found, payload, digest)
+                return
+            self._accepted(link, payload, digest, remote_id=remote_asset_id(answer))
+            self.run.assets_created += 1
+            self.run.add_log(f"Created asset {asset.custom_id}: WattCarbon asset {link.remote_id}.")
+            return
+        self._problem(link, "No answer to two creates, and the asset cannot be found; the next sync tries again.")
+
+    def _find(self, link, asset):
+        """The remote asset with this asset's customId, None if there is none, False if the lookup was refused."""
+        try:
+            return self.api.find_asset(asset.custom_id, subject=asset)
+        except CallFailed as exc:
+            self._refused(link, exc)
+            return False
+
+    def _adopt(self, link, asset, found, payload, digest):
+        """Link an asset found on WattCarbon, then bring its fields in line with ours."""
+        link.remote_id = remote_asset_id(found)
+        link.save(update_fields=["remote_id"])
+        remote = {key: value for key, value in found.items() if key in payloads.ASSET_FIELDS and value is not None}
+        changes = payloads.changed_fields(remote, payload)
+        if changes:
+            self._update_asset(link, asset, changes, payload, digest)
+        else:
+            self._accepted(link, payload, digest)
+
+    def _update_asset(self, link, asset, changes, payload, digest):
+        fields = ", ".join(sorted(changes))
+        if self.dry_run:
+            self.run.add_log(f"Would update asset {asset.custom_id}: {fields}.")
+            return
+        try:
+            self.api.update_asset(link.remote_id, changes, subject=asset)
+        except CallFailed as exc:
+            self._refused(link, exc)
+            return
+        self._accepted(link, payload, digest)
+        self.run.assets_updated += 1
+        self.run.add_log(f"Updated asset {asset.custom_id}: {fields}.")
+
+    def _accepted(self, link, payload, digest, remote_id=None):
+        if remote_id is not None:
+            link.remote_id = remote_id
+        link.payload, link.fingerprint, link.synced_at = payload, digest, timezone.now()
+        link.save(update_fields=["remote_id", "payload", "fingerprint", "synced_at"])
+
+    # -- 5. demand-response events --------------------------------------------------------------------
+
+    def upload_events(self):
+        for asset in self.assets:
+            link = self.asset_links[asset.pk]
+            if asset.kind not in KINDS_WITH_EVENTS or not link.remote_id or id(link) in self._failed:
+                continue
+            pending = payloads.pending_events(asset, link.events_fingerprint)
+            if pending is None:
+                continue
+            document, digest, count = pending
+            if self.dry_run:
+                self.run.add_log(f"Would upload the events of {asset.custom_id} ({count} event(s)).")
+                continue
+            try:
+                self.api.upload_events(link.remote_id, document, subject=asset)
+            except OutcomeUnknown as exc:
+                self._problem(link, f"{exc} The events are sent again by the next sync.")
+                continue
+            except CallFailed as exc:
+                self._refused(link, exc)
+                continue
+            link.events_fingerprint, link.events_synced_at = digest, timezone.now()
+            link.save(update_fields=["events_fingerprint", "events_synced_at"])
+            self.run.documents += 1
+            self.run.add_log(f"Uploaded the events of {asset.custom_id}: {count} event(s).")
+            self.lease.keep_alive()
+
+    # -- problems ------------------------------------------------------------------------------------
+
+    def _refused(self, link, exc):
+        """A refusal of this object's request is its problem; anything else stops the sync."""
+        if exc.status_code in OBJECT_STATUSES:
+            self._problem(link, str(exc))
+            return
+        self._problem(link, str(exc))
+        raise exc
+
+    def _problem(self, link, message):
+        self._failed.add(id(link))
+        self.run.problems += 1
+        self.run.add_log(f"Problem with {_subject(link)}: {message}")
+        if not self.dry_run:
+            link.record_error(message, timezone.now())
+            link.save(update_fields=["error", "error_at"])
+
+    def _clear_old_errors(self):
+        """Objects that went through this sync without a problem lose the error of an earlier one."""
+        if self.dry_run:
+            return
+        for links in (self.meter_links, self.asset_links):
+            for link in links.values():
+                if link.error and link not in self._failed:
+                    link.clear_error()
+                    link.save(update_fields=["error", "error_at"])
+
+
+class _Series:
+    """Interval or bill readings: what is pending for a meter, and how it is sent."""
+
+    def __init__(self, name, model, columns, csv, upload, prefix, counter):
+        self.name, self.model, self.columns, self.csv = name, model, columns, csv
+        self._upload = upload
+        self.through_at, self.through_id = f"{prefix}_through_at", f"{prefix}_through_id"
+        self.counter = counter
+
+    def pending(self, link, meter, until):
+        """Readings ingested after the link's watermark, up to ``until``, in ingestion order."""
+        rows = self.model.objects.filter(meter=meter, ingested_at__lte=until)
+        through_at = getattr(link, self.through_at)
+        if through_at is not None:
+            through_id = getattr(link, self.through_id)
+            rows = rows.filter(Q(ingested_at__gt=through_at) | Q(ingested_at=through_at, id__gt=through_id))
+        return rows.order_by("ingested_at", "id")
+
+    def upload(self, api, remote_id, content, meter):
+        return getattr(api, self._upload)(remote_id, content, subject=meter)
+
+
+_INTERVALS = _Series(
+    "interval",
+    IntervalReading,
+    ("id", "ingested_at", "start", "energy_kwh"),
+    payloads.intervals_csv,
+    "upload_intervals",
+    "intervals",
+    "interval_rows",
+)
+_BILLS = _Series(
+    "bill",
+    BillReading,
+    ("id", "ingested_at", "start_date", "end_date", "energy_kwh"),
+    payloads.bills_csv,
+    "upload_bills",
+    "bills",
+    "bill_rows",
+)
+
+
+def _links(model, account, name, objects, save):
+    """object pk → its link to ``account``; missing links are created (or, in a dry run, made in memory)."""
+    found = {getattr(link, f"{name}_id"): link for link in model.objects.filter(account=account)}
+    missing = [model(account=account, **{name: obj}) for obj in objects if obj.pk not in found]
+    if missing and save:
+        model.objects.bulk_create(missing, ignore_conflicts=True)
+        found = {getattr(link, f"{name}_id"): link for link in model.objects.filter(account=account)}
+    else:
+        found.update({getattr(link, f"{name}_id"): link for link in missing})
+    for obj in objects:
+        setattr(found[obj.pk], name, obj)  # no query per link for str()
+    return found
+
+
+def _subject(link):
+    if isinstance(link, WattCarbonMeterLink):
+        return f"meter {link.meter.name}"
+    return f"asset {link.asset.custom_id}"
+
+
+def _skipped_text(skipped):
+    if not skipped:
+        return ""
+    shown = "; ".join(f"{hour:%Y-%m-%d %H:%M} UTC: {reason}" for hour, reason in skipped[:5])
+    more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    return f" {len(skipped)} hour(s) left out: {shown}{more}."
