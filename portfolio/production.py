@@ -91,9 +91,10 @@ def _hours(sensor, first, last, until):
     register = sensor.sensor_type == SensorType.PRODUCTION_METER_ENERGY
     # A register's first hour needs the hour before it.
     start = first - HOUR if register else first
-    latest = Observation.objects.filter(sensor=sensor, ingested_at__lte=until).aggregate(last=Max("observed_at"))[
-        "last"
-    ]
+    known = Observation.objects.filter(sensor=sensor, ingested_at__lte=until).aggregate(
+        earliest=Min("observed_at"), latest=Max("observed_at")
+    )
+    earliest, latest = _hour(known["earliest"]), known["latest"]
     values = defaultdict(list)
     rows = Observation.objects.filter(
         sensor=sensor, ingested_at__lte=until, observed_at__gte=start, observed_at__lt=last + HOUR
@@ -107,7 +108,12 @@ def _hours(sensor, first, last, until):
         if hour + HOUR > latest:
             break  # not complete yet: a later observation must exist
         if hour in values:
-            hours[hour] = _register_hour(values, hour) if register else (_average(values[hour]) / WH_PER_KWH, None)
+            if not register:
+                hours[hour] = (_average(values[hour]) / WH_PER_KWH, None)
+            elif hour == earliest:
+                hours[hour] = (None, "the register's first hour (no earlier reading to subtract)")
+            else:
+                hours[hour] = _register_hour(values, hour)
         hour += HOUR
     return hours
 

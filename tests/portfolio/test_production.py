@@ -64,7 +64,7 @@ def test_register_differences_skip_a_reset_and_the_hour_after_a_gap(farm_meter):
 
     assert derived(meter) == {at(1): 1.0, at(2): 1.0, at(4): 1.0, at(7): 1.0}
     assert [(hour, reason) for hour, reason in result.skipped] == [
-        (at(0), "no register reading in the hour before (a gap)"),
+        (at(0), "the register's first hour (no earlier reading to subtract)"),
         (at(3), "the register went down (a reset?)"),
         (at(6), "no register reading in the hour before (a gap)"),
     ]

@@ -55,9 +55,10 @@ class Command(BaseCommand):
             # A token of other credentials (or another server) is no good.
             account.access_token, account.access_token_expires_at = Secret(""), None
         if options["portfolio"]:
-            account.portfolio = Portfolio.objects.filter(slug=options["portfolio"]).first()
-            if account.portfolio is None:
+            portfolio = Portfolio.objects.filter(slug=options["portfolio"]).first()
+            if portfolio is None:
                 raise CommandError(f"No portfolio with slug {options['portfolio']!r}.")
+            account.portfolio = portfolio
         try:
             account.full_clean()
         except ValidationError as exc:
