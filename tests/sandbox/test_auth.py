@@ -84,7 +84,7 @@ def test_configured_clients_replace_the_default_one(sandbox):
 
 
 def test_token_ttl_sets_expires_in_and_an_expired_token_is_refused_saying_so(sandbox):
-    sandbox.configure(token_ttl=0)
+    sandbox.configure(raptormaps={"token_ttl": 0})  # both services have a token_ttl
     body = token(sandbox, **CREDENTIALS).json()
     assert body["expires_in"] == 0
     response = list_integrations(sandbox, bearer(body["access_token"]))

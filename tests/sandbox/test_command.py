@@ -32,12 +32,17 @@ def test_it_names_its_url_and_the_demo_logins_and_stops_cleanly(tmp_path, comman
         text=True,
     )
     try:
-        first, logins, control = (process.stdout.readline() for _ in range(3))
+        first, logins, wattcarbon, control = (process.stdout.readline() for _ in range(4))
         url = re.search(r"http://127\.0\.0\.1:[0-9]+", first).group()
         assert first == f"Sandbox serving on {url} (files in {tmp_path}). Ctrl-C stops it.\n"
         for words in ("client_id sandbox-client", "client_secret sandbox-client-secret", "API token sandbox-api-token"):
             assert words in logins
         assert "101 (csv_upload, org 1)" in logins
+        assert wattcarbon == (
+            f"  WattCarbon at {url} (token: POST /auth/token, form grant_type=password, username=<email>, "
+            "password=<API key>; send a User-Agent naming your app). Log in with email sandbox@wattcarbon.invalid "
+            "/ API key sandbox-wattcarbon-api-key (account sandbox-account).\n"
+        )
         assert control == f"  Control API: {url}/_sandbox/state, see docs/sandbox.md.\n"
         assert requests.get(url + "/_sandbox/state", timeout=5).status_code == 200
     finally:

@@ -12,6 +12,7 @@ from uploads.sandbox.raptormaps import (
     DEFAULT_TOKEN_TTL,
 )
 from uploads.sandbox.server import start_sandbox
+from uploads.sandbox.wattcarbon import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_EMAIL
 
 GOOD = contract_csv([contract_row()])
 DEFAULT_CONFIG = {
@@ -34,6 +35,19 @@ def test_the_state_of_a_fresh_sandbox(sandbox):
             "tokens_issued": 0,
             "signed_urls_issued": 0,
             "config": DEFAULT_CONFIG,
+        },
+        "wattcarbon": {
+            "accounts": [{"email": DEFAULT_EMAIL, "account_id": DEFAULT_ACCOUNT_ID}],
+            "tokens_issued": 0,
+            "meters": [],
+            "assets": [],
+            "uploads": [],
+            "config": {
+                "token_ttl": 86400,
+                "accounts": [{"email": DEFAULT_EMAIL, "api_key": DEFAULT_API_KEY, "account_id": DEFAULT_ACCOUNT_ID}],
+                "max_upload_bytes": 100_000_000,
+                "require_user_agent": True,
+            },
         },
         "requests": [],
         "faults": [],
@@ -59,7 +73,7 @@ def test_every_api_call_is_logged_without_its_query_string_and_control_calls_are
 
 
 def test_configure_changes_settings_and_returns_them(sandbox):
-    config = sandbox.configure(token_ttl=60, max_put_bytes=10)
+    config = sandbox.configure(raptormaps={"token_ttl": 60}, max_put_bytes=10)
     assert config["raptormaps"] == {**DEFAULT_CONFIG, "token_ttl": 60, "max_put_bytes": 10}
     assert requests.get(sandbox.url + "/_sandbox/config", timeout=10).json() == config
 
@@ -72,9 +86,11 @@ def test_settings_may_be_named_under_their_service(sandbox):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"token_tll": 5}, "unknown setting 'token_tll' (known: api_tokens, check_csv, clients, "),
-        ({"token_ttl": -1}, "token_ttl must be a whole number >= 0"),
-        ({"token_ttl": "60"}, "token_ttl must be a whole number >= 0"),
+        ({"token_tll": 5}, "unknown setting 'token_tll' (known: accounts, api_tokens, check_csv, clients, "),
+        ({"token_ttl": 5}, "'token_ttl' is a setting of raptormaps and wattcarbon: put it under the service's name"),
+        ({"raptormaps": {"token_ttl": -1}}, "token_ttl must be a whole number >= 0"),
+        ({"raptormaps": {"token_ttl": "60"}}, "token_ttl must be a whole number >= 0"),
+        ({"raptormaps": {"accounts": []}}, "unknown Raptor Maps setting 'accounts' (known: token_ttl, "),
         ({"signed_url_ttl": 0}, "signed_url_ttl must be a whole number >= 1"),
         ({"signed_url_ttl": 604801}, "signed_url_ttl must be at most 604800"),
         ({"max_put_bytes": 1.5}, "max_put_bytes must be a whole number >= 0"),
@@ -90,14 +106,14 @@ def test_settings_may_be_named_under_their_service(sandbox):
     ],
 )
 def test_bad_settings_are_refused_and_change_nothing(sandbox, settings, message):
-    response = requests.post(sandbox.url + "/_sandbox/config", json={"token_ttl": 5, **settings}, timeout=10)
+    response = requests.post(sandbox.url + "/_sandbox/config", json={"signed_url_ttl": 5, **settings}, timeout=10)
     assert response.status_code == 400
     assert response.json()["message"].startswith(message)
     assert sandbox.state()["raptormaps"]["config"] == DEFAULT_CONFIG
 
 
 def test_reset_restores_the_defaults_and_forgets_everything(sandbox, sandbox_server):
-    sandbox.configure(token_ttl=5, org_integrations=[{"id": 101}, {"id": 5}])
+    sandbox.configure(raptormaps={"token_ttl": 5}, org_integrations=[{"id": 101}, {"id": 5}])
     requests.post(
         sandbox.url + "/oauth/token",
         json={
@@ -133,9 +149,9 @@ def test_unknown_control_paths_and_methods(sandbox):
 
 
 def test_start_settings_are_what_a_reset_returns_to(tmp_path):
-    with start_sandbox(port=0, data_dir=tmp_path, token_ttl=7, check_csv=False) as running:
+    with start_sandbox(port=0, data_dir=tmp_path, raptormaps={"token_ttl": 7}, check_csv=False) as running:
         control = SandboxControl(running.url)
-        control.configure(token_ttl=9)
+        control.configure(raptormaps={"token_ttl": 9})
         control.reset()
         config = control.state()["raptormaps"]["config"]
         assert (config["token_ttl"], config["check_csv"]) == (7, False)

@@ -4,6 +4,7 @@ from uploads.sandbox.control_api import ControlApi
 from uploads.sandbox.faults import FaultBoard
 from uploads.sandbox.raptormaps import RaptorMaps
 from uploads.sandbox.requestlog import RequestLog
+from uploads.sandbox.wattcarbon import WattCarbon
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -19,8 +20,12 @@ class Sandbox:
     @classmethod
     def create(cls, data_dir, **settings):
         """Every service, storing under ``data_dir``, with ``settings`` as their start configuration."""
-        sandbox = cls([RaptorMaps(data_dir)])
-        sandbox.configure(settings, initial=True)
+        sandbox = cls([RaptorMaps(data_dir), WattCarbon(data_dir)])
+        try:
+            sandbox.configure(settings, initial=True)
+        except BaseException:
+            sandbox.close()
+            raise
         return sandbox
 
     def match(self, method, path):
@@ -34,6 +39,17 @@ class Sandbox:
                 return service, candidate, found.groupdict()
             allowed.append(candidate.method)
         return None, None, allowed
+
+    def owner(self, path):
+        """The service whose paths ``path`` is among (for the shape of a 404), or None."""
+        return next(
+            (
+                service
+                for service in self.services.values()
+                if service.path_prefixes and path.startswith(service.path_prefixes)
+            ),
+            None,
+        )
 
     def configure(self, settings, initial=False):
         """Apply settings; each flat key goes to the one service that has it, or name the service:

@@ -4,11 +4,13 @@ control = SandboxControl("http://127.0.0.1:8765")
 control.fault("put", mode="status", status=503, retry_after=2)
 ...
 control.uploads()  # what Raptor Maps received
+control.wattcarbon()["meters"]  # what WattCarbon received
 """
 
 import requests
 
 TIMEOUT = 10
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
 class SandboxControlError(Exception):
@@ -34,12 +36,40 @@ class SandboxControl:
         return self._call("GET", f"uploads/{key}").content
 
     def calls(self, operation=None, service="raptormaps"):
-        """Logged API calls, optionally of one operation ("token", "org_integrations", "signed_url", "put")."""
+        """Logged API calls of ``service``, optionally of one operation (Raptor Maps: "token",
+        "org_integrations", "signed_url", "put"; WattCarbon: see docs/sandbox.md)."""
         return [
             call
             for call in self.state()["requests"]
             if call["service"] == service and (operation is None or call["operation"] == operation)
         ]
+
+    def write_calls(self, service="wattcarbon"):
+        """Logged calls that would change something remotely (POST, PATCH, PUT, DELETE), tokens apart."""
+        return [
+            call
+            for call in self.calls(service=service)
+            if call["method"] in WRITE_METHODS and call["operation"] != "token"
+        ]
+
+    # --- WattCarbon -------------------------------------------------------------------------------------
+
+    def wattcarbon(self):
+        """WattCarbon's state: accounts, tokens issued, meters (with their series' counts), assets (with
+        their documents), accepted timeseries uploads and the settings."""
+        return self.state()["wattcarbon"]
+
+    def wattcarbon_intervals(self, meter_id):
+        """A meter's intervals by start: [{"start_datetime": "...+00:00", "energy_kwh": 1.5}, ...]."""
+        return self._call("GET", f"wattcarbon/meters/{meter_id}/intervals").json()
+
+    def wattcarbon_bills(self, meter_id):
+        """A meter's bills by start date: [{"start_date", "end_date", "energy_kwh"}, ...]."""
+        return self._call("GET", f"wattcarbon/meters/{meter_id}/bills").json()
+
+    def expire_tokens(self):
+        """Expire every WattCarbon token issued so far; returns how many were still valid."""
+        return self._call("POST", "wattcarbon/expire_tokens").json()["expired"]
 
     def fault(
         self, operation, mode="status", *, service="raptormaps", times=1, status=None, retry_after=None, seconds=None
@@ -54,7 +84,8 @@ class SandboxControl:
         return self._call("DELETE", "faults").json()["cleared"]
 
     def configure(self, **settings):
-        """Change settings (``token_ttl=5``, ``max_put_bytes=1000``...); returns the whole configuration."""
+        """Change settings (``max_put_bytes=1000``, ``raptormaps={"token_ttl": 5}``,
+        ``wattcarbon={"token_ttl": 5}``...); returns the whole configuration."""
         return self._call("POST", "config", json=settings).json()
 
     def reset(self):

@@ -2,13 +2,17 @@
 
 A fault is queued with ``POST /_sandbox/faults`` and consumed by the next matching calls, in the
 order faults were queued. The server carries out the modes that concern the connection
-(status, timeout, reset, delay); a service's handler carries out its own (``expired``).
+(status, timeout, reset, delay, reset_after); a service's handler carries out its own
+(``expired`` for a Raptor Maps signed URL, ``expire_token`` for a WattCarbon call).
 """
 
 import threading
 from dataclasses import asdict, dataclass
 
-MODES = ("status", "timeout", "reset", "delay", "expired")
+# Carried out by the server, for any operation.
+SERVER_MODES = ("status", "timeout", "reset", "delay", "reset_after")
+# Carried out by a service's handler, for the operations its ``handler_fault_modes`` names.
+MODES = (*SERVER_MODES, "expired", "expire_token")
 DEFAULT_STATUS = 503
 DEFAULT_SECONDS = {"timeout": 30.0, "delay": 1.0}
 FIELDS = ("service", "operation", "mode", "times", "status", "retry_after", "seconds")
@@ -48,7 +52,7 @@ def parse_fault(payload, services):
     if mode not in MODES:
         raise ValueError(f"mode must be one of: {', '.join(MODES)}")
     own_modes = service.handler_fault_modes.get(operation, frozenset())
-    if mode not in ("status", "timeout", "reset", "delay") and mode not in own_modes:
+    if mode not in SERVER_MODES and mode not in own_modes:
         raise ValueError(f"mode {mode!r} does not apply to {service.name} {operation}")
     fault = Fault(service.name, operation, mode, times=_whole(payload, "times", 1, minimum=1))
     if mode == "status":

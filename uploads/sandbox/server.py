@@ -174,6 +174,10 @@ class SandboxServer(ThreadingHTTPServer):
                 log.info("%s %s -> %s fault, no answer", request.method, request.path, fault.mode)
                 return
             response = self._answer(service, found, request, fault)
+            if fault is not None and fault.mode == "reset_after":
+                self._reset_after(handler, entry, response, time.monotonic() - started)
+                log.info("%s %s -> %s, not sent: reset_after fault", request.method, request.path, response.status)
+                return
         # Logged before it is sent: whoever reads the log after getting the answer finds it there.
         self.sandbox.requests.finish(entry, response.status, time.monotonic() - started, note=response.note)
         if not self._send_answer(handler, request, response):
@@ -181,15 +185,28 @@ class SandboxServer(ThreadingHTTPServer):
             self.sandbox.requests.finish(entry, None, time.monotonic() - started, note=note)
         log.info("%s %s -> %s", request.method, request.path, response.status)
 
-    @staticmethod
-    def _unrouted(request, allowed):
+    def _unrouted(self, request, allowed):
+        owner = self.sandbox.owner(request.path)
+        if owner is not None:
+            return owner.unrouted_response(405 if allowed else 404, allowed)
         if allowed:
             methods = ", ".join(allowed)
             return json_error(405, "method_not_allowed", f"use {methods}", {"Allow": methods})
         return json_error(404, "not_found", f"no such endpoint: {request.method} {request.path}")
 
+    def _reset_after(self, handler, entry, response, duration):
+        """Carry out a ``reset_after`` fault: the work is done, then the connection is reset unanswered."""
+        note = f"the work was done (answer {response.status} not sent), then the connection was reset"
+        self.sandbox.requests.finish(entry, None, duration, note="; ".join(filter(None, [response.note, note])))
+        try:
+            handler.reset_connection()
+        except OSError:
+            handler.close_connection = True
+
     def _answer(self, service, found, request, fault):
-        """The response to a routed request, after a ``delay`` fault, instead of it for a ``status`` one."""
+        """The response to a routed request, after a ``delay`` fault, instead of it for a ``status`` one.
+
+        With a ``reset_after`` fault, the response is made (the work is done) but never sent."""
         if fault is not None and fault.mode == "delay":
             self.sandbox.faults.wait(fault.seconds)
         if fault is not None and fault.mode == "status":

@@ -1,4 +1,4 @@
-"""The shape every stand-in service (Raptor Maps, later WattCarbon) gives the shared server."""
+"""The shape every stand-in service (Raptor Maps, WattCarbon) gives the shared server."""
 
 
 class Service:
@@ -13,6 +13,8 @@ class Service:
     operations = ()
     # Fault modes the service's own handler carries out, per operation (e.g. an expired URL).
     handler_fault_modes = {}
+    # Paths the service owns even where no route matches: their 404 and 405 are in its error shape.
+    path_prefixes = ()
 
     def routes(self):
         """The service's API routes."""
@@ -24,6 +26,10 @@ class Service:
 
     def fault_response(self, operation, status, message):
         """The error body this service would send with ``status`` for ``operation``."""
+        raise NotImplementedError
+
+    def unrouted_response(self, status, allowed):
+        """The 404 (``allowed`` empty) or 405 for one of the service's paths that no route takes."""
         raise NotImplementedError
 
     def snapshot(self):
