@@ -6,11 +6,14 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from portfolio.admin.imports import human_duration
-from uploads.models import AttemptOutcome, RunStatus, RunTrigger
+from uploads.models import AttemptOutcome, RunStatus, RunTrigger, SyncState, SyncStatus
 
 __all__ = [
     "OUTCOME_COLOURS",
     "RUN_STATUS_COLOURS",
+    "SYNC_STATE_COLOURS",
+    "SYNC_STATUS_COLOURS",
+    "SYNC_TRIGGER_WORDS",
     "badge",
     "compact",
     "exact",
@@ -19,7 +22,10 @@ __all__ = [
     "outcome_badge",
     "run_status_badge",
     "size",
+    "sync_state_badge",
+    "sync_status_badge",
     "trigger_label",
+    "trigger_text",
     "when",
 ]
 
@@ -32,6 +38,27 @@ RUN_STATUS_COLOURS = {
     RunStatus.SKIPPED: "#a16207",
     RunStatus.FAILED: "#b91c1c",
     RunStatus.ABANDONED: "#c2410c",
+}
+
+# A sync's statuses in the colours of the run statuses they mean the same as.
+SYNC_STATUS_COLOURS = {
+    SyncStatus.QUEUED: RUN_STATUS_COLOURS[RunStatus.QUEUED],
+    SyncStatus.RUNNING: RUN_STATUS_COLOURS[RunStatus.RUNNING],
+    SyncStatus.SYNCED: RUN_STATUS_COLOURS[RunStatus.UPLOADED],
+    SyncStatus.NOTHING: RUN_STATUS_COLOURS[RunStatus.NOTHING],
+    SyncStatus.PARTIAL: "#b45309",
+    SyncStatus.DRY_RUN: RUN_STATUS_COLOURS[RunStatus.DRY_RUN],
+    SyncStatus.SKIPPED: RUN_STATUS_COLOURS[RunStatus.SKIPPED],
+    SyncStatus.FAILED: RUN_STATUS_COLOURS[RunStatus.FAILED],
+    SyncStatus.ABANDONED: RUN_STATUS_COLOURS[RunStatus.ABANDONED],
+}
+
+# Where a meter or asset stands with an account: green is done, amber is waiting, red needs a person.
+SYNC_STATE_COLOURS = {
+    SyncState.NOT_SYNCED: "#6b7280",
+    SyncState.SYNCED: "#15803d",
+    SyncState.CHANGED: "#a16207",
+    SyncState.ERROR: "#b91c1c",
 }
 
 OUTCOME_COLOURS = {
@@ -48,12 +75,21 @@ RUN_STATUS_SHORT = {
     RunStatus.SKIPPED: "skipped",
     RunStatus.ABANDONED: "abandoned",
 }
+SYNC_STATUS_SHORT = {
+    SyncStatus.NOTHING: "nothing changed",
+    SyncStatus.PARTIAL: "with problems",
+    SyncStatus.DRY_RUN: "dry run",
+    SyncStatus.SKIPPED: "skipped",
+    SyncStatus.ABANDONED: "abandoned",
+}
 TRIGGER_SHORT = {
     RunTrigger.SCHEDULE: "schedule",
     RunTrigger.ADMIN: "upload now",
     RunTrigger.RETRY: "retry",
     RunTrigger.COMMAND: "command",
 }
+# A sync is started by "Sync now", not "Upload now": (short, whole) where a sync's words differ.
+SYNC_TRIGGER_WORDS = {RunTrigger.ADMIN: ("sync now", "admin (sync now)")}
 
 
 def badge(value, label, colours, css_class, title=""):
@@ -74,10 +110,28 @@ def run_status_badge(status, short=False):
     return badge(status, shown, RUN_STATUS_COLOURS, "run-status", title=label)
 
 
-def trigger_label(trigger):
-    """How a run was started, in a word (the whole label on hover)."""
+def sync_status_badge(status, short=False):
+    label = SyncStatus(status).label
+    shown = SYNC_STATUS_SHORT.get(status, label) if short else label
+    return badge(status, shown, SYNC_STATUS_COLOURS, "sync-status", title=label)
+
+
+def sync_state_badge(state, detail=""):
+    """A meter's or asset's state with one account; the detail (an error, what changed) on hover."""
+    label = SyncState(state).label
+    return badge(state, label, SYNC_STATE_COLOURS, "sync-state", title=f"{label}: {detail}" if detail else label)
+
+
+def trigger_text(trigger, words=None):
+    """(a word, the whole label) for how a run was started; ``words`` overrides some (SYNC_TRIGGER_WORDS)."""
     label = RunTrigger(trigger).label
-    return format_html('<span class="nowrap" title="{}">{}</span>', label, TRIGGER_SHORT.get(trigger, label))
+    return (words or {}).get(trigger) or (TRIGGER_SHORT.get(trigger, label), label)
+
+
+def trigger_label(trigger, words=None):
+    """How a run was started, in a word (the whole label on hover)."""
+    short, label = trigger_text(trigger, words)
+    return format_html('<span class="nowrap" title="{}">{}</span>', label, short)
 
 
 def outcome_badge(outcome, label=None):

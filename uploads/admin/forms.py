@@ -1,24 +1,28 @@
-"""The integration form: coverage, connection, write-only credentials, files and schedule.
+"""The forms of integrations and accounts: connection, write-only credentials, schedule.
 
 Secrets are never sent to the browser. Each one has a password box that is always empty
-(blank keeps the stored value, a new value replaces it) and a checkbox that removes it; the
-page says only whether one is stored. Changing the credentials, or the server they are for,
-forgets the cached access token, so the next call asks for a new one.
+(blank keeps the stored value, a new value replaces it) and, where the object can do without
+it, a checkbox that removes it; the page says only whether one is stored. Changing the
+credentials, or the server they are for, forgets the cached access token, so the next call
+asks for a new one.
 """
 
 from django import forms
 from django.db import models
 from django.utils.html import format_html
 
-from uploads.models import RaptorMapsIntegration
+from uploads.models import RaptorMapsIntegration, WattCarbonAccount
 from uploads.secrets import Secret
 
-__all__ = ["SECRET_FIELDS", "RaptorMapsIntegrationForm", "secret_status", "url_formfield"]
+__all__ = [
+    "SECRET_FIELDS",
+    "RaptorMapsIntegrationForm",
+    "WattCarbonAccountForm",
+    "WriteOnlySecretsForm",
+    "secret_status",
+    "url_formfield",
+]
 
-# The write-only secrets of an integration, with the label people know them by.
-SECRET_FIELDS = {"api_token": "API token", "client_secret": "client secret"}
-# What the cached access token was obtained with: changing any of them makes it useless.
-TOKEN_SOURCES = ("client_id", "base_url")
 SECRET_HELP = "Stored encrypted. Leave blank to keep the current value."
 NEW_SECRET_HELP = "Stored encrypted, and never shown again."
 
@@ -37,6 +41,11 @@ def url_formfield(db_field, **kwargs):
     if isinstance(db_field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")
     return db_field.formfield(**kwargs)
+
+
+def secret_formfield(label, help_text=""):
+    """The form field of a write-only secret (its widget is set by the form, which knows what is stored)."""
+    return forms.CharField(label=label, required=False, strip=True, help_text=f"{SECRET_HELP} {help_text}".strip())
 
 
 class SecretInput(forms.PasswordInput):
@@ -73,16 +82,69 @@ class SecretInput(forms.PasswordInput):
         )
 
 
-class RaptorMapsIntegrationForm(forms.ModelForm):
-    api_token = forms.CharField(
-        label="API token",
-        required=False,
-        strip=True,
-        help_text=f"{SECRET_HELP} A ready token, sent as Bearer; not used when a client ID is given.",
-    )
+class WriteOnlySecretsForm(forms.ModelForm):
+    """A model form whose secrets are write-only, and whose cached access token goes when its sources change.
+
+    Subclasses declare each secret's form field (``secret_formfield``) and, for a secret that
+    may be removed, a ``clear_<name>`` checkbox; ``secrets`` names them, ``token_sources`` names
+    the other fields the cached token was obtained with.
+    """
+
+    secrets = {}  # field name → the label people know it by
+    token_sources = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.secrets:
+            field = self.fields[name]
+            if not self.instance.pk:  # nothing stored yet, nothing to keep
+                field.help_text = field.help_text.replace(SECRET_HELP, NEW_SECRET_HELP)
+            stored = self._stored(name)
+            clear = f"clear_{name}"
+            removable = clear in self.fields and stored
+            field.widget = SecretInput(
+                status=secret_status(stored), clear=(clear, self.fields[clear].label) if removable else None
+            )
+
+    def _stored(self, name):
+        return getattr(self.instance, name) if self.instance.pk else Secret("")
+
+    def clean(self):
+        cleaned = super().clean()
+        changed = self._apply_secrets(cleaned)
+        if changed or any(name in self.changed_data for name in self.token_sources):
+            self.instance.access_token = Secret("")
+            self.instance.access_token_expires_at = None
+        return cleaned
+
+    def _apply_secrets(self, cleaned):
+        """Put new and removed secrets on the instance (so the model's clean() sees them); whether any changed."""
+        changed = False
+        for name, label in self.secrets.items():
+            value, clear = cleaned.get(name), cleaned.get(f"clear_{name}")
+            if value and clear:
+                self.add_error(name, f"Enter a new {label} or remove the stored one, not both.")
+            elif value:
+                setattr(self.instance, name, Secret(value))
+                changed = True
+            elif clear and self._stored(name):
+                setattr(self.instance, name, Secret(""))
+                changed = True
+        return changed
+
+
+# The write-only secrets of a Raptor Maps integration, with the label people know them by.
+SECRET_FIELDS = {"api_token": "API token", "client_secret": "client secret"}
+
+
+class RaptorMapsIntegrationForm(WriteOnlySecretsForm):
+    api_token = secret_formfield("API token", "A ready token, sent as Bearer; not used when a client ID is given.")
     clear_api_token = forms.BooleanField(label="remove the stored API token", required=False)
-    client_secret = forms.CharField(label="Client secret", required=False, strip=True, help_text=SECRET_HELP)
+    client_secret = secret_formfield("Client secret")
     clear_client_secret = forms.BooleanField(label="remove the stored client secret", required=False)
+
+    secrets = SECRET_FIELDS
+    token_sources = ("client_id", "base_url")
 
     class Meta:
         model = RaptorMapsIntegration
@@ -101,27 +163,9 @@ class RaptorMapsIntegrationForm(forms.ModelForm):
             "enabled",
         ]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in SECRET_FIELDS:
-            if not self.instance.pk:  # nothing stored yet, nothing to keep
-                self.fields[name].help_text = self.fields[name].help_text.replace(SECRET_HELP, NEW_SECRET_HELP)
-            stored = self._stored(name)
-            clear = f"clear_{name}"
-            self.fields[name].widget = SecretInput(
-                status=secret_status(stored), clear=(clear, self.fields[clear].label) if stored else None
-            )
-
-    def _stored(self, name):
-        return getattr(self.instance, name) if self.instance.pk else Secret("")
-
     def clean(self):
         cleaned = super().clean()
         self._check_coverage(cleaned)
-        changed = self._apply_secrets(cleaned)
-        if changed or any(name in self.changed_data for name in TOKEN_SOURCES):
-            self.instance.access_token = Secret("")
-            self.instance.access_token_expires_at = None
         return cleaned
 
     def _check_coverage(self, cleaned):
@@ -136,17 +180,33 @@ class RaptorMapsIntegrationForm(forms.ModelForm):
         elif not portfolio and not farms and not self.has_error("farms") and not self.has_error("portfolio"):
             self.add_error("portfolio", "Choose a portfolio, or the farms whose readings this integration sends.")
 
-    def _apply_secrets(self, cleaned):
-        """Put new and removed secrets on the instance (so the model's clean() sees them); whether any changed."""
-        changed = False
-        for name, label in SECRET_FIELDS.items():
-            value, clear = cleaned.get(name), cleaned.get(f"clear_{name}")
-            if value and clear:
-                self.add_error(name, f"Enter a new {label} or remove the stored one, not both.")
-            elif value:
-                setattr(self.instance, name, Secret(value))
-                changed = True
-            elif clear and self._stored(name):
-                setattr(self.instance, name, Secret(""))
-                changed = True
-        return changed
+
+class WattCarbonAccountForm(WriteOnlySecretsForm):
+    """The API key is the account's only credential: required when the account is added, never removed."""
+
+    api_key = secret_formfield("API key", "From the account's settings page on WattCarbon.")
+
+    secrets = {"api_key": "API key"}
+    # The token belongs to a user (email and API key) on one server.
+    token_sources = ("email", "base_url")
+
+    class Meta:
+        model = WattCarbonAccount
+        formfield_callback = url_formfield
+        fields = [
+            "name",
+            "portfolio",
+            "base_url",
+            "account_id",
+            "email",
+            "user_agent",
+            "sync_interval_seconds",
+            "chunk_rows",
+            "enabled",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.api_key and not self.has_error("api_key"):
+            self.add_error("api_key", "Enter the account's API key: WattCarbon gives a token only for it.")
+        return cleaned

@@ -5,6 +5,9 @@ and use "Test connection" (which org integrations the credentials see) and "Uplo
 run) from the list or from an integration's page. Both need the change permission: a test
 connection also records the interval Raptor Maps asks for. Secrets are write-only (forms.py)
 and the list never decrypts one.
+
+The parts WattCarbon accounts share (the list without secrets, an unreadable credential
+refused, the last run, the schedule) are here too, written for either.
 """
 
 from django.contrib import admin, messages
@@ -31,7 +34,17 @@ from uploads.raptormaps.connection import test_connection
 from uploads.raptormaps.service import enqueue_upload
 from uploads.schedules import raptormaps_schedule_name
 
-__all__ = ["RaptorMapsIntegrationAdmin", "queue_upload", "run_link", "unreadable_credential"]
+__all__ = [
+    "RaptorMapsIntegrationAdmin",
+    "WithoutSecretsChangeList",
+    "WriteOnlySecretsAdminMixin",
+    "last_run",
+    "queue_upload",
+    "refuse_unreadable_secret",
+    "run_link",
+    "schedule_text",
+    "unreadable_credential",
+]
 
 RECENT_RUNS = 5
 
@@ -51,15 +64,16 @@ def unreadable_credential(integration):
     return SECRET_FIELDS[name] if getattr(integration, name).error else None
 
 
+def refuse_unreadable_secret(request, owner, label):
+    """Say that ``owner``'s stored ``label`` cannot be decrypted (the call would fail); True, to refuse."""
+    messages.error(request, f"{owner}: the stored {label} cannot be decrypted with the current key; enter it again.")
+    return True
+
+
 def refuse_unreadable_credential(request, integration):
     """Say so and return True when the integration's credential cannot be decrypted (the call would fail)."""
     missing = unreadable_credential(integration)
-    if missing:
-        messages.error(
-            request,
-            f"{integration}: the stored {missing} cannot be decrypted with the current key; enter it again.",
-        )
-    return bool(missing)
+    return refuse_unreadable_secret(request, integration, missing) if missing else False
 
 
 def queue_upload(request, integration, trigger, retry_of=None):
@@ -127,11 +141,12 @@ def describe_org_integration(item, match):
     return text
 
 
-class IntegrationChangeList(ChangeList):
-    """The list shows no credential, so it never loads (and decrypts) one."""
+class WithoutSecretsChangeList(ChangeList):
+    """The list shows no credential, so it never loads (and decrypts) one: the form's secrets and the token."""
 
     def get_queryset(self, request, exclude_parameters=None):
-        return super().get_queryset(request, exclude_parameters).defer(*SECRET_FIELDS, "access_token")
+        secrets = self.model_admin.form.secrets
+        return super().get_queryset(request, exclude_parameters).defer(*secrets, "access_token")
 
 
 class TimeBasisFilter(admin.ChoicesFieldListFilter):
@@ -142,15 +157,54 @@ class TimeBasisFilter(admin.ChoicesFieldListFilter):
         self.title = "time basis"
 
 
-def _last_run(field):
-    runs = UploadRun.objects.filter(integration=OuterRef("pk")).order_by("-queued_at", "-pk")
+class WriteOnlySecretsAdminMixin:
+    """For a model whose form is a WriteOnlySecretsForm: URLs typed without https, a list without secrets."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The secrets are model fields the form declares itself; named to the model form
+        # factory, a non-editable field is an error.
+        fields = kwargs.get("fields")
+        if fields is None:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        kwargs["fields"] = [name for name in fields if name not in self.form.secrets]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_changelist(self, request, **kwargs):
+        return WithoutSecretsChangeList
+
+
+def last_run(runs, owner_field, field):
+    """A field of the newest of ``runs`` (a run model) whose ``owner_field`` is the outer row; "at": its latest time."""
+    newest = runs.objects.filter(**{owner_field: OuterRef("pk")}).order_by("-queued_at", "-pk")
     if field == "at":
-        runs = runs.annotate(at=Coalesce("finished_at", "started_at", "queued_at"))
-    return Subquery(runs.values(field)[:1])
+        newest = newest.annotate(at=Coalesce("finished_at", "started_at", "queued_at"))
+    return Subquery(newest.values(field)[:1])
+
+
+def schedule_text(name, enabled, owner="integration", job="run"):
+    """What the django-q2 schedule ``name`` of an integration or account will do next, in words."""
+    schedule = Schedule.objects.filter(name=name).first()
+    if schedule is None:
+        return f"No schedule: the {owner} is disabled." if not enabled else "No schedule yet."
+    if schedule.next_run is None:
+        return "Scheduled, with no next run set."
+    if schedule.next_run <= timezone.now():
+        return format_html(
+            "Due since {} ({}): a worker starts it when it next looks. If this stays, check that "
+            "the background workers (manage.py qcluster) are running.",
+            exact(schedule.next_run),
+            when(schedule.next_run),
+        )
+    return format_html("Next {} {} ({}).", job, when(schedule.next_run), exact(schedule.next_run))
 
 
 @admin.register(RaptorMapsIntegration)
-class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
+class RaptorMapsIntegrationAdmin(WriteOnlySecretsAdminMixin, admin.ModelAdmin):
     form = RaptorMapsIntegrationForm
     list_display = [
         "name",
@@ -221,32 +275,15 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
             )
         return fieldsets
 
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if isinstance(db_field, models.URLField):
-            kwargs.setdefault("assume_scheme", "https")
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        # The secrets are model fields the form declares itself; named to the model form
-        # factory, a non-editable field is an error.
-        fields = kwargs.get("fields")
-        if fields is None:
-            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
-        kwargs["fields"] = [name for name in fields if name not in SECRET_FIELDS]
-        return super().get_form(request, obj, change, **kwargs)
-
-    def get_changelist(self, request, **kwargs):
-        return IntegrationChangeList
-
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
             .annotate(
                 farm_count=count_of(RaptorMapsIntegration.farms.through.objects.all(), "raptormapsintegration"),
-                last_run_id=_last_run("pk"),
-                last_run_status=_last_run("status"),
-                last_run_at=_last_run("at"),
+                last_run_id=last_run(UploadRun, "integration", "pk"),
+                last_run_status=last_run(UploadRun, "integration", "status"),
+                last_run_at=last_run(UploadRun, "integration", "at"),
             )
         )
 
@@ -426,19 +463,7 @@ class RaptorMapsIntegrationAdmin(admin.ModelAdmin):
 
     @admin.display(description="schedule")
     def schedule_info(self, obj):
-        schedule = Schedule.objects.filter(name=raptormaps_schedule_name(obj.pk)).first()
-        if schedule is None:
-            return "No schedule: the integration is disabled." if not obj.enabled else "No schedule yet."
-        if schedule.next_run is None:
-            return "Scheduled, with no next run set."
-        if schedule.next_run <= timezone.now():
-            return format_html(
-                "Due since {} ({}): a worker starts it when it next looks. If this stays, check that "
-                "the background workers (manage.py qcluster) are running.",
-                exact(schedule.next_run),
-                when(schedule.next_run),
-            )
-        return format_html("Next run {} ({}).", when(schedule.next_run), exact(schedule.next_run))
+        return schedule_text(raptormaps_schedule_name(obj.pk), obj.enabled)
 
     @admin.display(description="access token")
     def token_info(self, obj):

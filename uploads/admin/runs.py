@@ -1,4 +1,4 @@
-"""Upload runs: read-only, written by the runs themselves.
+"""Upload runs: read-only, written by the runs themselves; and what a sync's page shares with a run's.
 
 A run's page tells its story: what it was asked to send (the window), what it did (the log),
 the files it cut (parts), every HTTP call it made (attempts) and, when it failed, why. A failed
@@ -6,6 +6,9 @@ or abandoned run can be retried: the retry is a new run (the watermarks did not 
 sends the same readings and whatever arrived since). Retrying starts an upload, so it needs the
 change permission on Raptor Maps integrations, like "Upload now"; viewing needs only the view
 permission on upload runs.
+
+``RunAdmin`` is the part WattCarbon syncs share (syncs.py): the list's times and trigger, the
+log, the error first, the attempts, and Retry.
 """
 
 from django.contrib import admin, messages
@@ -31,33 +34,34 @@ from uploads.admin.display import (
     run_status_badge,
     size,
     trigger_label,
+    trigger_text,
 )
 from uploads.admin.integrations import queue_upload, run_link
-from uploads.models import RunStatus, RunTrigger, UploadRun
+from uploads.models import RunTrigger, UploadRun
 from uploads.models.runs import RETRYABLE_STATUSES
 
-__all__ = ["UploadRunAdmin", "retry_refusal"]
+__all__ = ["RunAdmin", "UploadRunAdmin", "attempts_url", "html_table", "retry_refusal"]
 
-RETRY_PERMISSION = "uploads.change_raptormapsintegration"
 # A run's page lists its first attempts; the attempt log has them all.
 ATTEMPTS_SHOWN = 100
 
 
-def retry_refusal(run):
+def retry_refusal(
+    run, noun="run", retryable=RETRYABLE_STATUSES, retryable_words="failed or abandoned runs", status_words="it is {}"
+):
     """Why ``run`` cannot be retried, or None when it can."""
-    if run.status not in RETRYABLE_STATUSES:
-        return (
-            f"Run #{run.pk} was not retried: it is {run.get_status_display()}, "
-            "and only failed or abandoned runs can be retried."
-        )
+    if run.status not in retryable:
+        status = status_words.format(run.get_status_display())
+        return f"{noun.capitalize()} #{run.pk} was not retried: {status}, and only {retryable_words} can be retried."
     retry = run.retries.order_by("-pk").values_list("pk", flat=True).first()
     if retry is not None:
-        return f"Run #{run.pk} was already retried as run #{retry}; retry that one if it failed too."
+        return f"{noun.capitalize()} #{run.pk} was already retried as {noun} #{retry}; retry that one if it failed too."
     return None
 
 
-def attempts_url(run_id):
-    return f"{reverse('admin:uploads_attempt_changelist')}?run__id__exact={run_id}"
+def attempts_url(run):
+    """The attempt log filtered to the calls of one run or sync."""
+    return f"{reverse('admin:uploads_attempt_changelist')}?{run.attempt_field}__id__exact={run.pk}"
 
 
 def html_table(css_class, headings, rows):
@@ -81,8 +85,212 @@ def exact_time(field, description):
     return shown
 
 
+class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Runs of one kind (upload runs, syncs): read-only pages, and Retry for those that did not finish well.
+
+    A subclass names what differs: the word for one (``noun``), the field of what it ran for
+    (``owner_field``), which statuses may be retried, who may retry, its status badge, and how a
+    new one is queued (``enqueue``).
+    """
+
+    noun = "run"
+    owner_field = "integration"
+    retryable = RETRYABLE_STATUSES
+    retryable_words = "failed or abandoned runs"
+    status_words = "it is {}"
+    retry_permission = "uploads.change_raptormapsintegration"
+    trigger_words = None  # display.SYNC_TRIGGER_WORDS where the words differ
+    status_badge_html = staticmethod(run_status_badge)
+
+    date_hierarchy = "queued_at"
+    actions = ["retry_action"]
+
+    class Media:
+        css = {"all": ["uploads/admin.css"]}
+
+    def enqueue(self, request, owner, trigger, retry_of):
+        """Queue a new run of ``owner`` and say so; the run, or None when it was refused."""
+        raise NotImplementedError
+
+    def link(self, pk, label=None):
+        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[pk])
+        return format_html('<a href="{}">{}</a>', url, label or f"{self.noun} #{pk}")
+
+    def refusal(self, run):
+        return retry_refusal(run, self.noun, self.retryable, self.retryable_words, self.status_words)
+
+    def with_error_first(self, obj, fieldsets):
+        if obj is not None and obj.error:
+            # A failed run's page opens with why.
+            return [("Error", {"fields": ["error_display"], "classes": ["uploads-error"]}), *fieldsets]
+        return fieldsets
+
+    def has_retry_permission(self, request, obj=None):
+        return request.user.has_perm(self.retry_permission)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="{}_{}_retry".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, unquote(object_id))
+        if run is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "can_retry": self.has_retry_permission(request) and self.refusal(run) is None,
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # -- retrying -----------------------------------------------------------------------------
+
+    @admin.action(description="Retry the selected failed or abandoned runs", permissions=["retry"])
+    def retry_action(self, request, queryset):
+        for run in queryset:
+            self._retry(request, run)
+
+    @method_decorator(require_POST)
+    def retry_view(self, request, object_id):
+        run = self.get_object(request, unquote(object_id))
+        if run is None:
+            raise Http404(f"No such {self.noun}.")
+        if not (self.has_view_permission(request, run) and self.has_retry_permission(request)):
+            raise PermissionDenied
+        retry = self._retry(request, run)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", (retry or run).pk)
+
+    def _retry(self, request, run):
+        # Locked while deciding, so a double click (or two people) queue one retry, not two.
+        with transaction.atomic():
+            run = self.model.objects.select_for_update().select_related(self.owner_field).get(pk=run.pk)
+            refusal = self.refusal(run)
+            if refusal:
+                messages.error(request, refusal)
+                return None
+            return self.enqueue(request, getattr(run, self.owner_field), RunTrigger.RETRY, retry_of=run)
+
+    # -- columns and fields -----------------------------------------------------------------
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return self.status_badge_html(obj.status)
+
+    @admin.display(description="status", ordering="status")
+    def status_short(self, obj):
+        return self.status_badge_html(obj.status, short=True)
+
+    @admin.display(description="trigger", ordering="trigger")
+    def trigger_display(self, obj):
+        return trigger_text(obj.trigger, self.trigger_words)[1]
+
+    @admin.display(description="trigger", ordering="trigger")
+    def trigger_short(self, obj):
+        return trigger_label(obj.trigger, self.trigger_words)
+
+    @admin.display(description="by", ordering="requested_by__username")
+    def requested_by_display(self, obj):
+        return obj.requested_by or "-"
+
+    @admin.display(description="queued", ordering="queued_at")
+    def queued(self, obj):
+        return compact(obj.queued_at)
+
+    # On a run's page, every time to the second.
+    queued_exact = exact_time("queued_at", "queued")
+    started_exact = exact_time("started_at", "started")
+    finished_exact = exact_time("finished_at", "finished")
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return self._time_of_run(obj, obj.started_at)
+
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, obj):
+        return self._time_of_run(obj, obj.finished_at)
+
+    @staticmethod
+    def _time_of_run(run, moment):
+        """The time alone when it is the day the run was queued (it almost always is)."""
+        if moment is None or run.queued_at is None:
+            return compact(moment, seconds=True)
+        if timezone.localdate(moment) != timezone.localdate(run.queued_at):
+            return compact(moment, seconds=True)
+        return format_html(
+            '<span class="nowrap" title="{}">{}</span>', exact(moment), f"{timezone.localtime(moment):%H:%M:%S}"
+        )
+
+    @admin.display(description="duration")
+    def duration(self, obj):
+        if obj.started_at is None:
+            return "-"
+        seconds = ((obj.finished_at or timezone.now()) - obj.started_at).total_seconds()
+        if obj.finished_at is None and not obj.is_finished:
+            return format_html('<span class="nowrap">{} so far</span>', human_duration(seconds))
+        return format_html('<span class="nowrap">{}</span>', human_duration(seconds))
+
+    @admin.display(description="retry of")
+    def retry_of_link(self, obj):
+        return self.link(obj.retry_of_id) if obj.retry_of_id else "-"
+
+    @admin.display(description="retried as")
+    def retries_list(self, obj):
+        retries = list(obj.retries.order_by("pk").values_list("pk", flat=True))
+        if not retries:
+            return "-"
+        return format_html_join(", ", "{}", ((self.link(pk),) for pk in retries))
+
+    @admin.display(description="log")
+    def log_display(self, obj):
+        if not obj.log:
+            return "-"
+        return format_html('<pre class="uploads-pre">{}</pre>', obj.log)
+
+    @admin.display(description="error")
+    def error_display(self, obj):
+        return format_html('<pre class="uploads-pre uploads-error-text">{}</pre>', obj.error)
+
+    @admin.display(description="attempts")
+    def attempts_table(self, obj):
+        attempts = list(obj.attempts.order_by("started_at", "id")[: ATTEMPTS_SHOWN + 1])
+        if not attempts:
+            return "No HTTP calls."
+        if len(attempts) > ATTEMPTS_SHOWN:
+            attempts = attempts[:ATTEMPTS_SHOWN]
+            more = format_html(
+                '<p>The first {} attempts. <a href="{}">All of them</a>.</p>', ATTEMPTS_SHOWN, attempts_url(obj)
+            )
+        else:
+            more = format_html('<p><a href="{}">These attempts in the attempt log</a>.</p>', attempts_url(obj))
+        rows = [
+            (
+                format_html(
+                    '<a href="{}">{}</a>',
+                    reverse("admin:uploads_attempt_change", args=[attempt.pk]),
+                    exact(attempt.started_at),
+                ),
+                attempt.operation,
+                attempt.method,
+                attempt.status_code or "-",
+                outcome_badge(attempt.outcome, attempt.get_outcome_display()),
+                f"{attempt.duration_ms:,} ms",
+                attempt.error or "",
+            )
+            for attempt in attempts
+        ]
+        table = html_table(
+            "run-attempts", ["time", "operation", "method", "status", "outcome", "duration", "error"], rows
+        )
+        return format_html("{}{}", table, more)
+
+
 @admin.register(UploadRun)
-class UploadRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class UploadRunAdmin(RunAdmin):
     list_display = [
         "run",
         "integration",
@@ -102,8 +310,6 @@ class UploadRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["integration", "status", "trigger"]
     list_select_related = ["integration", "requested_by"]
     search_fields = ["error", "task_id"]
-    date_hierarchy = "queued_at"
-    actions = ["retry_action"]
     readonly_fields = [
         "integration_link",
         "status_badge",
@@ -122,9 +328,6 @@ class UploadRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "parts_table",
         "attempts_table",
     ]
-
-    class Media:
-        css = {"all": ["uploads/admin.css"]}
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
@@ -149,152 +352,36 @@ class UploadRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ("Parts", {"fields": ["parts_table"]}),
             ("Attempts", {"fields": ["attempts_table"]}),
         ]
-        if obj is not None and obj.error:
-            # A failed run's page opens with why.
-            fieldsets.insert(0, ("Error", {"fields": ["error_display"], "classes": ["uploads-error"]}))
-        return fieldsets
+        return self.with_error_first(obj, fieldsets)
 
-    def has_retry_permission(self, request, obj=None):
-        return request.user.has_perm(RETRY_PERMISSION)
+    def enqueue(self, request, owner, trigger, retry_of):
+        return queue_upload(request, owner, trigger, retry_of=retry_of)
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<path:object_id>/retry/",
-                self.admin_site.admin_view(self.retry_view),
-                name="{}_{}_retry".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        run = self.get_object(request, unquote(object_id))
-        if run is not None:
-            extra_context = {
-                **(extra_context or {}),
-                "can_retry": self.has_retry_permission(request) and retry_refusal(run) is None,
-            }
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    # -- retrying -----------------------------------------------------------------------------
-
-    @admin.action(description="Retry the selected failed or abandoned runs", permissions=["retry"])
-    def retry_action(self, request, queryset):
-        for run in queryset:
-            self._retry(request, run)
-
-    @method_decorator(require_POST)
-    def retry_view(self, request, object_id):
-        run = self.get_object(request, unquote(object_id))
-        if run is None:
-            raise Http404("No such run.")
-        if not (self.has_view_permission(request, run) and self.has_retry_permission(request)):
-            raise PermissionDenied
-        retry = self._retry(request, run)
-        return redirect("admin:uploads_uploadrun_change", (retry or run).pk)
-
-    def _retry(self, request, run):
-        # Locked while deciding, so a double click (or two people) queue one retry, not two.
-        with transaction.atomic():
-            run = UploadRun.objects.select_for_update().select_related("integration").get(pk=run.pk)
-            refusal = retry_refusal(run)
-            if refusal:
-                messages.error(request, refusal)
-                return None
-            return queue_upload(request, run.integration, RunTrigger.RETRY, retry_of=run)
-
-    # -- columns and fields -----------------------------------------------------------------
+    def link(self, pk, label=None):
+        return run_link(pk, label)
 
     @admin.display(description="run", ordering="pk")
     def run(self, obj):
         return f"#{obj.pk}"
 
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, obj):
-        return run_status_badge(obj.status)
-
-    @admin.display(description="status", ordering="status")
-    def status_short(self, obj):
-        return run_status_badge(obj.status, short=True)
-
-    @admin.display(description="trigger", ordering="trigger")
-    def trigger_display(self, obj):
-        return obj.get_trigger_display()
-
-    @admin.display(description="by", ordering="requested_by__username")
-    def requested_by_display(self, obj):
-        return obj.requested_by or "-"
-
     @admin.display(description="rows", ordering="rows")
     def rows_display(self, obj):
         return f"{obj.rows:,}"
-
-    @admin.display(description="trigger", ordering="trigger")
-    def trigger_short(self, obj):
-        return trigger_label(obj.trigger)
 
     @admin.display(description="window end", ordering="window_end")
     def window_end_display(self, obj):
         return compact(obj.window_end)
 
-    @admin.display(description="queued", ordering="queued_at")
-    def queued(self, obj):
-        return compact(obj.queued_at)
-
-    # On a run's page, every time to the second.
     window_end_exact = exact_time("window_end", "ingested up to")
-    queued_exact = exact_time("queued_at", "queued")
-    started_exact = exact_time("started_at", "started")
-    finished_exact = exact_time("finished_at", "finished")
-
-    @admin.display(description="started", ordering="started_at")
-    def started(self, obj):
-        return self._time_of_run(obj, obj.started_at)
-
-    @admin.display(description="finished", ordering="finished_at")
-    def finished(self, obj):
-        return self._time_of_run(obj, obj.finished_at)
-
-    @staticmethod
-    def _time_of_run(run, moment):
-        """The time alone when it is the day the run was queued (it almost always is)."""
-        if moment is None or run.queued_at is None:
-            return compact(moment, seconds=True)
-        if timezone.localdate(moment) != timezone.localdate(run.queued_at):
-            return compact(moment, seconds=True)
-        return format_html(
-            '<span class="nowrap" title="{}">{}</span>', exact(moment), f"{timezone.localtime(moment):%H:%M:%S}"
-        )
 
     @admin.display(description="bytes", ordering="bytes")
     def bytes_display(self, obj):
         return size(obj.bytes)
 
-    @admin.display(description="duration")
-    def duration(self, obj):
-        if obj.started_at is None:
-            return "-"
-        seconds = ((obj.finished_at or timezone.now()) - obj.started_at).total_seconds()
-        if obj.finished_at is None and obj.status == RunStatus.RUNNING:
-            return format_html('<span class="nowrap">{} so far</span>', human_duration(seconds))
-        return format_html('<span class="nowrap">{}</span>', human_duration(seconds))
-
     @admin.display(description="integration")
     def integration_link(self, obj):
         url = reverse("admin:uploads_raptormapsintegration_change", args=[obj.integration_id])
         return format_html('<a href="{}">{}</a>', url, obj.integration)
-
-    @admin.display(description="retry of")
-    def retry_of_link(self, obj):
-        return run_link(obj.retry_of_id) if obj.retry_of_id else "-"
-
-    @admin.display(description="retried as")
-    def retries_list(self, obj):
-        retries = list(obj.retries.order_by("pk").values_list("pk", flat=True))
-        if not retries:
-            return "-"
-        return format_html_join(", ", "{}", ((run_link(pk),) for pk in retries))
 
     @admin.display(description="farms (ingested after)")
     def window_table(self, obj):
@@ -307,16 +394,6 @@ class UploadRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             farm = f"{farm_id} · {names[farm_id]}" if farm_id in names else farm_id
             rows.append((farm, ingested_after(after)))
         return html_table("run-window", ["farm", "readings ingested after"], rows)
-
-    @admin.display(description="log")
-    def log_display(self, obj):
-        if not obj.log:
-            return "-"
-        return format_html('<pre class="uploads-pre">{}</pre>', obj.log)
-
-    @admin.display(description="error")
-    def error_display(self, obj):
-        return format_html('<pre class="uploads-pre uploads-error-text">{}</pre>', obj.error)
 
     @admin.display(description="parts")
     def parts_table(self, obj):
@@ -335,40 +412,6 @@ class UploadRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             for part in parts
         ]
         return html_table("run-parts", ["part", "rows", "bytes", "SHA-256", "status", "uploaded at"], rows)
-
-    @admin.display(description="attempts")
-    def attempts_table(self, obj):
-        attempts = list(obj.attempts.order_by("started_at", "id")[: ATTEMPTS_SHOWN + 1])
-        if not attempts:
-            return "No HTTP calls."
-        more = ""
-        if len(attempts) > ATTEMPTS_SHOWN:
-            attempts = attempts[:ATTEMPTS_SHOWN]
-            more = format_html(
-                '<p>The first {} attempts. <a href="{}">All of them</a>.</p>', ATTEMPTS_SHOWN, attempts_url(obj.pk)
-            )
-        else:
-            more = format_html('<p><a href="{}">These attempts in the attempt log</a>.</p>', attempts_url(obj.pk))
-        rows = [
-            (
-                format_html(
-                    '<a href="{}">{}</a>',
-                    reverse("admin:uploads_attempt_change", args=[attempt.pk]),
-                    exact(attempt.started_at),
-                ),
-                attempt.operation,
-                attempt.method,
-                attempt.status_code or "-",
-                outcome_badge(attempt.outcome, attempt.get_outcome_display()),
-                f"{attempt.duration_ms:,} ms",
-                attempt.error or "",
-            )
-            for attempt in attempts
-        ]
-        table = html_table(
-            "run-attempts", ["time", "operation", "method", "status", "outcome", "duration", "error"], rows
-        )
-        return format_html("{}{}", table, more)
 
 
 def ingested_after(text):
