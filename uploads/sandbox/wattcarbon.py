@@ -60,6 +60,7 @@ GENERIC_AGENTS = frozenset(
         "python-urllib",
         "python",
         "urllib3",
+        "python-urllib3",
         "aiohttp",
         "curl",
         "wget",
@@ -414,7 +415,7 @@ class WattCarbon(Service):
         payload = json_object(request)
         with self._lock:
             fields = self._checked_asset(
-                bodies.withoutbodies.null_names(payload), bodies.null_names(payload), account_id, asset_id=None
+                bodies.without_nulls(payload), bodies.null_names(payload), account_id, asset_id=None
             )
             asset_id = self._next_asset
             self._next_asset += 1
