@@ -1,3 +1,11 @@
-"""The uploads app in the admin: integrations, their runs, and the attempt log of every HTTP call."""
+"""The uploads app in the admin: integrations and accounts, their runs and syncs, the attempt log of
+every HTTP call, and the WattCarbon sync state on the Meter and Asset pages."""
 
-from uploads.admin import attempts, integrations, runs  # noqa: F401  (registers the ModelAdmins)
+from uploads.admin import (  # noqa: F401  (registers the ModelAdmins)
+    attempts,
+    integrations,
+    runs,
+    sync_state,
+    syncs,
+    wattcarbon_accounts,
+)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -16,7 +16,8 @@ from django.utils.text import Truncator
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from uploads.admin.display import compact, exact, outcome_badge, size
 from uploads.admin.integrations import run_link
-from uploads.models import Attempt, RaptorMapsIntegration
+from uploads.admin.wattcarbon_accounts import sync_link
+from uploads.models import Attempt, RaptorMapsIntegration, Service, WattCarbonAccount
 
 __all__ = ["AttemptAdmin", "IntegrationFilter", "StatusCodeFilter"]
 
@@ -35,22 +36,41 @@ def shortened_url(url):
 
 
 class IntegrationFilter(admin.SimpleListFilter):
-    """Calls made for an integration: by its runs, or about it (token, test connection)."""
+    """Calls made for a Raptor Maps integration or a WattCarbon account: by its runs, or about it (token, test).
 
-    title = "integration"
+    A Raptor Maps integration is chosen by its id, a WattCarbon account by ``wattcarbon-<id>``.
+    """
+
+    title = "integration or account"
     parameter_name = "integration"
+    ACCOUNT_PREFIX = "wattcarbon-"
 
     def lookups(self, request, model_admin):
-        return list(RaptorMapsIntegration.objects.order_by("name").values_list("pk", "name"))
+        # One query for both lists.
+        integrations = RaptorMapsIntegration.objects.order_by().annotate(service=Value(Service.RAPTORMAPS))
+        accounts = WattCarbonAccount.objects.order_by().annotate(service=Value(Service.WATTCARBON))
+        fields = ("service", "name", "pk")
+        both = integrations.values_list(*fields).union(accounts.values_list(*fields)).order_by("service", "name")
+        return [
+            (
+                f"{self.ACCOUNT_PREFIX}{pk}" if service == Service.WATTCARBON else str(pk),
+                f"{name} ({Service(service).label})",
+            )
+            for service, name, pk in both
+        ]
 
     def queryset(self, request, queryset):
         value = self.value()
         if value is None:
             return queryset
+        if value.startswith(self.ACCOUNT_PREFIX):
+            model, runs, value = WattCarbonAccount, "sync_run__account_id", value.removeprefix(self.ACCOUNT_PREFIX)
+        else:
+            model, runs = RaptorMapsIntegration, "run__integration_id"
         if not value.isdigit():
             return queryset.none()
-        kind = ContentType.objects.get_for_model(RaptorMapsIntegration)
-        return queryset.filter(Q(run__integration_id=value) | Q(subject_type=kind, subject_id=value))
+        kind = ContentType.objects.get_for_model(model)
+        return queryset.filter(Q(**{runs: value}) | Q(subject_type=kind, subject_id=value))
 
 
 class StatusCodeFilter(admin.SimpleListFilter):
@@ -165,15 +185,22 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if obj.run_id:
             label = f"{obj.subject_label} · run #{obj.run_id}" if obj.subject_label else None
             return format_html('<span class="nowrap">{}</span>', run_link(obj.run_id, label))
+        if obj.sync_run_id:
+            label = f"{obj.subject_label} · sync #{obj.sync_run_id}" if obj.subject_label else None
+            return format_html('<span class="nowrap">{}</span>', sync_link(obj.sync_run_id, label))
         return format_html('<span class="nowrap">{}</span>', obj.subject_label or "-")
 
     @admin.display(description="request body")
     def request_size(self, obj):
         return size(obj.request_bytes)
 
-    @admin.display(description="run")
+    @admin.display(description="run or sync")
     def run_display(self, obj):
-        return run_link(obj.run_id, str(obj.run)) if obj.run_id else "-"
+        if obj.run_id:
+            return run_link(obj.run_id, str(obj.run))
+        if obj.sync_run_id:
+            return sync_link(obj.sync_run_id, str(obj.sync_run))
+        return "-"
 
     @admin.display(description="subject")
     def subject_display(self, obj):

@@ -205,8 +205,17 @@ class WattCarbonAccountForm(WriteOnlySecretsForm):
             "enabled",
         ]
 
+    MISSING_KEY = "Enter the account's API key: WattCarbon gives a token only for it."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self._stored("api_key"):
+            api_key = self.fields["api_key"]
+            api_key.required = True
+            api_key.error_messages["required"] = self.MISSING_KEY
+
     def clean(self):
         cleaned = super().clean()
         if not self.instance.api_key and not self.has_error("api_key"):
-            self.add_error("api_key", "Enter the account's API key: WattCarbon gives a token only for it.")
+            self.add_error("api_key", self.MISSING_KEY)
         return cleaned

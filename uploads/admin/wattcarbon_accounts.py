@@ -1,0 +1,294 @@
+"""WattCarbon accounts: which portfolio goes where, with which login, how often, and how it went.
+
+Like the Raptor Maps integrations (integrations.py): the list says how each account's last sync
+ended; "Test connection" (log in, count the account's assets) and "Sync now" (queue a sync) work
+from the list and from an account's page, for those who may change accounts. The API key is
+write-only (forms.py) and the list never decrypts it; the cached token is never shown, only
+until when it is good.
+"""
+
+from collections import Counter
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from portfolio.models import Asset, Meter
+from uploads.admin.display import (
+    SYNC_TRIGGER_WORDS,
+    exact,
+    human_interval,
+    sync_state_badge,
+    sync_status_badge,
+    trigger_label,
+    when,
+)
+from uploads.admin.forms import WattCarbonAccountForm, secret_status
+from uploads.admin.integrations import WriteOnlySecretsAdminMixin, last_run, refuse_unreadable_secret, schedule_text
+from uploads.models import RunTrigger, SyncRun, SyncState, WattCarbonAccount
+from uploads.schedules import wattcarbon_schedule_name
+from uploads.wattcarbon.connection import test_connection
+from uploads.wattcarbon.service import enqueue_sync
+from uploads.wattcarbon.state import asset_states, meter_states
+
+__all__ = [
+    "SYNC_STATE_PARAMETER",
+    "WattCarbonAccountAdmin",
+    "connection_message",
+    "queue_sync",
+    "sync_link",
+    "syncs_url",
+]
+
+RECENT_SYNCS = 5
+# The query parameter of the Meter and Asset lists' "WattCarbon sync" filter (sync_state.py).
+SYNC_STATE_PARAMETER = "wattcarbon"
+
+
+def sync_link(sync_id, label=None):
+    url = reverse("admin:uploads_syncrun_change", args=[sync_id])
+    return format_html('<a href="{}">{}</a>', url, label or f"sync #{sync_id}")
+
+
+def syncs_url(account_id):
+    return f"{reverse('admin:uploads_syncrun_changelist')}?account__id__exact={account_id}"
+
+
+def refuse_without_api_key(request, account):
+    """Say so and return True when the account's API key is missing or cannot be decrypted (a login would fail)."""
+    if account.api_key.error:
+        return refuse_unreadable_secret(request, account, "API key")
+    if not account.api_key:
+        messages.error(request, f"{account}: no API key is stored; enter it first.")
+        return True
+    return False
+
+
+def queue_sync(request, account, trigger, retry_of=None):
+    """Queue a sync through the service and tell the user where to follow it; the sync, or None."""
+    if refuse_without_api_key(request, account):
+        return None
+    run = enqueue_sync(account, trigger, user=request.user, retry_of=retry_of)
+    messages.success(request, format_html("{}: {} is queued; its page shows how it goes.", account, sync_link(run.pk)))
+    return run
+
+
+def report_connection(request, account):
+    """Test one account's connection and tell the user what WattCarbon answered."""
+    if refuse_without_api_key(request, account):
+        return
+    level, message = connection_message(account, test_connection(account))
+    messages.add_message(request, level, message)
+
+
+def connection_message(account, report):
+    """(message level, message) for a connection report."""
+    if not report.ok:
+        return messages.ERROR, f"{account}: the connection test failed. {report.error}"
+    if report.assets == 0:
+        holds = "has no assets yet"
+    else:
+        holds = f"has {report.assets} asset{'s' if report.assets != 1 else ''}"
+    return messages.SUCCESS, f"{account}: the connection works. WattCarbon account {account.account_id} {holds}."
+
+
+@admin.register(WattCarbonAccount)
+class WattCarbonAccountAdmin(WriteOnlySecretsAdminMixin, admin.ModelAdmin):
+    form = WattCarbonAccountForm
+    list_display = ["name", "portfolio", "account_id", "email", "enabled", "interval", "last_sync", "syncs"]
+    list_filter = ["enabled", "portfolio"]
+    list_select_related = ["portfolio"]
+    search_fields = ["name", "email", "account_id"]
+    autocomplete_fields = ["portfolio"]
+    actions = ["test_connection_action", "sync_now_action"]
+    readonly_fields = ["recent_syncs", "coverage", "schedule_info", "token_info", "api_key_status"]
+
+    class Media:
+        css = {"all": ["uploads/admin.css"]}
+
+    def get_fieldsets(self, request, obj=None):
+        may_change = obj is None or self.has_change_permission(request, obj)
+        fieldsets = [
+            (None, {"fields": ["name", "portfolio"]}),
+            ("Connection", {"fields": ["base_url", "account_id", "user_agent"]}),
+            (
+                "Credentials",
+                {
+                    "fields": ["email", "api_key" if may_change else "api_key_status"],
+                    "description": "A WattCarbon user's login email and API key: a token is fetched with them "
+                    "and kept, encrypted, until it expires.",
+                },
+            ),
+            ("Sync", {"fields": ["sync_interval_seconds", "chunk_rows", "enabled"]}),
+        ]
+        if obj is not None:
+            fieldsets.append(("Status", {"fields": ["recent_syncs", "coverage", "schedule_info", "token_info"]}))
+        return fieldsets
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_sync_id=last_run(SyncRun, "account", "pk"),
+                last_sync_status=last_run(SyncRun, "account", "status"),
+                last_sync_at=last_run(SyncRun, "account", "at"),
+            )
+        )
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name="{}_{}_test_connection".format(*info),
+            ),
+            path(
+                "<path:object_id>/sync-now/",
+                self.admin_site.admin_view(self.sync_now_view),
+                name="{}_{}_sync_now".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    # -- actions, from the list and from an account's page -----------------------------------
+
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection_action(self, request, queryset):
+        for account in queryset.defer(None):
+            report_connection(request, account)
+
+    @admin.action(description="Sync now", permissions=["change"])
+    def sync_now_action(self, request, queryset):
+        for account in queryset.defer(None):
+            queue_sync(request, account, RunTrigger.ADMIN)
+
+    def _changeable(self, request, object_id):
+        account = self.get_object(request, unquote(object_id))
+        if account is None:
+            raise Http404("No such account.")
+        if not self.has_change_permission(request, account):
+            raise PermissionDenied
+        return account
+
+    @method_decorator(require_POST)
+    def test_connection_view(self, request, object_id):
+        account = self._changeable(request, object_id)
+        report_connection(request, account)
+        return redirect("admin:uploads_wattcarbonaccount_change", account.pk)
+
+    @method_decorator(require_POST)
+    def sync_now_view(self, request, object_id):
+        account = self._changeable(request, object_id)
+        queue_sync(request, account, RunTrigger.ADMIN)
+        return redirect("admin:uploads_wattcarbonaccount_change", account.pk)
+
+    # -- list columns ----------------------------------------------------------------------
+
+    @admin.display(description="interval", ordering="sync_interval_seconds")
+    def interval(self, obj):
+        return human_interval(obj.sync_interval_seconds)
+
+    @admin.display(description="last sync", ordering="last_sync_at")
+    def last_sync(self, obj):
+        if obj.last_sync_id is None:
+            return format_html('<span class="quiet">{}</span>', "never")
+        return format_html(
+            '<a href="{}">{}</a> {}',
+            reverse("admin:uploads_syncrun_change", args=[obj.last_sync_id]),
+            sync_status_badge(obj.last_sync_status, short=True),
+            when(obj.last_sync_at),
+        )
+
+    @admin.display(description="syncs")
+    def syncs(self, obj):
+        return format_html('<a href="{}">syncs</a>', syncs_url(obj.pk))
+
+    # -- the status panel of an account's page ----------------------------------------------
+
+    @admin.display(description="API key")
+    def api_key_status(self, obj):
+        return secret_status(obj.api_key)[1]
+
+    @admin.display(description="recent syncs")
+    def recent_syncs(self, obj):
+        syncs = list(obj.syncs.all()[:RECENT_SYNCS])
+        if not syncs:
+            return "No sync yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    sync_link(sync.pk),
+                    sync_status_badge(sync.status, short=True),
+                    trigger_label(sync.trigger, SYNC_TRIGGER_WORDS),
+                    when(sync.finished_at or sync.started_at or sync.queued_at),
+                    f"{sync.meters_created:,}",
+                    f"{sync.interval_rows + sync.bill_rows:,}",
+                    f"{sync.assets_created:,} / {sync.assets_updated:,}",
+                    f"{sync.problems:,}",
+                )
+                for sync in syncs
+            ),
+        )
+        return format_html(
+            '<table class="uploads-table recent-syncs"><thead><tr><th>sync</th><th>status</th><th>trigger</th>'
+            "<th>when</th><th>meters created</th><th>readings sent</th><th>assets created / updated</th>"
+            "<th>problems</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">All syncs of this account</a></p>',
+            rows,
+            syncs_url(obj.pk),
+        )
+
+    @admin.display(description="meters and assets")
+    def coverage(self, obj):
+        """How the portfolio's meters and assets stand with this account, with links to each group."""
+        meters = Meter.objects.filter(portfolio_id=obj.portfolio_id)
+        assets = Asset.objects.filter(portfolio_id=obj.portfolio_id).prefetch_related("meters", "events")
+        lines = [
+            self._state_counts(obj, Meter, meter_states(meters)),
+            self._state_counts(obj, Asset, asset_states(assets)),
+        ]
+        return format_html_join("", '<div class="wattcarbon-coverage">{}</div>', ((line,) for line in lines))
+
+    @staticmethod
+    def _state_counts(account, model, states):
+        """'3 meters: 2 synced, 1 changed since sync', each state linked to those objects."""
+        opts = model._meta
+        counts = Counter(item.state for per_object in states.values() for item in per_object if item.account == account)
+        total = counts.total()
+        if not total:
+            return f"No {opts.verbose_name_plural} in portfolio {account.portfolio}."
+        changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        base = f"{changelist}?portfolio__id__exact={account.portfolio_id}&{SYNC_STATE_PARAMETER}="
+        parts = format_html_join(
+            ", ",
+            '<a href="{}{}">{} {}</a>',
+            ((base, state, counts[state], sync_state_badge(state)) for state in SyncState.values if counts[state]),
+        )
+        noun = opts.verbose_name if total == 1 else opts.verbose_name_plural
+        return format_html("{} {}: {}", total, noun, parts)
+
+    @admin.display(description="schedule")
+    def schedule_info(self, obj):
+        return schedule_text(wattcarbon_schedule_name(obj.pk), obj.enabled, owner="account", job="sync")
+
+    @admin.display(description="access token")
+    def token_info(self, obj):
+        token, expires_at = obj.access_token, obj.access_token_expires_at
+        if not token or expires_at is None:
+            return "None cached: the next sync logs in with the email and API key for one."
+        if token.error:
+            return "One is cached but cannot be decrypted with the current key: the next sync fetches a new one."
+        if expires_at <= timezone.now():
+            return f"The cached one expired at {exact(expires_at)}: the next sync fetches a new one."
+        return f"Cached, valid until {exact(expires_at)}."
