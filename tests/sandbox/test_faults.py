@@ -67,6 +67,7 @@ def test_a_fault_hits_the_next_n_calls_and_faults_are_consumed_in_order(sandbox)
             "status": 502,
             "retry_after": None,
             "seconds": None,
+            "after": 0,
         }
     ]
 
@@ -149,6 +150,15 @@ def test_expired_issues_a_url_that_has_expired_already(sandbox):
     assert put_csv(signed_url(sandbox.url), GOOD).status_code == 200
 
 
+def test_after_lets_calls_through_before_the_fault_hits(sandbox):
+    sandbox.fault("org_integrations", status=500, times=2, after=2)
+    assert sandbox.state()["faults"][0]["after"] == 2
+    statuses = [list_integrations(sandbox).status_code for _ in range(5)]
+    assert statuses == [200, 200, 500, 500, 200]
+    assert [call["fault"] for call in sandbox.calls()] == [None, None, "status", "status", None]
+    assert sandbox.state()["faults"] == []
+
+
 def test_delete_clears_pending_faults(sandbox):
     sandbox.fault("put", times=3)
     sandbox.fault("token", mode="delay")
@@ -165,6 +175,7 @@ def test_delete_clears_pending_faults(sandbox):
         ({"service": "raptormaps", "operation": "put", "mode": "slow"}, "mode must be one of: status, timeout, "),
         ({"service": "raptormaps", "operation": "put", "mode": "expired"}, "mode 'expired' does not apply to "),
         ({"service": "raptormaps", "operation": "put", "times": 0}, "times must be a whole number >= 1"),
+        ({"service": "raptormaps", "operation": "put", "after": -1}, "after must be a whole number >= 0"),
         ({"service": "raptormaps", "operation": "put", "status": 200}, "status must be a whole number >= 400"),
         ({"service": "raptormaps", "operation": "put", "status": 600}, "status must be between 400 and 599"),
         ({"service": "raptormaps", "operation": "put", "retry_after": "2"}, "retry_after must be a whole number"),

@@ -72,11 +72,21 @@ class SandboxControl:
         return self._call("POST", "wattcarbon/expire_tokens").json()["expired"]
 
     def fault(
-        self, operation, mode="status", *, service="raptormaps", times=1, status=None, retry_after=None, seconds=None
+        self,
+        operation,
+        mode="status",
+        *,
+        service="raptormaps",
+        times=1,
+        status=None,
+        retry_after=None,
+        seconds=None,
+        after=None,
     ):
-        """Make the next ``times`` calls of ``operation`` fail; see docs/sandbox.md for the modes."""
+        """Make the next ``times`` calls of ``operation`` fail (after letting ``after`` calls through);
+        see docs/sandbox.md for the modes."""
         spec = {"service": service, "operation": operation, "mode": mode, "times": times}
-        optional = {"status": status, "retry_after": retry_after, "seconds": seconds}
+        optional = {"status": status, "retry_after": retry_after, "seconds": seconds, "after": after}
         spec.update({name: value for name, value in optional.items() if value is not None})
         return self._call("POST", "faults", json=spec).json()
 

@@ -15,7 +15,7 @@ SERVER_MODES = ("status", "timeout", "reset", "delay", "reset_after")
 MODES = (*SERVER_MODES, "expired", "expire_token")
 DEFAULT_STATUS = 503
 DEFAULT_SECONDS = {"timeout": 30.0, "delay": 1.0}
-FIELDS = ("service", "operation", "mode", "times", "status", "retry_after", "seconds")
+FIELDS = ("service", "operation", "mode", "times", "status", "retry_after", "seconds", "after")
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Fault:
     status: int | None = None
     retry_after: int | None = None
     seconds: float | None = None
+    after: int = 0  # calls of the operation let through untouched before the fault hits
 
     def as_json(self):
         return asdict(self)
@@ -54,7 +55,13 @@ def parse_fault(payload, services):
     own_modes = service.handler_fault_modes.get(operation, frozenset())
     if mode not in SERVER_MODES and mode not in own_modes:
         raise ValueError(f"mode {mode!r} does not apply to {service.name} {operation}")
-    fault = Fault(service.name, operation, mode, times=_whole(payload, "times", 1, minimum=1))
+    fault = Fault(
+        service.name,
+        operation,
+        mode,
+        times=_whole(payload, "times", 1, minimum=1),
+        after=_whole(payload, "after", 0, minimum=0),
+    )
     if mode == "status":
         fault.status = _whole(payload, "status", DEFAULT_STATUS, minimum=400)
         if fault.status > 599:
@@ -91,10 +98,14 @@ class FaultBoard:
             self._faults.append(fault)
 
     def take(self, service, operation):
-        """Consume one call of the first pending fault for this operation; None when there is none."""
+        """Consume one call of the first pending fault for this operation; None when there is none,
+        or when that fault still lets calls through (its ``after``)."""
         with self._lock:
             for fault in self._faults:
                 if fault.service == service and fault.operation == operation:
+                    if fault.after:
+                        fault.after -= 1
+                        return None
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)
