@@ -880,7 +880,7 @@ def test_retrying_needs_the_change_permission_on_accounts(client, story):
 
 def test_the_attempt_list_links_syncs_and_filters_by_account(admin_client, story):
     main, second, failed = story["main"], story["second"], story["failed"]
-    integration = token_integration()
+    integration = token_integration(pk=main.pk)  # the same id as the account: the filter tells them apart
     raptormaps_attempt = make_raptormaps_attempt(integration)
     meter = MeterFactory(portfolio=main.portfolio, name="Main meter")
     meter_attempt = make_attempt(main, sync_run=story["synced"], subject=meter, status_code=422)
