@@ -307,7 +307,9 @@ class _Sync:
             self.run.assets_created += 1
             self.run.add_log(f"Created asset {asset.custom_id}: WattCarbon asset {link.remote_id}.")
             return
-        self._problem(link, "No answer to two creates, and the asset cannot be found; the next sync tries again.")
+        self._problem(
+            link, "Two creates ended without a clear answer and no asset has its customId; the next sync tries again."
+        )
 
     def _find(self, link, asset):
         """The remote asset with this asset's customId, None if there is none, False if the lookup was refused."""
@@ -400,7 +402,7 @@ class _Sync:
             return
         for links in (self.meter_links, self.asset_links):
             for link in links.values():
-                if link.error and link not in self._failed:
+                if link.error and id(link) not in self._failed:
                     link.clear_error()
                     link.save(update_fields=["error", "error_at"])
 

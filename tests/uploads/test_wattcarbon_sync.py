@@ -1,0 +1,469 @@
+"""WattCarbon syncs end to end: the service → HTTP → the sandbox's WattCarbon on 127.0.0.1.
+
+The sandbox checks tokens, bodies and CSV files strictly and keeps what it accepted, so the
+sandbox's state is what WattCarbon would hold. Expected values come from the database.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from portfolio.choices import EquipmentType, SensorType
+from portfolio.demo import load_demo_portfolio
+from portfolio.models import Asset, BillReading, DemandResponseEvent, IntervalReading, Meter, Observation
+from tests.factories import AssetFactory, DemandResponseEventFactory, EquipmentFactory, MeterFactory, SensorFactory
+from tests.uploads.accounts import make_account
+from uploads.demo import ACCOUNT_NAME, load_demo_uploads
+from uploads.leases import LeaseHolder
+from uploads.models import Attempt, SyncState, SyncStatus, WattCarbonAccount, WattCarbonAssetLink, WattCarbonMeterLink
+from uploads.sandbox import wattcarbon as sandbox_defaults
+from uploads.wattcarbon.service import lease_name, run_sync
+from uploads.wattcarbon.state import asset_states, meter_states, overall
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_retries")]
+
+WC = "wattcarbon"
+
+
+@pytest.fixture
+def demo(sandbox, settings):
+    """The demo portfolio and its WattCarbon account, pointing at the test's sandbox."""
+    settings.SANDBOX_URL = sandbox.url
+    load_demo_portfolio()
+    load_demo_uploads()
+    return WattCarbonAccount.objects.get(name=ACCOUNT_NAME)
+
+
+def synced(account, **kwargs):
+    run = run_sync(account, **kwargs)
+    assert run.status == SyncStatus.SYNCED, f"{run.status}: {run.error}\n{run.log}"
+    return run
+
+
+def remote_meters(account):
+    return {link.meter.name: link.remote_id for link in WattCarbonMeterLink.objects.filter(account=account)}
+
+
+def remote_assets(sandbox):
+    return {asset["customId"]: asset for asset in sandbox.wattcarbon()["assets"]}
+
+
+def utc_text(moment):
+    return moment.astimezone(UTC).isoformat()
+
+
+def write_operations(sandbox):
+    return [call["operation"] for call in sandbox.write_calls()]
+
+
+# -- a full sync ---------------------------------------------------------------------------------------
+
+
+def test_a_full_sync_of_the_demo_portfolio_field_by_field(demo, sandbox):
+    run = synced(demo)
+
+    meters = {meter["name"]: meter for meter in sandbox.wattcarbon()["meters"]}
+    ids = remote_meters(demo)
+    assert {name: meter["id"] for name, meter in meters.items()} == ids
+    assert {name: (meter["apiProvider"], meter["meterType"], meter["location"]) for name, meter in meters.items()} == {
+        "Gila Bend production": ("manual", "electricity", {"latitude": 32.9479, "longitude": -112.7168}),
+        "Head office gas": (
+            "manual",
+            "gas",
+            {"street": "606 Ellis St", "city": "San Francisco", "state": "CA", "country": "US", "postalCode": "94109"},
+        ),
+        "Riverside warehouse": ("manual", "electricity", "60 Greene St Riverside IA"),
+    }
+
+    # Interval readings, value by value, in kWh; the production meter's are the derived hours.
+    for name in ("Riverside warehouse", "Gila Bend production"):
+        stored = IntervalReading.objects.filter(meter__name=name).order_by("start")
+        assert stored.count() > 40
+        assert sandbox.wattcarbon_intervals(ids[name]) == [
+            {"start_datetime": utc_text(reading.start), "energy_kwh": pytest.approx(reading.energy_kwh)}
+            for reading in stored
+        ]
+    # Gas bills read in therms arrive in kWh (29.3071 kWh per therm).
+    assert sandbox.wattcarbon_bills(ids["Head office gas"]) == [
+        {"start_date": "2026-01-01", "end_date": "2026-02-01", "energy_kwh": pytest.approx(350 * 29.3071)},
+        {"start_date": "2026-02-01", "end_date": "2026-03-01", "energy_kwh": pytest.approx(290 * 29.3071)},
+        {"start_date": "2026-03-01", "end_date": "2026-04-01", "energy_kwh": pytest.approx(230 * 29.3071)},
+    ]
+
+    assets = remote_assets(sandbox)
+    assert set(assets) == {"SP-AZ-01", "HP-SF-01", "DR-IA-01"}
+    expected = {
+        "SP-AZ-01": {
+            "name": "Gila Bend Solar",
+            "kind": "solar",
+            "location": {"latitude": 32.9479, "longitude": -112.7168},
+            "utility": "Arizona Public Service",
+            "meterIds": [ids["Gila Bend production"]],
+            "commencedOperationDate": "2021-04-01",
+            "nameplateCapacityKw": 5000.0,
+            "inverterDataId": "GB-SC2500",
+            "inverterDataSource": "sma",
+            "externalRegistryName": "GATS",
+            "externalRegistryAssetId": "NON123456",
+        },
+        "HP-SF-01": {
+            "name": "Head office heat pump",
+            "kind": "electrification_eemetered",
+            "location": "606 Ellis St San Francisco CA 94109",
+            "utility": "PG&E",
+            "meterIds": [ids["Head office gas"]],
+            "commencedOperationDate": "2025-10-01",
+            "areaSqft": 12000,
+            "previousFuel": "gas",
+            "buildingType": "commercial",
+            "replacementType": "furnace_only",
+            "yearBuilt": 1962,
+            "numberOfStories": 4,
+        },
+        "DR-IA-01": {
+            "name": "Riverside warehouse demand response",
+            "kind": "demand_response_eemetered",
+            "location": "60 Greene St Riverside IA",
+            "utility": "MidAmerican Energy",
+            "meterIds": [ids["Riverside warehouse"]],
+        },
+    }
+    for custom_id, fields in expected.items():
+        assert {key: assets[custom_id].get(key) for key in fields} == fields, custom_id
+        link = WattCarbonAssetLink.objects.get(account=demo, asset__custom_id=custom_id)
+        assert link.remote_id == str(assets[custom_id]["id"])
+    [document] = assets["DR-IA-01"]["documents"]
+    assert document["type"] == "demand_response_events"
+    assert document["events"] == [
+        ["2026-07-14 17:00:00-05:00", "2026-07-14 20:00:00-05:00"],
+        ["2026-07-21 16:00:00-05:00", "2026-07-21 18:00:00-05:00"],
+        ["2026-08-04 17:00:00-05:00", "2026-08-04 20:00:00-05:00"],
+    ]
+
+    derived = IntervalReading.objects.filter(meter__name="Gila Bend production").count()
+    assert (run.meters_created, run.assets_created, run.assets_updated, run.documents) == (3, 3, 0, 1)
+    assert (run.interval_rows, run.bill_rows, run.derived_rows) == (168 + derived, 3, derived)
+    assert run.write_calls == 10 == len(sandbox.write_calls())
+    # Every call is an attempt of this sync, the token included.
+    assert Attempt.objects.filter(sync_run=run).count() == len(sandbox.calls(service=WC))
+    states = {**meter_states(Meter.objects.all()), **asset_states(Asset.objects.prefetch_related("meters", "events"))}
+    assert {overall(item) for item in states.values()} == {SyncState.SYNCED}
+
+
+def test_a_second_sync_with_nothing_changed_makes_no_calls_at_all(demo, sandbox):
+    synced(demo)
+    calls_before = len(sandbox.calls(service=WC))
+
+    quiet = run_sync(demo)
+
+    assert quiet.status == SyncStatus.NOTHING
+    assert quiet.write_calls == 0
+    assert len(sandbox.calls(service=WC)) == calls_before  # not even a token: the cached one is still good
+    assert "Nothing changed since the last sync." in quiet.log
+
+
+def test_changing_one_asset_updates_only_that_asset_with_only_the_changed_field(demo, sandbox):
+    synced(demo)
+    writes_before = len(sandbox.write_calls())
+    Asset.objects.filter(custom_id="HP-SF-01").update(area_sqft=13000)
+
+    run = synced(demo)
+
+    new_calls = sandbox.write_calls()[writes_before:]
+    assert [(call["operation"], call["method"]) for call in new_calls] == [("update_asset", "PATCH")]
+    assert new_calls[0]["path"].endswith(f"/assets/{remote_assets(sandbox)['HP-SF-01']['id']}")
+    assert remote_assets(sandbox)["HP-SF-01"]["areaSqft"] == 13000
+    assert (run.assets_updated, run.write_calls) == (1, 1)
+    assert "Updated asset HP-SF-01: areaSqft." in run.log
+
+
+def test_new_and_edited_readings_send_only_those_rows(demo, sandbox):
+    synced(demo)
+    warehouse = Meter.objects.get(name="Riverside warehouse")
+    meter_id = remote_meters(demo)["Riverside warehouse"]
+    last = IntervalReading.objects.filter(meter=warehouse).latest("start")
+    IntervalReading.objects.create(meter=warehouse, start=last.end, end=last.end + timedelta(hours=1), quantity=7.5)
+    edited = IntervalReading.objects.filter(meter=warehouse).earliest("start")
+    edited.quantity = 99.25
+    edited.save()
+    uploads_before = len(sandbox.wattcarbon()["uploads"])
+
+    run = synced(demo)
+
+    [upload] = sandbox.wattcarbon()["uploads"][uploads_before:]
+    assert (upload["meterId"], upload["kind"], upload["received"], upload["inserted"], upload["updated"]) == (
+        meter_id,
+        "intervals",
+        2,
+        1,
+        1,
+    )
+    received = {row["start_datetime"]: row["energy_kwh"] for row in sandbox.wattcarbon_intervals(meter_id)}
+    assert received[utc_text(edited.start)] == 99.25
+    assert received[utc_text(last.end)] == 7.5
+    assert (run.interval_rows, run.write_calls) == (2, 1)
+
+
+def test_readings_go_in_chunks_of_the_accounts_size(demo, sandbox):
+    WattCarbonAccount.objects.filter(pk=demo.pk).update(chunk_rows=50)
+    demo.refresh_from_db()
+    plan = run_sync(demo, dry_run=True)
+    assert "Would upload 168 interval row(s) of Riverside warehouse in 4 file(s)." in plan.log
+
+    sandbox.fault("upload_intervals", service=WC, status=503)  # the first upload is retried
+    run = synced(demo)
+
+    meter_id = remote_meters(demo)["Riverside warehouse"]
+    calls = [call for call in sandbox.calls("upload_intervals", service=WC) if f"/meters/{meter_id}/" in call["path"]]
+    assert [call["status"] for call in calls] == [200, 200, 200, 200]
+    assert len(sandbox.wattcarbon_intervals(meter_id)) == 168
+    assert run.log.count("Uploaded 50 interval row(s) of Riverside warehouse.") == 3
+    assert "Uploaded 18 interval row(s) of Riverside warehouse." in run.log
+
+
+def test_a_refused_chunk_keeps_the_watermark_of_the_chunks_before_it(sandbox):
+    account = make_account(base_url=sandbox.url, chunk_rows=50)
+    meter = MeterFactory(portfolio=account.portfolio, name="Warehouse")
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def add_readings(hours):
+        for hour in hours:
+            IntervalReading.objects.create(
+                meter=meter, start=start + timedelta(hours=hour), end=start + timedelta(hours=hour + 1), quantity=hour
+            )
+
+    add_readings(range(120))
+    synced(account)  # creates the meter, sends 3 chunks
+    link = WattCarbonMeterLink.objects.get(meter=meter)
+    add_readings(range(120, 240))
+    plan = run_sync(account, dry_run=True)
+    assert "Would upload 120 interval row(s) of Warehouse in 3 file(s)." in plan.log
+
+    sandbox.fault("upload_intervals", service=WC, status=422, after=1)  # the second new chunk is refused
+    refused = run_sync(account)
+
+    assert refused.status == SyncStatus.PARTIAL
+    assert len(sandbox.wattcarbon_intervals(link.remote_id)) == 170
+    link.refresh_from_db()
+    assert "upload_intervals: HTTP 422" in link.error
+    fiftieth = IntervalReading.objects.filter(meter=meter).order_by("ingested_at", "id")[169]
+    assert (link.intervals_through_at, link.intervals_through_id) == (fiftieth.ingested_at, fiftieth.pk)
+
+    fine = synced(account)
+    assert fine.interval_rows == 70
+    assert len(sandbox.wattcarbon_intervals(link.remote_id)) == 240
+    link.refresh_from_db()
+    assert (link.error, link.error_at) == ("", None)  # a clean sync clears the old error
+
+
+# -- failures ------------------------------------------------------------------------------------------
+
+
+def test_the_token_expiring_mid_sync_is_renewed_once_and_the_call_repeated(demo, sandbox):
+    sandbox.fault("create_asset", mode="expire_token", service=WC)
+
+    run = synced(demo)
+
+    assert len(remote_assets(sandbox)) == 3
+    operations = [(call["operation"], call["status"]) for call in sandbox.calls(service=WC)]
+    assert operations.count(("token", 200)) == 2
+    assert operations.count(("create_asset", 401)) == 1
+    assert operations.count(("create_asset", 201)) == 3
+    refused = Attempt.objects.get(sync_run=run, status_code=401)
+    assert refused.outcome == "retry" and "renewing it" in refused.error
+
+
+def test_a_lost_answer_after_an_asset_was_created_ends_with_exactly_one_asset(demo, sandbox):
+    sandbox.fault("create_asset", mode="reset_after", service=WC)
+
+    run = synced(demo)
+
+    assets = sandbox.wattcarbon()["assets"]
+    assert sorted(asset["customId"] for asset in assets) == ["DR-IA-01", "HP-SF-01", "SP-AZ-01"]
+    first = Asset.objects.order_by("custom_id").first()  # the one whose answer was lost
+    link = WattCarbonAssetLink.objects.get(asset=first)
+    assert link.remote_id == str(remote_assets(sandbox)[first.custom_id]["id"])
+    assert [call["operation"] for call in sandbox.calls(service=WC)].count("find_assets") == 1
+    assert f"Found asset {first.custom_id} by its customId; linked it." in run.log
+    assert run.assets_created == 2  # the third was found, not created
+
+
+def test_a_server_error_on_create_looks_first_then_creates_once(demo, sandbox):
+    sandbox.fault("create_asset", service=WC, status=503)  # refused before anything was created
+
+    run = synced(demo)
+
+    assert len(remote_assets(sandbox)) == 3
+    statuses = [call["status"] for call in sandbox.calls("create_asset", service=WC)]
+    assert statuses == [503, 201, 201, 201]
+    assert [call["operation"] for call in sandbox.calls(service=WC)].count("find_assets") == 1
+    assert "is not on WattCarbon; creating it again." in run.log
+
+
+def test_a_custom_id_already_on_wattcarbon_is_linked_and_brought_in_line(demo, sandbox):
+    session = requests.Session()
+    session.headers["User-Agent"] = "tests"
+    token = session.post(
+        f"{sandbox.url}/auth/token",
+        data={
+            "grant_type": "password",
+            "username": sandbox_defaults.DEFAULT_EMAIL,
+            "password": sandbox_defaults.DEFAULT_API_KEY,
+        },
+    ).json()["access_token"]
+    session.headers["Authorization"] = f"Bearer {token}"
+    existing = session.post(
+        f"{sandbox.url}/accounts/{sandbox_defaults.DEFAULT_ACCOUNT_ID}/assets",
+        json={
+            "name": "Old name",
+            "customId": "DR-IA-01",
+            "location": "Somewhere",
+            "meterIds": [],
+            "kind": "storage_direct",
+        },
+    )
+    assert existing.status_code == 201
+
+    run = synced(demo)
+
+    assets = [asset for asset in sandbox.wattcarbon()["assets"] if asset["customId"] == "DR-IA-01"]
+    assert len(assets) == 1
+    assert assets[0]["id"] == existing.json()["id"]
+    assert (assets[0]["name"], assets[0]["kind"], assets[0]["location"]) == (
+        "Riverside warehouse demand response",
+        "demand_response_eemetered",
+        "60 Greene St Riverside IA",
+    )
+    assert "Asset DR-IA-01 already exists on WattCarbon; linked it." in run.log
+    assert run.assets_created == 2 and run.assets_updated == 1
+    assert len(assets[0]["documents"]) == 1  # and its events went to the linked asset
+
+
+def test_an_invalid_asset_is_reported_and_not_sent_while_the_rest_sync(demo, sandbox):
+    Asset.objects.filter(custom_id="SP-AZ-01").update(nameplate_capacity_kw=None)  # as an old import left it
+
+    run = run_sync(demo)
+
+    assert run.status == SyncStatus.PARTIAL
+    assert run.problems == 1
+    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-SF-01"]
+    link = WattCarbonAssetLink.objects.get(asset__custom_id="SP-AZ-01")
+    assert link.error == "Not sent: nameplate_capacity_kw: Required for solar assets (Directly measured solar)."
+    assert link.remote_id == ""
+    [state] = asset_states(Asset.objects.filter(custom_id="SP-AZ-01").prefetch_related("meters", "events"))[
+        link.asset_id
+    ]
+    assert (state.state, state.detail) == (SyncState.ERROR, link.error)
+
+    Asset.objects.filter(custom_id="SP-AZ-01").update(nameplate_capacity_kw=5000)
+    fixed = synced(demo)
+    assert fixed.assets_created == 1
+    link.refresh_from_db()
+    assert (link.error, link.error_at) == ("", None)
+
+
+def test_a_service_that_stays_down_stops_the_sync_and_the_next_one_goes_on(demo, sandbox):
+    sandbox.fault("upload_intervals", service=WC, status=503, times=20)
+
+    failed = run_sync(demo)
+
+    assert failed.status == SyncStatus.FAILED
+    assert "upload_intervals: HTTP 503 after 5 attempts" in failed.error
+    assert WattCarbonMeterLink.objects.exclude(remote_id=None).count() == 3  # the meters it made are kept
+    assert not remote_assets(sandbox)  # it stopped before the assets
+
+    sandbox.clear_faults()
+    synced(demo)
+    assert len(sandbox.wattcarbon()["meters"]) == 3  # no meter made twice
+    assert len(remote_assets(sandbox)) == 3
+
+
+def test_no_secret_is_recorded_anywhere(demo, sandbox):
+    sandbox.fault("create_meter", service=WC, status=422)
+    run = run_sync(demo)
+    demo.refresh_from_db()
+    secrets = [sandbox_defaults.DEFAULT_API_KEY, demo.access_token.reveal()]
+    assert all(secrets)
+    records = [run.log, run.error]
+    for attempt in Attempt.objects.filter(sync_run=run):
+        records += [attempt.url, attempt.error, attempt.response_excerpt]
+    records += list(WattCarbonMeterLink.objects.values_list("error", flat=True))
+    assert not [record for record in records for secret in secrets if secret in record]
+
+
+def test_one_sync_per_account_at_a_time(demo, sandbox):
+    holder = LeaseHolder(lease_name(demo))
+    assert holder.acquire()
+    try:
+        skipped = run_sync(demo)
+    finally:
+        holder.release()
+    assert skipped.status == SyncStatus.SKIPPED
+    assert "Not started:" in skipped.log
+    assert not sandbox.calls(service=WC)
+
+
+# -- derived intervals and events ------------------------------------------------------------------------
+
+
+def test_derived_intervals_from_a_register_with_a_reset_and_a_gap(sandbox):
+    account = make_account(base_url=sandbox.url)
+    farm_meter = EquipmentFactory(equipment_type=EquipmentType.METER, farm__portfolio=account.portfolio)
+    register = SensorFactory(equipment=farm_meter, sensor_type=SensorType.PRODUCTION_METER_ENERGY)
+    MeterFactory(portfolio=account.portfolio, name="Production", source_equipment=farm_meter)
+    day = datetime(2025, 6, 1, tzinfo=UTC)
+    wh = {0: 1000, 1: 2000, 2: 3000, 3: 0, 4: 1000, 6: 3000, 7: 4000}  # reset at 03:00, nothing 05:00-06:00
+    Observation.objects.bulk_create(
+        Observation(sensor=register, observed_at=day + timedelta(hours=hour, minutes=15 * q), value=first + 250 * q)
+        for hour, first in wh.items()
+        for q in range(4)
+    )
+    Observation.objects.create(sensor=register, observed_at=day + timedelta(hours=8), value=5000)
+
+    run = synced(account)
+
+    meter_id = WattCarbonMeterLink.objects.get().remote_id
+    assert sandbox.wattcarbon_intervals(meter_id) == [
+        {"start_datetime": f"2025-06-01T0{hour}:00:00+00:00", "energy_kwh": 1.0} for hour in (1, 2, 4, 7)
+    ]
+    assert "2025-06-01 03:00 UTC: the register went down (a reset?)" in run.log
+    assert "2025-06-01 06:00 UTC: no register reading in the hour before (a gap)" in run.log
+
+
+def test_demand_response_events_across_a_dst_change_and_only_when_they_change(sandbox):
+    account = make_account(base_url=sandbox.url)
+    asset = AssetFactory(portfolio=account.portfolio, demand_response=True, timezone="America/Chicago", custom_id="DR")
+    central = ZoneInfo("America/Chicago")
+    for day, hour in ((date(2024, 11, 1), 17), (date(2024, 11, 5), 16)):
+        start = datetime(day.year, day.month, day.day, hour, tzinfo=central)
+        DemandResponseEventFactory(asset=asset, start=start, end=start + timedelta(hours=2))
+
+    synced(account)
+    [document] = remote_assets(sandbox)["DR"]["documents"]
+    assert document["events"] == [
+        ["2024-11-01 17:00:00-05:00", "2024-11-01 19:00:00-05:00"],
+        ["2024-11-05 16:00:00-06:00", "2024-11-05 18:00:00-06:00"],
+    ]
+
+    assert run_sync(account).status == SyncStatus.NOTHING  # same events: no new document
+    DemandResponseEvent.objects.filter(asset=asset).order_by("start").last().delete()
+    synced(account)
+    documents = remote_assets(sandbox)["DR"]["documents"]
+    assert [len(document["events"]) for document in documents] == [2, 1]
+
+
+def test_a_sync_queued_from_the_admin_runs_in_the_worker(
+    demo, sandbox, sync_worker, django_capture_on_commit_callbacks
+):
+    from uploads.models import RunTrigger, SyncRun
+    from uploads.wattcarbon.service import enqueue_sync
+
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = enqueue_sync(demo, RunTrigger.ADMIN)
+    queued.refresh_from_db()
+    assert queued.status == SyncStatus.SYNCED, queued.error
+    assert queued.task_id
+    assert SyncRun.objects.count() == 1
+    assert BillReading.objects.count() == 3
