@@ -112,9 +112,7 @@ def test_intervals_and_bills_csv():
     content = payloads.intervals_csv(
         [(datetime(2024, 1, 1, tzinfo=UTC), 1.5), (datetime(2024, 1, 1, 1, tzinfo=eastern), 1e-05)]
     )
-    assert content == (
-        b"start_datetime,energy_kwh\n2024-01-01T00:00:00+00:00,1.5\n2024-01-01T06:00:00+00:00,0.00001\n"
-    )
+    assert content == (b"start_datetime,energy_kwh\n2024-01-01T00:00:00+00:00,1.5\n2024-01-01T06:00:00+00:00,0.00001\n")
     bills = payloads.bills_csv([(date(2026, 1, 1), date(2026, 2, 1), 10257.485)])
     assert bills == b"start_date,end_date,energy_kwh\n2026-01-01,2026-02-01,10257.485\n"
 
