@@ -27,8 +27,8 @@ run: export SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
 run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
-	@# The sandbox stands in for Raptor Maps (the demo integration sends there); the django-q2
-	@# worker runs the scheduled uploads and what the admin queues. Both stop with the web server.
+	@# The sandbox stands in for Raptor Maps and WattCarbon (the demo sends to both); the django-q2
+	@# worker runs the scheduled uploads and syncs and what the admin queues. Both stop with the web server.
 	@$(BIN)/python manage.py sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) & sandbox=$$!; \
 	$(BIN)/python manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker $$sandbox 2>/dev/null; wait $$worker $$sandbox 2>/dev/null' EXIT; \
