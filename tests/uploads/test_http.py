@@ -160,6 +160,22 @@ def test_a_reset_after_a_create_is_an_unknown_outcome_not_a_second_create(script
     assert outcomes() == [(None, "gave_up")]
 
 
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_server_error_after_a_create_is_an_unknown_outcome_too(scripted, client, status):
+    server = scripted((status, {}, "upstream failed"), (201, {}, "{}"))
+    with pytest.raises(OutcomeUnknown, match=f"create: HTTP {status}: the service failed after receiving") as caught:
+        client.call("create", "POST", server.url, json={"name": "a"}, idempotent=False)
+    assert caught.value.status_code == status
+    assert len(server.requests) == 1
+    assert outcomes() == [(status, "gave_up")]
+
+
+def test_a_429_on_a_create_is_retried_it_was_not_carried_out(scripted, client, waits):
+    server = scripted((429, {"Retry-After": "1"}, ""), (201, {}, "{}"))
+    assert client.call("create", "POST", server.url, json={}, idempotent=False).status_code == 201
+    assert outcomes() == [(429, "retry"), (201, "ok")]
+
+
 def test_a_refused_connection_is_safe_to_retry_even_for_a_create(client, waits):
     closed = socket.create_server(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{closed.getsockname()[1]}"

@@ -467,3 +467,57 @@ def test_a_sync_queued_from_the_admin_runs_in_the_worker(
     assert queued.task_id
     assert SyncRun.objects.count() == 1
     assert BillReading.objects.count() == 3
+
+
+# -- more ways it goes wrong ------------------------------------------------------------------------------
+
+
+def test_a_meter_create_without_an_answer_is_reported_and_created_again_by_the_next_sync(demo, sandbox):
+    sandbox.fault("create_meter", mode="reset_after", service=WC)
+
+    first = run_sync(demo)
+
+    assert first.status == SyncStatus.PARTIAL
+    lost = WattCarbonMeterLink.objects.get(meter__name="Gila Bend production")
+    assert lost.remote_id is None
+    assert "The next sync creates it again (WattCarbon cannot look meters up)." in lost.error
+    # The solar asset waits for its meter; the others went.
+    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-SF-01"]
+    assert (
+        "meters: not on WattCarbon yet (Gila Bend production)."
+        in WattCarbonAssetLink.objects.get(asset__custom_id="SP-AZ-01").error
+    )
+
+    synced(demo)
+    lost.refresh_from_db()
+    assert lost.remote_id and not lost.error
+    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-SF-01", "SP-AZ-01"]
+    # The meter the lost answer was about stays on WattCarbon, linked to nothing (documented).
+    names = [meter["name"] for meter in sandbox.wattcarbon()["meters"]]
+    assert names.count("Gila Bend production") == 2
+
+
+def test_a_sync_left_running_by_a_dead_worker_is_marked_abandoned_by_the_next(demo, sandbox):
+    from uploads.wattcarbon.service import queue_sync
+
+    dead = queue_sync(demo, "schedule")
+    dead.status = SyncStatus.RUNNING
+    dead.save()
+
+    run = synced(demo)
+
+    dead.refresh_from_db()
+    assert dead.status == SyncStatus.ABANDONED
+    assert f"found by #{run.pk}" in dead.log
+    assert f"#{dead.pk} had been abandoned by its worker." in run.log
+
+
+def test_an_api_key_the_keys_cannot_open_fails_the_sync_and_says_what_to_do(demo, sandbox, settings):
+    settings.SECRETS_ENCRYPTION_KEYS = ["a key that did not encrypt it"]
+    demo = WattCarbonAccount.objects.get(pk=demo.pk)
+
+    run = run_sync(demo)
+
+    assert run.status == SyncStatus.FAILED
+    assert "API key cannot be decrypted" in run.error and "nter it again" in run.error
+    assert sandbox.calls(service=WC) == []
