@@ -4,9 +4,23 @@ queued → running → a finished status; skipped when another run of the same i
 account holds the lease; abandoned when its worker died while it ran.
 """
 
+from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
-__all__ = ["abandon_dead_runs", "fail", "finish", "skip", "start"]
+__all__ = ["abandon_dead_runs", "fail", "finish", "send_to_worker", "skip", "start"]
+
+
+def send_to_worker(run, task, owner_pk, name):
+    """Queue ``task(owner_pk, run.pk)`` once the transaction commits; the run record shows it at once."""
+
+    def send():
+        task_id = async_task(task, owner_pk, run.pk, task_name=f"{name} {run.pk}")
+        # In sync mode the run has finished (and recorded its task id) by now.
+        type(run).objects.filter(pk=run.pk, task_id="").update(task_id=task_id)
+
+    transaction.on_commit(send)
+    return run
 
 
 def start(run, status):

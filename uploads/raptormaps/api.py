@@ -7,11 +7,9 @@ documented) facts are marked [assumed].
 
 from datetime import timedelta
 
-from django.utils import timezone
-
 from uploads.http import CallFailed, Client
-from uploads.models import RaptorMapsIntegration, Service
-from uploads.secrets import Secret
+from uploads.models import Service
+from uploads.tokens import CachedToken
 
 __all__ = ["RaptorMapsApi", "TokenAuth", "put_to_signed_url", "url_expired"]
 
@@ -30,52 +28,25 @@ EXPIRED_URL_WORDS = ("expired", "signature")
 ORG_INTEGRATION_FIELDS = ("id", "org_id", "api_type", "query_interval_secs", "settings", "enabled")
 
 
-class TokenAuth:
-    """The bearer token of one integration: a ready API token, or one fetched with client credentials.
-
-    A fetched token is cached on the integration (encrypted) until shortly before it expires.
-    """
+class TokenAuth(CachedToken):
+    """The bearer token of one integration: a ready API token, or one fetched with client credentials."""
 
     def __init__(self, integration, api):
+        super().__init__(integration, api.fetch_token, TOKEN_RENEW_MARGIN)
         self.integration = integration
-        self.api = api
-        self._token = None
 
     @property
     def renewable(self):
         return self.integration.uses_client_credentials
 
     def token(self):
-        integration = self.integration
-        if not integration.uses_client_credentials:
-            return integration.api_token.reveal()
-        if self._token is None:
-            cached = integration.access_token
-            expires_at = integration.access_token_expires_at
-            if cached and cached.error is None and expires_at and expires_at - TOKEN_RENEW_MARGIN > timezone.now():
-                self._token = cached.reveal()
-            else:
-                self.renew()
-        return self._token
-
-    def headers(self):
-        return {"Authorization": f"Bearer {self.token()}"}
+        if not self.integration.uses_client_credentials:
+            return self.integration.api_token.reveal()
+        return super().token()
 
     def renew(self):
-        if not self.renewable:
-            return
-        self._token, expires_in = self.api.fetch_token()
-        expires_at = timezone.now() + timedelta(seconds=expires_in)
-        integration = self.integration
-        integration.access_token_expires_at = expires_at
-        # Saved at once, outside any run transaction: the next run reuses it.
-        # (The field encrypts on the way in.)
-        RaptorMapsIntegration.objects.filter(pk=integration.pk).update(
-            access_token=Secret(self._token), access_token_expires_at=expires_at
-        )
-
-    def secrets(self):
-        return [self._token] if self._token else []
+        if self.renewable:
+            super().renew()
 
 
 class RaptorMapsApi:

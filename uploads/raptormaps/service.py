@@ -14,7 +14,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from uploads import lifecycle
 from uploads.horizon import ingestion_horizon
@@ -51,16 +50,7 @@ def queue_run(integration, trigger, user=None, retry_of=None):
 def enqueue_upload(integration, trigger, user=None, retry_of=None):
     """Queue a run for a worker (admin "Upload now" and "Retry"); the record shows it at once."""
     run = queue_run(integration, trigger, user, retry_of)
-
-    def send():
-        task_id = async_task(
-            "uploads.tasks.upload_raptormaps", integration.pk, run.pk, task_name=f"upload run {run.pk}"
-        )
-        # In sync mode the run has finished (and recorded its task id) by now.
-        UploadRun.objects.filter(pk=run.pk, task_id="").update(task_id=task_id)
-
-    transaction.on_commit(send)
-    return run
+    return lifecycle.send_to_worker(run, "uploads.tasks.upload_raptormaps", integration.pk, "upload run")
 
 
 def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_run_dir=None, now=None):

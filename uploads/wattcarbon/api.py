@@ -7,13 +7,11 @@ documented) facts are marked [assumed].
 
 from datetime import timedelta
 
-from django.utils import timezone
-
 from uploads.http import CallFailed, Client
-from uploads.models import Service, WattCarbonAccount
-from uploads.secrets import Secret
+from uploads.models import Service
+from uploads.tokens import CachedToken
 
-__all__ = ["TokenAuth", "WattCarbonApi", "names_custom_id", "remote_asset_id"]
+__all__ = ["WattCarbonApi", "names_custom_id", "remote_asset_id"]
 
 TOKEN_PATH = "/auth/token"
 METERS_PATH = "/accounts/{account}/meters"  # [assumed]
@@ -31,50 +29,13 @@ TOKEN_RENEW_MARGIN = timedelta(minutes=10)
 DUPLICATE_STATUSES = (400, 409, 422)
 
 
-class TokenAuth:
-    """The account's access token: fetched with email and API key, cached (encrypted) until shortly before expiry."""
-
-    renewable = True
-
-    def __init__(self, account, api):
-        self.account = account
-        self.api = api
-        self._token = None
-
-    def token(self):
-        if self._token is None:
-            account = self.account
-            cached, expires_at = account.access_token, account.access_token_expires_at
-            if cached and cached.error is None and expires_at and expires_at - TOKEN_RENEW_MARGIN > timezone.now():
-                self._token = cached.reveal()
-            else:
-                self.renew()
-        return self._token
-
-    def headers(self):
-        return {"Authorization": f"Bearer {self.token()}"}
-
-    def renew(self):
-        self._token, seconds = self.api.fetch_token()
-        expires_at = timezone.now() + timedelta(seconds=seconds)
-        account = self.account
-        account.access_token, account.access_token_expires_at = Secret(self._token), expires_at
-        # Saved at once, outside any sync transaction: the next sync reuses it.
-        WattCarbonAccount.objects.filter(pk=account.pk).update(
-            access_token=Secret(self._token), access_token_expires_at=expires_at
-        )
-
-    def secrets(self):
-        return [self._token] if self._token else []
-
-
 class WattCarbonApi:
     """The calls of one account. Each returns parsed JSON, or raises a ServiceError (uploads/http.py)."""
 
     def __init__(self, account, *, run=None, heartbeat=None, policy=None, timeout=None):
         self.account = account
         self.base_url = account.base_url.rstrip("/")
-        self.auth = TokenAuth(account, self)
+        self.auth = CachedToken(account, self.fetch_token, TOKEN_RENEW_MARGIN)
         self.client = Client(
             Service.WATTCARBON,
             run=run,

@@ -16,10 +16,8 @@ lease (uploads/leases.py).
 import logging
 from math import ceil
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from portfolio.choices import KINDS_WITH_EVENTS
 from portfolio.models import Asset, BillReading, IntervalReading, Meter
@@ -57,13 +55,7 @@ def queue_sync(account, trigger, user=None, retry_of=None):
 def enqueue_sync(account, trigger, user=None, retry_of=None):
     """Queue a sync for a worker (admin "Sync now" and "Retry"); the record shows it at once."""
     run = queue_sync(account, trigger, user, retry_of)
-
-    def send():
-        task_id = async_task("uploads.tasks.sync_wattcarbon", account.pk, run.pk, task_name=f"wattcarbon sync {run.pk}")
-        SyncRun.objects.filter(pk=run.pk, task_id="").update(task_id=task_id)
-
-    transaction.on_commit(send)
-    return run
+    return lifecycle.send_to_worker(run, "uploads.tasks.sync_wattcarbon", account.pk, "wattcarbon sync")
 
 
 def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_run=False, now=None):
