@@ -4,7 +4,7 @@ import os
 
 from django.core.management.base import CommandError
 
-__all__ = ["secret_from_env", "validation_messages"]
+__all__ = ["secret_from_env", "set_given", "validation_messages"]
 
 
 def secret_from_env(name):
@@ -17,3 +17,10 @@ def secret_from_env(name):
 
 def validation_messages(exc):
     return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+
+
+def set_given(obj, values):
+    """Set the fields whose option was given (None: not given, so left as it is)."""
+    for name, value in values.items():
+        if value is not None:
+            setattr(obj, name, value)

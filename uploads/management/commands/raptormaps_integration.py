@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from portfolio.models import Farm, Portfolio
-from uploads.management.options import secret_from_env, validation_messages
+from uploads.management.options import secret_from_env, set_given, validation_messages
 from uploads.models import RaptorMapsIntegration, TimeBasis
 from uploads.secrets import Secret
 
@@ -77,9 +77,7 @@ class Command(BaseCommand):
             "upload_interval_seconds": options["interval"],
             "enabled": options["enabled"],
         }
-        for name, value in simple.items():
-            if value is not None:
-                setattr(integration, name, value)
+        set_given(integration, simple)
 
     def _set_credentials(self, integration, options):
         if options["token_env"]:

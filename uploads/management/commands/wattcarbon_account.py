@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from portfolio.models import Portfolio
-from uploads.management.options import secret_from_env, validation_messages
+from uploads.management.options import secret_from_env, set_given, validation_messages
 from uploads.models import WattCarbonAccount
 from uploads.secrets import Secret
 
@@ -81,6 +81,4 @@ class Command(BaseCommand):
             "chunk_rows": options["chunk_rows"],
             "enabled": options["enabled"],
         }
-        for name, value in simple.items():
-            if value is not None:
-                setattr(account, name, value)
+        set_given(account, simple)
