@@ -7,28 +7,25 @@ connection also records the interval Raptor Maps asks for. Secrets are write-onl
 and the list never decrypts one.
 
 The parts WattCarbon accounts share (the list without secrets, an unreadable credential
-refused, the last run, the schedule) are here too, written for either.
+refused, the last run, the schedule) are here too, written for either; the buttons, actions and
+views of "Test connection" and "Upload now" are outbound.py's.
 """
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
-from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
 from django_q.models import Schedule
 
 from portfolio.admin.annotations import count_of
 from uploads.admin.display import exact, human_interval, run_status_badge, size, trigger_label, when
 from uploads.admin.forms import SECRET_FIELDS, RaptorMapsIntegrationForm, secret_status
+from uploads.admin.outbound import OutboundConnectionAdminMixin, run_now_action
 from uploads.models import RaptorMapsIntegration, RunTrigger, UploadRun, UploadWatermark
 from uploads.raptormaps.connection import test_connection
 from uploads.raptormaps.service import enqueue_upload
@@ -204,7 +201,12 @@ def schedule_text(name, enabled, owner="integration", job="run"):
 
 
 @admin.register(RaptorMapsIntegration)
-class RaptorMapsIntegrationAdmin(WriteOnlySecretsAdminMixin, admin.ModelAdmin):
+class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdminMixin, admin.ModelAdmin):
+    noun = "integration"
+    run_now_name = "upload_now"
+    run_now_label = "Upload now"
+    upload_now_action = run_now_action(run_now_label)
+
     form = RaptorMapsIntegrationForm
     list_display = [
         "name",
@@ -287,57 +289,13 @@ class RaptorMapsIntegrationAdmin(WriteOnlySecretsAdminMixin, admin.ModelAdmin):
             )
         )
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<path:object_id>/test-connection/",
-                self.admin_site.admin_view(self.test_connection_view),
-                name="{}_{}_test_connection".format(*info),
-            ),
-            path(
-                "<path:object_id>/upload-now/",
-                self.admin_site.admin_view(self.upload_now_view),
-                name="{}_{}_upload_now".format(*info),
-            ),
-            *super().get_urls(),
-        ]
+    # -- Test connection and Upload now, from the list and from an integration's page (outbound.py)
 
-    # -- actions, from the list and from an integration's page -------------------------------
-
-    @admin.action(description="Test connection", permissions=["change"])
-    def test_connection_action(self, request, queryset):
-        for integration in queryset.defer(None):
-            report_connection(request, integration)
-
-    @admin.action(description="Upload now", permissions=["change"])
-    def upload_now_action(self, request, queryset):
-        for integration in queryset.defer(None):
-            queue_upload(request, integration, RunTrigger.ADMIN)
-
-    def _changeable(self, request, object_id):
-        integration = self.get_object(request, unquote(object_id))
-        if integration is None:
-            raise Http404("No such integration.")
-        if not self.has_change_permission(request, integration):
-            raise PermissionDenied
-        return integration
-
-    @staticmethod
-    def _back_to(integration):
-        return redirect("admin:uploads_raptormapsintegration_change", integration.pk)
-
-    @method_decorator(require_POST)
-    def test_connection_view(self, request, object_id):
-        integration = self._changeable(request, object_id)
+    def check_connection(self, request, integration):
         report_connection(request, integration)
-        return self._back_to(integration)
 
-    @method_decorator(require_POST)
-    def upload_now_view(self, request, object_id):
-        integration = self._changeable(request, object_id)
+    def run_now(self, request, integration):
         queue_upload(request, integration, RunTrigger.ADMIN)
-        return self._back_to(integration)
 
     # -- list columns ----------------------------------------------------------------------
 

@@ -10,15 +10,9 @@ until when it is good.
 from collections import Counter
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
 
 from portfolio.models import Asset, Meter
 from uploads.admin.display import (
@@ -32,6 +26,7 @@ from uploads.admin.display import (
 )
 from uploads.admin.forms import WattCarbonAccountForm, secret_status
 from uploads.admin.integrations import WriteOnlySecretsAdminMixin, last_run, refuse_unreadable_secret, schedule_text
+from uploads.admin.outbound import OutboundConnectionAdminMixin, run_now_action
 from uploads.models import RunTrigger, SyncRun, SyncState, WattCarbonAccount
 from uploads.schedules import wattcarbon_schedule_name
 from uploads.wattcarbon.connection import test_connection
@@ -100,7 +95,12 @@ def connection_message(account, report):
 
 
 @admin.register(WattCarbonAccount)
-class WattCarbonAccountAdmin(WriteOnlySecretsAdminMixin, admin.ModelAdmin):
+class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdminMixin, admin.ModelAdmin):
+    noun = "account"
+    run_now_name = "sync_now"
+    run_now_label = "Sync now"
+    sync_now_action = run_now_action(run_now_label)
+
     form = WattCarbonAccountForm
     list_display = ["name", "portfolio", "account_id", "email", "enabled", "interval", "last_sync", "syncs"]
     list_filter = ["enabled", "portfolio"]
@@ -143,53 +143,13 @@ class WattCarbonAccountAdmin(WriteOnlySecretsAdminMixin, admin.ModelAdmin):
             )
         )
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<path:object_id>/test-connection/",
-                self.admin_site.admin_view(self.test_connection_view),
-                name="{}_{}_test_connection".format(*info),
-            ),
-            path(
-                "<path:object_id>/sync-now/",
-                self.admin_site.admin_view(self.sync_now_view),
-                name="{}_{}_sync_now".format(*info),
-            ),
-            *super().get_urls(),
-        ]
+    # -- Test connection and Sync now, from the list and from an account's page (outbound.py) --
 
-    # -- actions, from the list and from an account's page -----------------------------------
-
-    @admin.action(description="Test connection", permissions=["change"])
-    def test_connection_action(self, request, queryset):
-        for account in queryset.defer(None):
-            report_connection(request, account)
-
-    @admin.action(description="Sync now", permissions=["change"])
-    def sync_now_action(self, request, queryset):
-        for account in queryset.defer(None):
-            queue_sync(request, account, RunTrigger.ADMIN)
-
-    def _changeable(self, request, object_id):
-        account = self.get_object(request, unquote(object_id))
-        if account is None:
-            raise Http404("No such account.")
-        if not self.has_change_permission(request, account):
-            raise PermissionDenied
-        return account
-
-    @method_decorator(require_POST)
-    def test_connection_view(self, request, object_id):
-        account = self._changeable(request, object_id)
+    def check_connection(self, request, account):
         report_connection(request, account)
-        return redirect("admin:uploads_wattcarbonaccount_change", account.pk)
 
-    @method_decorator(require_POST)
-    def sync_now_view(self, request, object_id):
-        account = self._changeable(request, object_id)
+    def run_now(self, request, account):
         queue_sync(request, account, RunTrigger.ADMIN)
-        return redirect("admin:uploads_wattcarbonaccount_change", account.pk)
 
     # -- list columns ----------------------------------------------------------------------
 

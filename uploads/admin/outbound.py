@@ -1,0 +1,101 @@
+"""What the admin of an outbound connection (a Raptor Maps integration, a WattCarbon account) has.
+
+"Test connection" and a "run now" ("Upload now", "Sync now") work from the list, as actions, and
+from an object's page, as buttons that POST to a view of their own. Both need the change
+permission. The subclass says how to test and how to queue (``check_connection``, ``run_now``).
+"""
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
+
+__all__ = ["OutboundConnectionAdminMixin", "run_now_action"]
+
+
+def run_now_action(description):
+    """The list action that runs each selected object now, under its own words ("Upload now")."""
+
+    @admin.action(description=description, permissions=["change"])
+    def action(model_admin, request, queryset):
+        for obj in queryset.defer(None):  # the list defers the secrets; a run needs them
+            model_admin.run_now(request, obj)
+
+    return action
+
+
+class OutboundConnectionAdminMixin:
+    """Test connection and Run now for a ModelAdmin: actions, views, URLs and the page's buttons.
+
+    The subclass names its "run now" (``run_now_name``: "upload_now" is the URL ".../upload-now/"
+    named "..._upload_now"), the button's words (``run_now_label``) and the word for one object
+    (``noun``), and lists ``run_now_action(run_now_label)`` among its actions.
+    """
+
+    noun: str
+    run_now_name: str
+    run_now_label: str
+    change_form_template = "admin/uploads/outbound_change_form.html"
+
+    def check_connection(self, request, obj):
+        """Test ``obj``'s connection and tell the user what the service answered."""
+        raise NotImplementedError
+
+    def run_now(self, request, obj):
+        """Queue a run of ``obj`` asked for from the admin, and say so."""
+        raise NotImplementedError
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        run_now_path = self.run_now_name.replace("_", "-")
+        return [
+            path(
+                "<path:object_id>/test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name="{}_{}_test_connection".format(*info),
+            ),
+            path(
+                f"<path:object_id>/{run_now_path}/",
+                self.admin_site.admin_view(self.run_now_view),
+                name="{}_{}_{}".format(*info, self.run_now_name),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page's "run now" button (outbound_change_form.html), named for this kind of object.
+        run_now = {"run_now_name": self.run_now_name, "run_now_label": self.run_now_label}
+        extra_context = {**(extra_context or {}), **run_now}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection_action(self, request, queryset):
+        for obj in queryset.defer(None):
+            self.check_connection(request, obj)
+
+    @method_decorator(require_POST)
+    def test_connection_view(self, request, object_id):
+        obj = self._changeable(request, object_id)
+        self.check_connection(request, obj)
+        return self._back_to(obj)
+
+    @method_decorator(require_POST)
+    def run_now_view(self, request, object_id):
+        obj = self._changeable(request, object_id)
+        self.run_now(request, obj)
+        return self._back_to(obj)
+
+    def _changeable(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No such {self.noun}.")
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def _back_to(self, obj):
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", obj.pk)
