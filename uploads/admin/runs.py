@@ -8,7 +8,7 @@ change permission on Raptor Maps integrations, like "Upload now"; viewing needs 
 permission on upload runs.
 
 ``RunAdmin`` is the part WattCarbon syncs share (syncs.py): the list's times and trigger, the
-log, the error first, the attempts, and Retry.
+page's story (the log, the error first, the attempts), and Retry.
 """
 
 from django.contrib import admin, messages
@@ -36,7 +36,7 @@ from uploads.admin.display import (
     trigger_label,
     trigger_text,
 )
-from uploads.admin.integrations import queue_upload, run_link
+from uploads.admin.integrations import queue_upload
 from uploads.models import RunTrigger, UploadRun
 from uploads.models.runs import RETRYABLE_STATUSES
 
@@ -89,8 +89,8 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Runs of one kind (upload runs, syncs): read-only pages, and Retry for those that did not finish well.
 
     A subclass names what differs: the word for one (``noun``), the field of what it ran for
-    (``owner_field``), which statuses may be retried, who may retry, its status badge, and how a
-    new one is queued (``enqueue``).
+    (``owner_field``), which statuses may be retried, who may retry, its status badge, how a
+    new one is queued (``enqueue``), and what its page adds to the story (``story_fieldsets``).
     """
 
     noun = "run"
@@ -104,6 +104,21 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     date_hierarchy = "queued_at"
     actions = ["retry_action"]
+    change_form_template = "admin/uploads/run_change_form.html"
+    # What every run's page shows; a subclass adds its own (``[*RunAdmin.readonly_fields, ...]``).
+    readonly_fields = [
+        "status_badge",
+        "trigger_display",
+        "queued_exact",
+        "started_exact",
+        "finished_exact",
+        "retry_of_link",
+        "retries_list",
+        "duration",
+        "log_display",
+        "error_display",
+        "attempts_table",
+    ]
 
     class Media:
         css = {"all": ["uploads/admin.css"]}
@@ -119,9 +134,33 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def refusal(self, run):
         return retry_refusal(run, self.noun, self.retryable, self.retryable_words, self.status_words)
 
-    def with_error_first(self, obj, fieldsets):
+    def story_fieldsets(self, obj, done, made=()):
+        """A run's page: what it ran for and why, what it did (``done``), when, its log, what it made, its calls.
+
+        The owner's link is the field ``<owner_field>_link``. A failed run's page opens with why.
+        """
+        fieldsets = [
+            (
+                None,
+                {
+                    "fields": [
+                        f"{self.owner_field}_link",
+                        "status_badge",
+                        "trigger_display",
+                        "requested_by",
+                        "retry_of_link",
+                        "retries_list",
+                        "task_id",
+                    ]
+                },
+            ),
+            *done,
+            ("Times", {"fields": ["queued_exact", "started_exact", "finished_exact", "duration"]}),
+            ("Log", {"fields": ["log_display"]}),
+            *made,
+            ("Attempts", {"fields": ["attempts_table"]}),
+        ]
         if obj is not None and obj.error:
-            # A failed run's page opens with why.
             return [("Error", {"fields": ["error_display"], "classes": ["uploads-error"]}), *fieldsets]
         return fieldsets
 
@@ -311,54 +350,23 @@ class UploadRunAdmin(RunAdmin):
     list_select_related = ["integration", "requested_by"]
     search_fields = ["error", "task_id"]
     readonly_fields = [
+        *RunAdmin.readonly_fields,
         "integration_link",
-        "status_badge",
-        "trigger_display",
         "window_end_exact",
-        "queued_exact",
-        "started_exact",
-        "finished_exact",
-        "retry_of_link",
-        "retries_list",
         "bytes_display",
-        "duration",
         "window_table",
-        "log_display",
-        "error_display",
         "parts_table",
-        "attempts_table",
     ]
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [
-            (
-                None,
-                {
-                    "fields": [
-                        "integration_link",
-                        "status_badge",
-                        "trigger_display",
-                        "requested_by",
-                        "retry_of_link",
-                        "retries_list",
-                        "task_id",
-                    ]
-                },
-            ),
+        done = [
             ("Sent", {"fields": ["readings", "rows", "skipped_nonfinite", "parts", "bytes_display"]}),
             ("Window", {"fields": ["window_end_exact", "window_table"]}),
-            ("Times", {"fields": ["queued_exact", "started_exact", "finished_exact", "duration"]}),
-            ("Log", {"fields": ["log_display"]}),
-            ("Parts", {"fields": ["parts_table"]}),
-            ("Attempts", {"fields": ["attempts_table"]}),
         ]
-        return self.with_error_first(obj, fieldsets)
+        return self.story_fieldsets(obj, done, made=[("Parts", {"fields": ["parts_table"]})])
 
     def enqueue(self, request, owner, trigger, retry_of):
         return queue_upload(request, owner, trigger, retry_of=retry_of)
-
-    def link(self, pk, label=None):
-        return run_link(pk, label)
 
     @admin.display(description="run", ordering="pk")
     def run(self, obj):

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from uploads.admin.display import SYNC_TRIGGER_WORDS, sync_status_badge, trigger_text
 from uploads.admin.runs import RunAdmin
-from uploads.admin.wattcarbon_accounts import queue_sync, sync_link
+from uploads.admin.wattcarbon_accounts import queue_sync
 from uploads.models import RunTrigger, SyncRun
 from uploads.models.syncs import RETRYABLE_SYNC_STATUSES
 
@@ -77,37 +77,10 @@ class SyncRunAdmin(RunAdmin):
     list_filter = ["status", "account", SyncTriggerFilter]
     list_select_related = ["account", "requested_by"]
     search_fields = ["error", "task_id", "log"]
-    readonly_fields = [
-        "account_link",
-        "status_badge",
-        "trigger_display",
-        "queued_exact",
-        "started_exact",
-        "finished_exact",
-        "retry_of_link",
-        "retries_list",
-        "duration",
-        "log_display",
-        "error_display",
-        "attempts_table",
-    ]
+    readonly_fields = [*RunAdmin.readonly_fields, "account_link"]
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [
-            (
-                None,
-                {
-                    "fields": [
-                        "account_link",
-                        "status_badge",
-                        "trigger_display",
-                        "requested_by",
-                        "retry_of_link",
-                        "retries_list",
-                        "task_id",
-                    ]
-                },
-            ),
+        done = [
             (
                 "Changes on WattCarbon",
                 {
@@ -124,17 +97,11 @@ class SyncRunAdmin(RunAdmin):
                     ]
                 },
             ),
-            ("Times", {"fields": ["queued_exact", "started_exact", "finished_exact", "duration"]}),
-            ("Log", {"fields": ["log_display"]}),
-            ("Attempts", {"fields": ["attempts_table"]}),
         ]
-        return self.with_error_first(obj, fieldsets)
+        return self.story_fieldsets(obj, done)
 
     def enqueue(self, request, owner, trigger, retry_of):
         return queue_sync(request, owner, trigger, retry_of=retry_of)
-
-    def link(self, pk, label=None):
-        return sync_link(pk, label)
 
     @admin.action(
         description="Retry the selected syncs that failed, were abandoned or had problems", permissions=["retry"]
