@@ -1,13 +1,19 @@
-"""Data and tools for the uploads admin tests: integrations with real secrets, runs with their story."""
+"""Data and tools for the uploads admin tests: integrations with real secrets, runs with their story,
+and what the Raptor Maps and WattCarbon admin tests both use to read and post pages."""
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from tests.factories import FarmFactory, PortfolioFactory
+from tests.portfolio.admin_forms import form_data
 from tests.uploads.integrations import make_integration
+from uploads.fields import EncryptedSecretField
 from uploads.models import (
     Attempt,
     AttemptOutcome,
@@ -27,16 +33,6 @@ CLIENT_SECRET = "rm-client-secret-Wp62nJt9"
 ACCESS_TOKEN = "rm-access-token-Hb47sLc5"
 SECRETS = (API_TOKEN, CLIENT_SECRET, ACCESS_TOKEN)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def stored_secrets(integration):
-    """The encrypted forms as stored in the table: a page must not show those either."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT api_token, client_secret, access_token FROM {RaptorMapsIntegration._meta.db_table} WHERE id = %s",
-            [integration.pk],
-        )
-        return [value for value in cursor.fetchone() if value]
 
 
 def token_integration(name="East token", **fields):
@@ -122,9 +118,85 @@ def watermark(integration, farm, run=None):
     return UploadWatermark.objects.create(integration=integration, farm=farm, ingested_through=T0, run=run)
 
 
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def url(model, view, *args):
+    opts = model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+def page_text(response):
+    assert response.status_code == 200, response
+    return response.content.decode()
+
+
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+def form_errors(response):
+    assert response.status_code == 200
+    return {name: list(errors) for name, errors in response.context["adminform"].form.errors.items()}
+
+
+def save(client, obj, **changes):
+    """Post ``obj``'s change form as it stands with ``changes`` (None leaves a field out)."""
+    change = url(type(obj), "change", obj.pk)
+    data = {**form_data(client.get(change)), **changes}
+    return client.post(change, {key: value for key, value in data.items() if value is not None})
+
+
+def reloaded(obj):
+    return type(obj).objects.get(pk=obj.pk)
+
+
+def changelist_queries(client, model, query=""):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url(model, "changelist") + query)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def changelist_selects(client, model):
+    """The SELECTs from ``model``'s table that its list page ran (to see which columns it loaded)."""
+    with CaptureQueriesContext(connection) as queries:
+        page_text(client.get(url(model, "changelist")))
+    table = model._meta.db_table
+    return [q["sql"] for q in queries if f'FROM "{table}"' in q["sql"] and "SELECT" in q["sql"]]
+
+
+def closed_port():
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- secrets and permissions ------------------------------------------------------------------------
+
+
+def stored_secrets(owner):
+    """The encrypted forms as stored in the table: a page must not show those either."""
+    opts = owner._meta
+    columns = [field.column for field in opts.concrete_fields if isinstance(field, EncryptedSecretField)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {opts.db_table} WHERE id = %s", [owner.pk])
+        return [value for value in cursor.fetchone() if value]
+
+
+def assert_no_secret(html, *owners, secrets=SECRETS):
+    """Neither the test's real ``secrets`` nor the stored (encrypted) forms of the owners' are in ``html``."""
+    for value in secrets:
+        assert value not in html
+    for owner in owners:
+        for value in stored_secrets(owner):
+            assert value not in html
+
+
 def staff_user(*permissions, username="staff"):
-    """A staff user with only these permissions (codenames of the uploads app)."""
+    """A staff user with only these permissions (codenames, any app)."""
     user = User.objects.create_user(username, password="x", is_staff=True)
     for codename in permissions:
-        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="uploads"))
+        user.user_permissions.add(Permission.objects.get(codename=codename))
     return user

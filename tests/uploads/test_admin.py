@@ -6,15 +6,11 @@ on 127.0.0.1) or to a port where nothing listens.
 """
 
 import re
-import socket
 from datetime import timedelta
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -24,14 +20,23 @@ from tests.uploads.admin_helpers import (
     ACCESS_TOKEN,
     API_TOKEN,
     CLIENT_SECRET,
-    SECRETS,
+    assert_no_secret,
+    changelist_queries,
+    changelist_selects,
     client_integration,
+    closed_port,
     failed_run,
+    form_errors,
     make_attempt,
     make_run,
+    messages_of,
+    page_text,
+    reloaded,
+    save,
     staff_user,
     stored_secrets,
     token_integration,
+    url,
     watermark,
 )
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
@@ -52,33 +57,6 @@ from uploads.secrets import Secret
 pytestmark = pytest.mark.django_db
 
 UPLOADS_MODELS = [RaptorMapsIntegration, UploadRun, Attempt]
-
-
-def url(model, view, *args):
-    return reverse(f"admin:uploads_{model._meta.model_name}_{view}", args=args)
-
-
-def page_text(response):
-    assert response.status_code == 200, response
-    return response.content.decode()
-
-
-def assert_no_secret(html, integration=None):
-    for value in SECRETS:
-        assert value not in html
-    for value in stored_secrets(integration) if integration is not None else []:
-        assert value not in html
-
-
-def messages_of(response):
-    return [str(message) for message in response.context["messages"]]
-
-
-def closed_port():
-    """A port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -175,10 +153,8 @@ def test_integration_list_filters(admin_client, story):
 
 
 def test_the_list_never_loads_a_secret(admin_client, story):
-    with CaptureQueriesContext(connection) as queries:
-        admin_client.get(url(RaptorMapsIntegration, "changelist"))
+    selects = changelist_selects(admin_client, RaptorMapsIntegration)
     table = RaptorMapsIntegration._meta.db_table
-    selects = [q["sql"] for q in queries if f'FROM "{table}"' in q["sql"] and "SELECT" in q["sql"]]
     assert selects
     for column in ("api_token", "client_secret", "access_token"):
         assert all(f'"{table}"."{column}"' not in sql for sql in selects), column
@@ -246,17 +222,6 @@ def test_the_form_says_whether_each_secret_is_stored(admin_client, settings):
     html = page_text(admin_client.get(url(RaptorMapsIntegration, "change", integration.pk)))
     assert "stored but unreadable with the current key — enter it again" in secret_row(html, "api_token")
     assert_no_secret(html, integration)
-
-
-def save(client, integration, **changes):
-    change = url(RaptorMapsIntegration, "change", integration.pk)
-    data = {**form_data(client.get(change)), **changes}
-    data = {key: value for key, value in data.items() if value is not None}
-    return client.post(change, data)
-
-
-def reloaded(integration):
-    return RaptorMapsIntegration.objects.get(pk=integration.pk)
 
 
 def test_a_blank_secret_keeps_the_stored_one_and_the_cached_token(admin_client):
@@ -363,11 +328,6 @@ def test_adding_an_integration_for_chosen_farms(admin_client):
     integration = RaptorMapsIntegration.objects.get(name="North")
     assert set(integration.farms.all()) == {farms[0], farms[2]}
     assert integration.portfolio is None
-
-
-def form_errors(response):
-    assert response.status_code == 200
-    return {name: list(errors) for name, errors in response.context["adminform"].form.errors.items()}
 
 
 @pytest.mark.parametrize(
@@ -861,13 +821,6 @@ def test_the_attempt_list_links_runs_and_filters(admin_client, story):
 
 
 # --- queries --------------------------------------------------------------------------------------
-
-
-def changelist_queries(client, model):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url(model, "changelist"))
-    assert response.status_code == 200
-    return len(queries)
 
 
 def more_integrations(n):

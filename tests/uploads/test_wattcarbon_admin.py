@@ -9,16 +9,12 @@ sync leaves them.
 
 import json
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django_q.models import Schedule
@@ -32,9 +28,23 @@ from tests.factories import (
     MeterFactory,
     PortfolioFactory,
 )
-from tests.portfolio.admin_forms import errors_of, form_data
+from tests.portfolio.admin_forms import errors_of
+from tests.uploads import admin_helpers
+from tests.uploads.admin_helpers import (
+    changelist_queries,
+    changelist_selects,
+    closed_port,
+    form_errors,
+    messages_of,
+    page_text,
+    reloaded,
+    save,
+    staff_user,
+    stored_secrets,
+    token_integration,
+    url,
+)
 from tests.uploads.admin_helpers import make_attempt as make_raptormaps_attempt
-from tests.uploads.admin_helpers import token_integration
 from uploads.admin.display import exact as display_exact
 from uploads.admin.sync_state import AssetWithSyncStateAdmin, MeterWithSyncStateAdmin
 from uploads.models import (
@@ -65,20 +75,6 @@ TOKEN_EXPIRES = datetime(2040, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def url(model, view, *args):
-    opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
-
-
-def page_text(response):
-    assert response.status_code == 200, response
-    return response.content.decode()
-
-
-def messages_of(response):
-    return [str(message) for message in response.context["messages"]]
 
 
 def listed(client, model, query=""):
@@ -116,25 +112,9 @@ def sandbox_account(sandbox, **fields):
     return make_account(**values)
 
 
-def stored_secrets(account):
-    """The encrypted forms as stored in the table: a page must not show those either."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT api_key, access_token FROM {WattCarbonAccount._meta.db_table} WHERE id = %s", [account.pk]
-        )
-        return [value for value in cursor.fetchone() if value]
-
-
 def assert_no_secret(html, *accounts):
-    for value in SECRETS:
-        assert value not in html
-    for account in accounts:
-        for value in stored_secrets(account):
-            assert value not in html
-
-
-def reloaded(account):
-    return WattCarbonAccount.objects.get(pk=account.pk)
+    """The shared check, with this file's real secrets (WattCarbon's, not Raptor Maps')."""
+    admin_helpers.assert_no_secret(html, *accounts, secrets=SECRETS)
 
 
 def make_sync(account, status=SyncStatus.SYNCED, attempts=0, **fields):
@@ -185,21 +165,6 @@ def failed_sync(account, **fields):
         attempts=3,
         **fields,
     )
-
-
-def staff_user(*permissions, username="staff"):
-    """A staff user with only these permissions (codenames, any app)."""
-    user = User.objects.create_user(username, password="x", is_staff=True)
-    for codename in permissions:
-        user.user_permissions.add(Permission.objects.get(codename=codename))
-    return user
-
-
-def closed_port():
-    """A port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def text_of(html):
@@ -284,17 +249,6 @@ def add_data(**fields):
     }
     data.update(fields)
     return {key: value for key, value in data.items() if value is not None}
-
-
-def form_errors(response):
-    assert response.status_code == 200
-    return {name: list(errors) for name, errors in response.context["adminform"].form.errors.items()}
-
-
-def save(client, account, **changes):
-    change = url(WattCarbonAccount, "change", account.pk)
-    data = {**form_data(client.get(change)), **changes}
-    return client.post(change, {key: value for key, value in data.items() if value is not None})
 
 
 def test_adding_an_account_stores_the_api_key_encrypted(admin_client, django_capture_on_commit_callbacks):
@@ -468,10 +422,8 @@ def test_the_account_list_filters(admin_client, story):
 
 
 def test_the_list_never_loads_a_secret(admin_client, story):
-    with CaptureQueriesContext(connection) as queries:
-        page_text(admin_client.get(url(WattCarbonAccount, "changelist")))
+    selects = changelist_selects(admin_client, WattCarbonAccount)
     table = WattCarbonAccount._meta.db_table
-    selects = [q["sql"] for q in queries if f'FROM "{table}"' in q["sql"] and "SELECT" in q["sql"]]
     assert selects
     for column in ("api_key", "access_token"):
         assert all(f'"{table}"."{column}"' not in sql for sql in selects), column
@@ -1234,13 +1186,6 @@ def test_sync_now_from_the_lists_needs_the_change_permission_on_accounts(client,
 
 
 # --- queries ---------------------------------------------------------------------------------------------
-
-
-def changelist_queries(client, model, query=""):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url(model, "changelist") + query)
-    assert response.status_code == 200
-    return len(queries)
 
 
 def more_meters(account, n):
