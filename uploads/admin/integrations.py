@@ -36,6 +36,7 @@ __all__ = [
     "WithoutSecretsChangeList",
     "WriteOnlySecretsAdminMixin",
     "last_run",
+    "last_run_cell",
     "queue_upload",
     "refuse_unreadable_secret",
     "run_link",
@@ -181,6 +182,13 @@ def last_run(runs, owner_field, field):
     if field == "at":
         newest = newest.annotate(at=Coalesce("finished_at", "started_at", "queued_at"))
     return Subquery(newest.values(field)[:1])
+
+
+def last_run_cell(link, badge, run_id, status, at):
+    """A list's "last run" cell from ``last_run``'s annotations: the status, linked to the run, and when."""
+    if run_id is None:
+        return format_html('<span class="quiet">{}</span>', "never")
+    return format_html("{} {}", link(run_id, badge(status, short=True)), when(at))
 
 
 def schedule_text(name, enabled, owner="integration", job="run"):
@@ -336,14 +344,7 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
 
     @admin.display(description="last run", ordering="last_run_at")
     def last_run(self, obj):
-        if obj.last_run_id is None:
-            return format_html('<span class="quiet">{}</span>', "never")
-        return format_html(
-            '<a href="{}">{}</a> {}',
-            reverse("admin:uploads_uploadrun_change", args=[obj.last_run_id]),
-            run_status_badge(obj.last_run_status, short=True),
-            when(obj.last_run_at),
-        )
+        return last_run_cell(run_link, run_status_badge, obj.last_run_id, obj.last_run_status, obj.last_run_at)
 
     @admin.display(description="runs")
     def runs(self, obj):

@@ -25,7 +25,13 @@ from uploads.admin.display import (
     when,
 )
 from uploads.admin.forms import WattCarbonAccountForm, secret_status
-from uploads.admin.integrations import WriteOnlySecretsAdminMixin, last_run, refuse_unreadable_secret, schedule_text
+from uploads.admin.integrations import (
+    WriteOnlySecretsAdminMixin,
+    last_run,
+    last_run_cell,
+    refuse_unreadable_secret,
+    schedule_text,
+)
 from uploads.admin.outbound import OutboundConnectionAdminMixin, run_now_action
 from uploads.models import RunTrigger, SyncRun, SyncState, WattCarbonAccount
 from uploads.schedules import wattcarbon_schedule_name
@@ -159,14 +165,7 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
 
     @admin.display(description="last sync", ordering="last_sync_at")
     def last_sync(self, obj):
-        if obj.last_sync_id is None:
-            return format_html('<span class="quiet">{}</span>', "never")
-        return format_html(
-            '<a href="{}">{}</a> {}',
-            reverse("admin:uploads_syncrun_change", args=[obj.last_sync_id]),
-            sync_status_badge(obj.last_sync_status, short=True),
-            when(obj.last_sync_at),
-        )
+        return last_run_cell(sync_link, sync_status_badge, obj.last_sync_id, obj.last_sync_status, obj.last_sync_at)
 
     @admin.display(description="syncs")
     def syncs(self, obj):
