@@ -170,7 +170,7 @@ class IntervalReading(Reading):
                 violation_error_message="The end must be after the start.",
             ),
         ]
-        indexes = [models.Index(fields=["meter", "ingested_at"], name="interval_reading_ingested")]
+        indexes = [models.Index(fields=["meter", "ingested_at", "id"], name="interval_reading_ingested")]
 
     def __str__(self):
         return self.period
@@ -219,7 +219,7 @@ class BillReading(Reading):
                 violation_error_message="The end date must be after the start date.",
             ),
         ]
-        indexes = [models.Index(fields=["meter", "ingested_at"], name="bill_reading_ingested")]
+        indexes = [models.Index(fields=["meter", "ingested_at", "id"], name="bill_reading_ingested")]
 
     def __str__(self):
         return self.period

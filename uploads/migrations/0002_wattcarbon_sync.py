@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portfolio', '0004_meter_derived_through'),
+        ('portfolio', '0004_meter_wattcarbon_sync'),
         ('uploads', '0001_raptormaps_uploads'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -16,11 +16,10 @@ lease (uploads/leases.py).
 import logging
 from math import ceil
 
-from django.db.models import Q
 from django.utils import timezone
 
 from portfolio.choices import KINDS_WITH_EVENTS
-from portfolio.models import Asset, BillReading, IntervalReading, Meter
+from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
 from uploads import lifecycle
 from uploads.horizon import ingestion_horizon
@@ -31,6 +30,7 @@ from uploads.secrets import SecretUnavailable
 from uploads.taskcontext import current_task_id
 from uploads.wattcarbon import payloads
 from uploads.wattcarbon.api import WattCarbonApi, names_custom_id, remote_asset_id
+from uploads.wattcarbon.readings import SERIES
 
 __all__ = ["enqueue_sync", "lease_name", "queue_sync", "run_sync"]
 
@@ -202,13 +202,19 @@ class _Sync:
     # -- 2. readings ---------------------------------------------------------------------------------
 
     def upload_readings(self, horizon):
+        # Intervals this sync derived are stamped after the horizon; they go now, not next time.
+        latest = max([horizon, *self._derived_at.values()])
+        saved = WattCarbonMeterLink.objects.filter(account=self.account, remote_id__isnull=False)
+        waiting = {series: series.links_waiting(saved, latest) for series in SERIES}
         for meter in self.meters:
             link = self.meter_links[meter.pk]
             if link.remote_id is None or id(link) in self._failed:
                 continue
-            # Intervals this sync derived are stamped after the horizon; they go now, not next time.
             until = max(horizon, self._derived_at.get(meter.pk, horizon))
-            for series in (_INTERVALS, _BILLS):
+            for series in SERIES:
+                # A dry run's new links are not saved: they are looked at one by one.
+                if link.pk is not None and link.pk not in waiting[series]:
+                    continue
                 if not self._upload_series(link, meter, series, until):
                     break
 
@@ -226,13 +232,17 @@ class _Sync:
             rows = list(series.pending(link, meter, until).values_list(*series.columns)[:chunk])
             if not rows:
                 return True
-            content = series.csv(sorted(row[2:] for row in rows))
+            content = series.csv(sorted(row[1:] for row in rows))
             try:
                 series.upload(self.api, link.remote_id, content, meter)
             except CallFailed as exc:
                 self._refused(link, exc)
                 return False
-            last_id, last_at = rows[-1][:2]
+            # Only the last row's ingestion time is needed: one value, not one per row.
+            last_id = rows[-1][0]
+            last_at = series.model.objects.filter(pk=last_id).values_list("ingested_at", flat=True).first()
+            if last_at is None:
+                return True  # deleted meanwhile: the watermark stays, and the next sync sends the chunk again
             setattr(link, series.through_at, last_at)
             setattr(link, series.through_id, last_id)
             link.synced_at = timezone.now()
@@ -397,48 +407,6 @@ class _Sync:
                 if link.error and id(link) not in self._failed:
                     link.clear_error()
                     link.save(update_fields=["error", "error_at"])
-
-
-class _Series:
-    """Interval or bill readings: what is pending for a meter, and how it is sent."""
-
-    def __init__(self, name, model, columns, csv, upload, prefix, counter):
-        self.name, self.model, self.columns, self.csv = name, model, columns, csv
-        self._upload = upload
-        self.through_at, self.through_id = f"{prefix}_through_at", f"{prefix}_through_id"
-        self.counter = counter
-
-    def pending(self, link, meter, until):
-        """Readings ingested after the link's watermark, up to ``until``, in ingestion order."""
-        rows = self.model.objects.filter(meter=meter, ingested_at__lte=until)
-        through_at = getattr(link, self.through_at)
-        if through_at is not None:
-            through_id = getattr(link, self.through_id)
-            rows = rows.filter(Q(ingested_at__gt=through_at) | Q(ingested_at=through_at, id__gt=through_id))
-        return rows.order_by("ingested_at", "id")
-
-    def upload(self, api, remote_id, content, meter):
-        return getattr(api, self._upload)(remote_id, content, subject=meter)
-
-
-_INTERVALS = _Series(
-    "interval",
-    IntervalReading,
-    ("id", "ingested_at", "start", "energy_kwh"),
-    payloads.intervals_csv,
-    "upload_intervals",
-    "intervals",
-    "interval_rows",
-)
-_BILLS = _Series(
-    "bill",
-    BillReading,
-    ("id", "ingested_at", "start_date", "end_date", "energy_kwh"),
-    payloads.bills_csv,
-    "upload_bills",
-    "bills",
-    "bill_rows",
-)
 
 
 def _links(model, account, name, objects, save):

@@ -1,19 +1,18 @@
 """Where each meter and asset stands with each WattCarbon account: not synced, synced, changed, error.
 
 For the admin's column, filter and detail. A handful of queries for any number of objects: the
-links, the newest reading per meter, and the payloads built as the sync builds them, so "changed
-since sync" means exactly "the next sync would send something".
+links, which of them have readings waiting (one index seek each, in one statement per series),
+and the payloads built as the sync builds them, so "changed since sync" means exactly "the next
+sync would send something".
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Max
-
 from portfolio.choices import KINDS_WITH_EVENTS
-from portfolio.models import BillReading, IntervalReading
 from uploads.models import SyncState, WattCarbonAccount, WattCarbonAssetLink, WattCarbonMeterLink
 from uploads.wattcarbon import payloads
+from uploads.wattcarbon.readings import SERIES
 
 __all__ = ["ObjectState", "asset_states", "meter_states", "overall"]
 
@@ -54,15 +53,9 @@ def meter_states(meters):
     accounts = _accounts_by_portfolio(meters)
     pks = [meter.pk for meter in meters]
     links = {(link.account_id, link.meter_id): link for link in WattCarbonMeterLink.objects.filter(meter_id__in=pks)}
-    newest = {
-        model: dict(
-            model.objects.filter(meter_id__in=pks)
-            .values("meter_id")
-            .annotate(at=Max("ingested_at"))
-            .values_list("meter_id", "at")
-        )
-        for model in (IntervalReading, BillReading)
-    }
+    # Readings ingested after a link's watermark (no horizon here: anything stored is "changed").
+    linked = WattCarbonMeterLink.objects.filter(meter_id__in=pks, remote_id__isnull=False)
+    waiting = {series.name: series.links_waiting(linked) for series in SERIES}
     result = {}
     for meter in meters:
         states = []
@@ -73,16 +66,9 @@ def meter_states(meters):
             elif link is None or link.remote_id is None:
                 states.append(ObjectState(account, SyncState.NOT_SYNCED, link))
             else:
-                waiting = [
-                    name
-                    for name, model, through in (
-                        ("interval", IntervalReading, link.intervals_through_at),
-                        ("bill", BillReading, link.bills_through_at),
-                    )
-                    if newest[model].get(meter.pk) and (through is None or newest[model][meter.pk] > through)
-                ]
-                if waiting:
-                    detail = " and ".join(waiting) + " readings waiting to be sent"
+                kinds = [name for name, pks in waiting.items() if link.pk in pks]
+                if kinds:
+                    detail = " and ".join(kinds) + " readings waiting to be sent"
                     states.append(ObjectState(account, SyncState.CHANGED, link, detail))
                 else:
                     states.append(ObjectState(account, SyncState.SYNCED, link))
