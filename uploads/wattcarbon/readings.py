@@ -40,9 +40,12 @@ class Series:
         rows = self.model.objects.filter(meter_id=OuterRef("meter_id"))
         if until is not None:
             rows = rows.filter(ingested_at__lte=until)
-        after = rows.filter(self._after(OuterRef(self.through_at), OuterRef(self.through_id)))
+        # Two probes rather than one row comparison: SQLite seeks a row value on its first column
+        # only, and would read every row stamped in the watermark's instant (a whole import).
+        later = rows.filter(ingested_at__gt=OuterRef(self.through_at))
+        same_instant = rows.filter(ingested_at=OuterRef(self.through_at), id__gt=OuterRef(self.through_id))
         never_sent = Q(**{f"{self.through_at}__isnull": True}) & Exists(rows)
-        return set(links.filter(never_sent | Exists(after)).values_list("pk", flat=True))
+        return set(links.filter(never_sent | Exists(later) | Exists(same_instant)).values_list("pk", flat=True))
 
     def upload(self, api, remote_id, content, meter):
         return getattr(api, self._upload)(remote_id, content, subject=meter)
