@@ -93,7 +93,10 @@ class SyncStateAdminMixin:
         return super().get_queryset(request).annotate(wattcarbon_covered=Exists(covering_accounts()))
 
     def get_list_display(self, request):
-        return [*super().get_list_display(request), "wattcarbon_column"]
+        # Next to the name: at the end of a wide list it would sit beyond the horizontal scroll.
+        columns = list(super().get_list_display(request))
+        at = columns.index("name") + 1 if "name" in columns else len(columns)
+        return [*columns[:at], "wattcarbon_column", *columns[at:]]
 
     def get_list_filter(self, request):
         return [*super().get_list_filter(request), SyncStateFilter]

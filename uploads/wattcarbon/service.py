@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 # Refusals that concern the one object sent, not the account or the service.
 OBJECT_STATUSES = frozenset({400, 404, 409, 410, 413, 422})
+# A partial sync's error names this many of the objects it could not sync.
+PROBLEMS_NAMED = 5
 # Placeholder remote id of a meter a dry run would create.
 PLANNED = -1
 
@@ -106,6 +108,7 @@ class _Sync:
         self.now = now
         self._api = None
         self._failed = set()  # id() of the links that had a problem in this sync
+        self._problem_subjects = []
         self._derived_at = {}  # meter pk → when its derived intervals were stamped
 
     @property
@@ -143,7 +146,9 @@ class _Sync:
             run.add_log("Dry run: nothing was sent.")
         elif run.problems:
             status = SyncStatus.PARTIAL
-            run.error = f"{run.problems} meter(s) or asset(s) could not be synced; see the log and their sync state."
+            named = ", ".join(self._problem_subjects[:PROBLEMS_NAMED])
+            more = f" and {len(self._problem_subjects) - PROBLEMS_NAMED} more" if run.problems > PROBLEMS_NAMED else ""
+            run.error = f"Could not sync {named}{more}; their sync state and the log say why."
         elif run.write_calls or run.derived_rows:
             status = SyncStatus.SYNCED
         else:
@@ -392,6 +397,7 @@ class _Sync:
 
     def _problem(self, link, message):
         self._failed.add(id(link))
+        self._problem_subjects.append(_subject(link))
         self.run.problems += 1
         self.run.add_log(f"Problem with {_subject(link)}: {message}")
         if not self.dry_run:
