@@ -40,7 +40,7 @@ class Derivation:
     unchanged: int = 0
     # (hour start, why it was left out), in time order.
     skipped: list = field(default_factory=list)
-    stamp: object = None  # the ingested_at given to the rows written
+    stamp: object = None  # the ingested_at given to the rows written (None when none were)
 
     @property
     def written(self):
@@ -133,15 +133,13 @@ def _average(values):
 
 
 def _store(meter, hours, result, write):
-    result.stamp = stamp = timezone.now()
-    existing = (
-        {
-            reading.start: reading
-            for reading in IntervalReading.objects.filter(meter=meter, start__gte=min(hours), start__lte=max(hours))
-        }
-        if hours
-        else {}
-    )
+    if not hours:
+        return
+    stamp = timezone.now()
+    existing = {
+        reading.start: reading
+        for reading in IntervalReading.objects.filter(meter=meter, start__gte=min(hours), start__lte=max(hours))
+    }
     created, updated = [], []
     for hour, (kwh, reason) in sorted(hours.items()):
         if kwh is None:
@@ -160,6 +158,8 @@ def _store(meter, hours, result, write):
         else:
             result.unchanged += 1
     result.created, result.updated = len(created), len(updated)
+    if created or updated:
+        result.stamp = stamp  # only rows written carry it
     if write:
         with transaction.atomic():
             IntervalReading.objects.bulk_create(created, batch_size=2000)

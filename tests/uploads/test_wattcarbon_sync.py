@@ -17,9 +17,18 @@ from tests.factories import AssetFactory, DemandResponseEventFactory, EquipmentF
 from tests.uploads.accounts import make_account
 from uploads.demo import ACCOUNT_NAME, load_demo_uploads
 from uploads.leases import LeaseHolder
-from uploads.models import Attempt, SyncState, SyncStatus, WattCarbonAccount, WattCarbonAssetLink, WattCarbonMeterLink
+from uploads.models import (
+    Attempt,
+    RunTrigger,
+    SyncRun,
+    SyncState,
+    SyncStatus,
+    WattCarbonAccount,
+    WattCarbonAssetLink,
+    WattCarbonMeterLink,
+)
 from uploads.sandbox import wattcarbon as sandbox_defaults
-from uploads.wattcarbon.service import lease_name, run_sync
+from uploads.wattcarbon.service import enqueue_sync, lease_name, queue_sync, run_sync
 from uploads.wattcarbon.state import asset_states, meter_states, overall
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_retries")]
@@ -458,9 +467,6 @@ def test_demand_response_events_across_a_dst_change_and_only_when_they_change(sa
 def test_a_sync_queued_from_the_admin_runs_in_the_worker(
     demo, sandbox, sync_worker, django_capture_on_commit_callbacks
 ):
-    from uploads.models import RunTrigger, SyncRun
-    from uploads.wattcarbon.service import enqueue_sync
-
     with django_capture_on_commit_callbacks(execute=True):
         queued = enqueue_sync(demo, RunTrigger.ADMIN)
     queued.refresh_from_db()
@@ -499,8 +505,6 @@ def test_a_meter_create_without_an_answer_is_reported_and_created_again_by_the_n
 
 
 def test_a_sync_left_running_by_a_dead_worker_is_marked_abandoned_by_the_next(demo, sandbox):
-    from uploads.wattcarbon.service import queue_sync
-
     dead = queue_sync(demo, "schedule")
     dead.status = SyncStatus.RUNNING
     dead.save()

@@ -16,12 +16,12 @@ import shutil
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from uploads.sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, json_response, route
 from uploads.sandbox.requestlog import utc_now_iso
-from uploads.sandbox.service import Service
+from uploads.sandbox.service import ConfiguredService
 from uploads.sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, Check, UrlSigner
 from uploads.sandbox.storage import s3_error, store_body
 
@@ -91,7 +91,8 @@ class Settings:
         }
 
 
-class RaptorMaps(Service):
+class RaptorMaps(ConfiguredService):
+    title = "Raptor Maps"
     name = "raptormaps"
     operations = ("token", "org_integrations", "signed_url", "put")
     handler_fault_modes = {"signed_url": frozenset({"expired"})}
@@ -150,28 +151,6 @@ class RaptorMaps(Service):
                 "signed_urls_issued": self._signed_urls_issued,
                 "config": self._settings.as_json(),
             }
-
-    def config_keys(self):
-        return frozenset(SETTING_PARSERS)
-
-    def parse_config(self, settings):
-        parsed = {}
-        for name, value in settings.items():
-            parser = SETTING_PARSERS.get(name)
-            if parser is None:
-                raise ValueError(f"unknown Raptor Maps setting {name!r} (known: {', '.join(SETTING_PARSERS)})")
-            parsed[name] = parser(value)
-        return parsed
-
-    def apply_config(self, parsed, initial=False):
-        with self._lock:
-            self._settings = replace(self._settings, **parsed)
-            if initial:
-                self._initial = replace(self._initial, **parsed)
-
-    def config_snapshot(self):
-        with self._lock:
-            return self._settings.as_json()
 
     def describe(self, base_url):
         with self._lock:
@@ -504,3 +483,6 @@ SETTING_PARSERS = {
     "org_integrations": _org_integrations,
     "check_csv": _flag,
 }
+
+# Set here: the parsers are defined after the class.
+RaptorMaps.setting_parsers = SETTING_PARSERS

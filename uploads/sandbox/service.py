@@ -1,5 +1,7 @@
 """The shape every stand-in service (Raptor Maps, WattCarbon) gives the shared server."""
 
+from dataclasses import replace
+
 
 class Service:
     """One remote service: its routes, its state, its settings and its error bodies.
@@ -58,3 +60,38 @@ class Service:
 
     def close(self):
         """The server is stopping."""
+
+
+class ConfiguredService(Service):
+    """A service whose settings are a frozen dataclass, each field read by a parser.
+
+    Subclasses hold ``_settings`` (in force) and ``_initial`` (what a reset returns to) under
+    ``_lock``, and give ``setting_parsers`` (name → function that validates and normalises a
+    value) and ``title`` (for messages).
+    """
+
+    title = ""
+    setting_parsers = {}
+
+    def config_keys(self):
+        return frozenset(self.setting_parsers)
+
+    def parse_config(self, settings):
+        parsed = {}
+        for name, value in settings.items():
+            parser = self.setting_parsers.get(name)
+            if parser is None:
+                known = ", ".join(self.setting_parsers)
+                raise ValueError(f"unknown {self.title} setting {name!r} (known: {known})")
+            parsed[name] = parser(value)
+        return parsed
+
+    def apply_config(self, parsed, initial=False):
+        with self._lock:
+            self._settings = replace(self._settings, **parsed)
+            if initial:
+                self._initial = replace(self._initial, **parsed)
+
+    def config_snapshot(self):
+        with self._lock:
+            return self._settings.as_json()

@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from uploads.sandbox import wattcarbon_bodies as bodies
@@ -23,7 +23,7 @@ from uploads.sandbox import wattcarbon_csv
 from uploads.sandbox.exchange import BadRequest, IncompleteBody, json_response, route
 from uploads.sandbox.requestlog import utc_now_iso
 from uploads.sandbox.series import SeriesStore, Stale, instant_iso
-from uploads.sandbox.service import Service
+from uploads.sandbox.service import ConfiguredService
 from uploads.sandbox.wattcarbon_http import (
     ApiError,
     file_part,
@@ -118,7 +118,8 @@ class Settings:
         }
 
 
-class WattCarbon(Service):
+class WattCarbon(ConfiguredService):
+    title = "WattCarbon"
     name = "wattcarbon"
     operations = ("token", *AUTHENTICATED)
     handler_fault_modes = {operation: frozenset({"expire_token"}) for operation in AUTHENTICATED}
@@ -208,28 +209,6 @@ class WattCarbon(Service):
             {**document, "events": [list(event) for event in document["events"]]} for document in entry["documents"]
         ]
         return {**bodies.asset_json(asset_id, entry["accountId"], entry["fields"]), "documents": documents}
-
-    def config_keys(self):
-        return frozenset(SETTING_PARSERS)
-
-    def parse_config(self, settings):
-        parsed = {}
-        for name, value in settings.items():
-            parser = SETTING_PARSERS.get(name)
-            if parser is None:
-                raise ValueError(f"unknown WattCarbon setting {name!r} (known: {', '.join(SETTING_PARSERS)})")
-            parsed[name] = parser(value)
-        return parsed
-
-    def apply_config(self, parsed, initial=False):
-        with self._lock:
-            self._settings = replace(self._settings, **parsed)
-            if initial:
-                self._initial = replace(self._initial, **parsed)
-
-    def config_snapshot(self):
-        with self._lock:
-            return self._settings.as_json()
 
     def describe(self, base_url):
         with self._lock:
@@ -627,3 +606,6 @@ SETTING_PARSERS = {
     "max_upload_bytes": _whole("max_upload_bytes", 1),
     "require_user_agent": _flag("require_user_agent"),
 }
+
+# Set here: the parsers are defined after the class.
+WattCarbon.setting_parsers = SETTING_PARSERS

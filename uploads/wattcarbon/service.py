@@ -121,7 +121,7 @@ class _Sync:
     def execute(self):
         account, run = self.account, self.run
         portfolio = account.portfolio
-        self.meters = list(Meter.objects.filter(portfolio=portfolio).select_related("source_equipment"))
+        self.meters = list(Meter.objects.filter(portfolio=portfolio))
         self.assets = list(Asset.objects.filter(portfolio=portfolio).prefetch_related("meters", "events"))
         self.meter_links = _links(WattCarbonMeterLink, account, "meter", self.meters, save=not self.dry_run)
         self.asset_links = _links(WattCarbonAssetLink, account, "asset", self.assets, save=not self.dry_run)
@@ -389,11 +389,9 @@ class _Sync:
 
     def _refused(self, link, exc):
         """A refusal of this object's request is its problem; anything else stops the sync."""
-        if exc.status_code in OBJECT_STATUSES:
-            self._problem(link, str(exc))
-            return
         self._problem(link, str(exc))
-        raise exc
+        if exc.status_code not in OBJECT_STATUSES:
+            raise exc
 
     def _problem(self, link, message):
         self._failed.add(id(link))
