@@ -3,7 +3,8 @@
 A readings import's page follows its worker: while it is queued or running, a small script
 polls the record's progress (``<id>/progress/``, JSON) and reloads the page when the import
 is done; the errors file of a skip-invalid import downloads through ``<id>/errors-file/``
-(media files are never served directly).
+(media files are never served directly), to whoever ran the import and to administrators only:
+rejected rows may hold data of portfolios the reader does not work on.
 """
 
 from pathlib import Path
@@ -21,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.models import ImportRecord
+from portfolio.roles import ADMINISTRATOR, is_administrator, refuse
 
 STATUS_COLOURS = {
     ImportRecord.Status.QUEUED: "#6b7280",
@@ -189,6 +191,10 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         return record
 
+    @staticmethod
+    def may_download_errors(request, record):
+        return record.user_id == request.user.pk or is_administrator(request.user)
+
     def progress_view(self, request, object_id):
         """The record's progress as JSON, for the page's polling script."""
         return JsonResponse(progress_of(self._viewable_record(request, object_id)))
@@ -196,6 +202,8 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def errors_file_view(self, request, object_id):
         """Stream the errors file of a skip-invalid import (rejected rows with the reason)."""
         record = self._viewable_record(request, object_id)
+        if not self.may_download_errors(request, record):
+            refuse("The errors file of someone else's import", ADMINISTRATOR)
         if not record.errors_file:
             raise Http404("This import has no errors file.")
         try:
