@@ -12,7 +12,7 @@ A superuser counts as an administrator.
 ``RULES`` is the one table of who may do what. The groups' permissions are set from it by the
 data migration ``portfolio/0005_roles`` and again after every ``migrate`` (apps.py), so models
 added later are covered: a model of an app the table does not name is the administrator's alone.
-The admin checks Django permissions; the role matrix test (tests/security/test_role_matrix.py)
+The admin checks Django permissions; the role matrix test (tests/roles/test_role_matrix.py)
 walks every admin page for every role against this table.
 """
 
