@@ -38,7 +38,8 @@ from uploads.sandbox import raptormaps as raptormaps_sandbox
 __all__ = ["make_objects"]
 
 
-def _task(success):
+def make_task(success):
+    """A finished django-q2 task: a success or a failure."""
     now = timezone.now()
     return Task.objects.create(
         id=f"task-{'ok' if success else 'failed'}",
@@ -121,8 +122,8 @@ def make_objects(sandbox, owner):
         "auth.user": owner,
         "auth.group": Group.objects.create(name="spare group"),
         "django_q.schedule": Schedule.objects.create(name="matrix schedule", func="math.floor", args="1.5"),
-        "django_q.success": _task(success=True),
-        "django_q.failure": _task(success=False),
+        "django_q.success": make_task(success=True),
+        "django_q.failure": make_task(success=False),
         "django_q.ormq": _queued_task(),
     }
     if apps.is_installed("axes"):
