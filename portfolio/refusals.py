@@ -23,6 +23,8 @@ PAGE_ACTIONS = {
     "export": ("view", "Exporting {}"),
     "import": ("change", "Importing {}"),
     "process_import": ("change", "Importing {}"),
+    "password_change": ("change", "Changing the passwords of {}"),
+    "progress": ("view", "Following {}"),
 }
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -22,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.models import ImportRecord
-from portfolio.roles import ADMINISTRATOR, is_administrator, refuse
+from portfolio.roles import ADMINISTRATOR, is_administrator, refuse, role_needed
 
 STATUS_COLOURS = {
     ImportRecord.Status.QUEUED: "#6b7280",
@@ -188,7 +187,7 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if record is None:
             raise Http404("No such import.")
         if not self.has_view_permission(request, record):
-            raise PermissionDenied
+            refuse("Seeing imports", role_needed("portfolio", "importrecord", "view"))
         return record
 
     @staticmethod

@@ -16,9 +16,7 @@ BEFORE_ROLES = ("portfolio", "0004_meter_wattcarbon_sync")
 def codenames(role):
     return {
         f"{app}.{codename}"
-        for app, codename in Group.objects.get(name=role).permissions.values_list(
-            "content_type__app_label", "codename"
-        )
+        for app, codename in Group.objects.get(name=role).permissions.values_list("content_type__app_label", "codename")
     }
 
 
@@ -75,9 +73,7 @@ def test_migrate_puts_back_what_the_groups_lost_and_covers_models_added_later():
     unknown = ContentType.objects.create(app_label="reports", model="report")
     for content_type in (later, unknown):
         for action in ("view", "add"):
-            Permission.objects.create(
-                content_type=content_type, codename=f"{action}_{content_type.model}", name=action
-            )
+            Permission.objects.create(content_type=content_type, codename=f"{action}_{content_type.model}", name=action)
 
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
 

@@ -10,7 +10,6 @@ an integration without being able to change it. The subclass says how to test an
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path
@@ -111,8 +110,8 @@ class OutboundConnectionAdminMixin:
     def _object(self, request, object_id):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            if not self.has_view_permission(request):
-                raise PermissionDenied  # no telling who may not even look whether it exists
+            if not self.has_view_permission(request):  # no telling who may not look whether it exists
+                refuse(f"Seeing {self.opts.verbose_name_plural}", self._role_for("view"))
             raise Http404(f"No such {self.noun}.")
         return obj
 

@@ -13,7 +13,6 @@ page's story (the log, the error first, the attempts), and Retry.
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
@@ -165,6 +164,9 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return [("Error", {"fields": ["error_display"], "classes": ["uploads-error"]}), *fieldsets]
         return fieldsets
 
+    def _view_permission(self):
+        return self.opts.app_label, self.opts.model_name, "view"
+
     def has_retry_permission(self, request, obj=None):
         return request.user.has_perm(self.retry_permission)
 
@@ -201,7 +203,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if run is None:
             raise Http404(f"No such {self.noun}.")
         if not self.has_view_permission(request, run):
-            raise PermissionDenied
+            refuse(f"Seeing {self.opts.verbose_name_plural}", role_needed(*self._view_permission()))
         if not self.has_retry_permission(request):
             app_label, codename = self.retry_permission.split(".")
             owner_model = self.opts.get_field(self.owner_field).related_model._meta.model_name
