@@ -139,7 +139,7 @@ def expected(column, need):
 
 
 def test_every_admin_page_and_action_is_open_to_exactly_the_documented_roles(
-    clients, sandbox, settings, tmp_path, capsys
+    clients, sandbox, settings, tmp_path, capsys, queued_tasks
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     objects = make_objects(sandbox, owner=someone())
@@ -158,10 +158,11 @@ def test_every_admin_page_and_action_is_open_to_exactly_the_documented_roles(
             cells.append(text)
         rows.append((page.label, str(page.need), cells))
 
+    queued_tasks()  # what the allowed Upload now, Sync now, Retry and Resubmit queued is taken out afterwards
     with capsys.disabled():
         print_matrix(rows)
     assert not differences, "\n".join(differences)
-    # Every model of the admin was walked, and every role was refused somewhere and allowed somewhere.
+    # Every model of the admin was walked.
     assert {page.label.split()[0] for page in pages} == {m._meta.label_lower for m in admin.site._registry}
 
 
