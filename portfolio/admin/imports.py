@@ -128,9 +128,13 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "options_display",
         "problems_table",
         "errors_file_link",
+        "errors_file_withheld",
     ]
 
     def get_fieldsets(self, request, obj=None):
+        # Another person's errors file is named, not linked: only they and administrators may fetch it.
+        may_download = obj is None or self.may_download_errors(request, obj)
+        errors_file = "errors_file_link" if may_download else "errors_file_withheld"
         fieldsets = [
             (None, {"fields": ["file_name", "kind", "target", "source", "user", "status_badge", "message"]}),
             (
@@ -143,7 +147,7 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                         "rows_unchanged",
                         "rows_invalid",
                         "rows_skipped",
-                        "errors_file_link",
+                        errors_file,
                     ]
                 },
             ),
@@ -295,6 +299,12 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html(
             '<table class="import-problems"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}', head, rows, more
         )
+
+    @admin.display(description="errors file")
+    def errors_file_withheld(self, obj):
+        if not obj.errors_file:
+            return "-"
+        return f"{obj.rows_skipped:,} rejected rows, for whoever ran the import and administrators."
 
     @admin.display(description="errors file")
     def errors_file_link(self, obj):

@@ -60,7 +60,7 @@ def _queued_task():
     return OrmQ.objects.create(key=Conf.PREFIX, payload=package, lock=timezone.now())
 
 
-def _import_record(owner):
+def import_record(owner):
     """A finished readings import of ``owner``'s with an errors file (which only they and administrators may fetch)."""
     record = ImportRecord.objects.create(
         kind=ImportRecord.Kind.READINGS,
@@ -113,7 +113,7 @@ def make_objects(sandbox, owner):
         "portfolio.billreading": BillReadingFactory(meter=meter),
         "portfolio.asset": asset,
         "portfolio.demandresponseevent": DemandResponseEventFactory(),
-        "portfolio.importrecord": _import_record(owner),
+        "portfolio.importrecord": import_record(owner),
         "uploads.raptormapsintegration": integration,
         "uploads.wattcarbonaccount": account,
         "uploads.uploadrun": run,
