@@ -130,6 +130,10 @@ DEMO_LOADERS = ["portfolio.demo.load_demo_portfolio", "uploads.demo.load_demo_up
 # Where `manage.py demo` keeps the demo admin's generated password (development only).
 DEMO_ADMIN_PASSWORD_FILE = BASE_DIR / "var" / "demo-admin-password"
 
+# Error reports (the debug page, a logged 500) star the POST parameters and local variables marked
+# sensitive (the API keys and client secrets of integrations and accounts) in debug mode too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portfolio.error_reports.AlwaysSafeExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,3 +6,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
 ]
+
+# A refusal is a page in the admin's look that names the role needed (portfolio/refusals.py).
+handler403 = "portfolio.refusals.permission_denied"

@@ -26,6 +26,7 @@ import requests
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from urllib3.util import SKIP_HEADER
 
 from uploads.models import Attempt, AttemptOutcome
@@ -199,6 +200,9 @@ class Client:
     def close(self):
         self.session.close()
 
+    # The token request's body and the Authorization header hold secrets: an error report
+    # (the debug page, a logged traceback) shows these locals as stars.
+    @sensitive_variables("json", "data", "headers", "request_headers")
     def call(
         self,
         operation,

@@ -3,7 +3,8 @@
 A readings import's page follows its worker: while it is queued or running, a small script
 polls the record's progress (``<id>/progress/``, JSON) and reloads the page when the import
 is done; the errors file of a skip-invalid import downloads through ``<id>/errors-file/``
-(media files are never served directly).
+(media files are never served directly), to whoever ran the import and to administrators only:
+rejected rows may hold data of portfolios the reader does not work on.
 """
 
 from pathlib import Path
@@ -11,7 +12,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.models import ImportRecord
+from portfolio.roles import ADMINISTRATOR, is_administrator, refuse, role_needed
 
 STATUS_COLOURS = {
     ImportRecord.Status.QUEUED: "#6b7280",
@@ -127,9 +128,13 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "options_display",
         "problems_table",
         "errors_file_link",
+        "errors_file_withheld",
     ]
 
     def get_fieldsets(self, request, obj=None):
+        # Another person's errors file is named, not linked: only they and administrators may fetch it.
+        may_download = obj is None or self.may_download_errors(request, obj)
+        errors_file = "errors_file_link" if may_download else "errors_file_withheld"
         fieldsets = [
             (None, {"fields": ["file_name", "kind", "target", "source", "user", "status_badge", "message"]}),
             (
@@ -142,7 +147,7 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                         "rows_unchanged",
                         "rows_invalid",
                         "rows_skipped",
-                        "errors_file_link",
+                        errors_file,
                     ]
                 },
             ),
@@ -186,8 +191,12 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if record is None:
             raise Http404("No such import.")
         if not self.has_view_permission(request, record):
-            raise PermissionDenied
+            refuse("Seeing imports", role_needed("portfolio", "importrecord", "view"))
         return record
+
+    @staticmethod
+    def may_download_errors(request, record):
+        return record.user_id == request.user.pk or is_administrator(request.user)
 
     def progress_view(self, request, object_id):
         """The record's progress as JSON, for the page's polling script."""
@@ -196,6 +205,8 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def errors_file_view(self, request, object_id):
         """Stream the errors file of a skip-invalid import (rejected rows with the reason)."""
         record = self._viewable_record(request, object_id)
+        if not self.may_download_errors(request, record):
+            refuse("The errors file of someone else's import", ADMINISTRATOR)
         if not record.errors_file:
             raise Http404("This import has no errors file.")
         try:
@@ -288,6 +299,12 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html(
             '<table class="import-problems"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}', head, rows, more
         )
+
+    @admin.display(description="errors file")
+    def errors_file_withheld(self, obj):
+        if not obj.errors_file:
+            return "-"
+        return f"{obj.rows_skipped:,} rejected rows, for whoever ran the import and administrators."
 
     @admin.display(description="errors file")
     def errors_file_link(self, obj):

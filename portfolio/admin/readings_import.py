@@ -8,7 +8,6 @@ import record, which shows the worker's progress and, when it is done, the outco
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -16,6 +15,7 @@ from django.urls import path, reverse
 
 from portfolio.ingest import jobs
 from portfolio.models import ImportRecord, Portfolio
+from portfolio.roles import refuse, role_needed
 
 PERMISSION = "portfolio.add_observation"
 
@@ -89,7 +89,7 @@ class ReadingsImportForm(forms.Form):
 def import_readings_view(request, model_admin):
     """The upload form; on a valid upload, queue the import and go to its record."""
     if not can_import_readings(request.user):
-        raise PermissionDenied
+        refuse("Importing readings", role_needed("portfolio", "observation", "add"))
     form = ReadingsImportForm(request.POST, request.FILES) if request.method == "POST" else ReadingsImportForm()
     if form.is_bound and form.is_valid():
         record = jobs.queue_readings_import(form.cleaned_data["file"], user=request.user, options=form.options())

@@ -12,7 +12,6 @@ and permissions are the library's.
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -29,6 +28,7 @@ from import_export.tmp_storages import TempFolderStorage
 from portfolio.models import ImportRecord
 from portfolio.resources.files import csv_text, read_sheet, xlsx_bytes
 from portfolio.resources.importing import MAX_PREVIEW_ROWS, Upload, import_spreadsheet
+from portfolio.roles import refuse, role_needed
 
 __all__ = ["SpreadsheetAdminMixin"]
 
@@ -98,10 +98,15 @@ class SpreadsheetAdminMixin(ImportExportMixin):
     def _storage(self, name=None):
         return self.get_tmp_storage_class()(name=name, read_mode="rb", encoding=None)
 
+    def _refuse_import(self):
+        action = settings.IMPORT_EXPORT_IMPORT_PERMISSION_CODE
+        role = role_needed(self.opts.app_label, self.opts.model_name, action)
+        refuse(f"Importing {self.opts.verbose_name_plural}", role)
+
     def import_action(self, request, **kwargs):
         """Upload and dry run: the preview with counts and changed rows, or the problems."""
         if not self.has_import_permission(request):
-            raise PermissionDenied
+            self._refuse_import()
         form = self.create_import_form(request)
         outcome = confirm_form = None
         if request.method == "POST" and form.is_valid():
@@ -121,7 +126,7 @@ class SpreadsheetAdminMixin(ImportExportMixin):
     def process_import(self, request, **kwargs):
         """Confirm: import the previewed file for real, all rows or none."""
         if not self.has_import_permission(request):
-            raise PermissionDenied
+            self._refuse_import()
         confirm_form = self.create_confirm_form(request)
         import_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
         if not confirm_form.is_valid():

@@ -908,7 +908,7 @@ def test_viewers_see_integrations_without_secrets_buttons_or_actions(client, sto
     assert client.post(url(RaptorMapsIntegration, "test_connection", west.pk)).status_code == 403
 
 
-def test_retrying_needs_the_change_permission_on_integrations(client, story):
+def test_retrying_needs_the_upload_now_permission(client, story):
     user = staff_user("view_uploadrun")
     client.force_login(user)
     failed = story["failed"]
@@ -919,9 +919,7 @@ def test_retrying_needs_the_change_permission_on_integrations(client, story):
     assert client.post(retry_url).status_code == 403
     assert not UploadRun.objects.filter(retry_of=failed).exists()
 
-    user.user_permissions.add(
-        Permission.objects.get(codename="change_raptormapsintegration", content_type__app_label="uploads")
-    )
+    user.user_permissions.add(Permission.objects.get(codename="upload_now", content_type__app_label="uploads"))
     client.force_login(user)  # a fresh user object, without the cached permissions
     assert f'action="{retry_url}"' in page_text(client.get(url(UploadRun, "change", failed.pk)))
     assert client.post(retry_url).status_code == 302

@@ -810,7 +810,7 @@ def test_retry_refuses_a_key_that_cannot_be_read(admin_client, story, settings):
     assert not SyncRun.objects.filter(retry_of=failed).exists()
 
 
-def test_retrying_needs_the_change_permission_on_accounts(client, story):
+def test_retrying_needs_the_sync_now_permission(client, story):
     user = staff_user("view_syncrun")
     client.force_login(user)
     failed = story["failed"]
@@ -820,7 +820,7 @@ def test_retrying_needs_the_change_permission_on_accounts(client, story):
     assert client.post(retry_url).status_code == 403
     assert not SyncRun.objects.filter(retry_of=failed).exists()
 
-    user.user_permissions.add(Permission.objects.get(codename="change_wattcarbonaccount"))
+    user.user_permissions.add(Permission.objects.get(codename="sync_now"))
     client.force_login(user)  # a fresh user object, without the cached permissions
     assert f'action="{retry_url}"' in page_text(client.get(url(SyncRun, "change", failed.pk)))
     assert client.post(retry_url).status_code == 302
@@ -1174,13 +1174,13 @@ def test_sync_now_from_the_asset_list(admin_client, assets, queued_tasks, django
     assert list(queued_tasks()) == [run.task_id]
 
 
-def test_sync_now_from_the_lists_needs_the_change_permission_on_accounts(client, meters):
+def test_sync_now_from_the_lists_needs_the_sync_now_permission(client, meters):
     user = staff_user("view_meter", "change_meter")
     client.force_login(user)
     assert "wattcarbon_sync_now" not in page_text(client.get(url(Meter, "changelist")))
     client.post(url(Meter, "changelist"), {"action": "wattcarbon_sync_now", "_selected_action": [meters["synced"].pk]})
     assert not SyncRun.objects.exists()
-    user.user_permissions.add(Permission.objects.get(codename="change_wattcarbonaccount"))
+    user.user_permissions.add(Permission.objects.get(codename="sync_now"))
     client.force_login(user)
     assert "wattcarbon_sync_now" in page_text(client.get(url(Meter, "changelist")))
 

@@ -10,6 +10,7 @@ asks for a new one.
 from django import forms
 from django.db import models
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_variables
 
 from uploads.models import RaptorMapsIntegration, WattCarbonAccount
 from uploads.secrets import Secret
@@ -109,6 +110,8 @@ class WriteOnlySecretsForm(forms.ModelForm):
     def _stored(self, name):
         return getattr(self.instance, name) if self.instance.pk else Secret("")
 
+    # cleaned_data holds the secrets typed in: an error report shows these locals as stars.
+    @sensitive_variables("cleaned")
     def clean(self):
         cleaned = super().clean()
         changed = self._apply_secrets(cleaned)
@@ -117,6 +120,7 @@ class WriteOnlySecretsForm(forms.ModelForm):
             self.instance.access_token_expires_at = None
         return cleaned
 
+    @sensitive_variables("cleaned", "value")
     def _apply_secrets(self, cleaned):
         """Put new and removed secrets on the instance (so the model's clean() sees them); whether any changed."""
         changed = False
@@ -163,6 +167,7 @@ class RaptorMapsIntegrationForm(WriteOnlySecretsForm):
             "enabled",
         ]
 
+    @sensitive_variables("cleaned")
     def clean(self):
         cleaned = super().clean()
         self._check_coverage(cleaned)
@@ -214,6 +219,7 @@ class WattCarbonAccountForm(WriteOnlySecretsForm):
             api_key.required = True
             api_key.error_messages["required"] = self.MISSING_KEY
 
+    @sensitive_variables("cleaned")
     def clean(self):
         cleaned = super().clean()
         if not self.instance.api_key and not self.has_error("api_key"):

@@ -2,9 +2,9 @@
 
 Operations staff read the list to see what each integration covers and how its last run ended,
 and use "Test connection" (which org integrations the credentials see) and "Upload now" (queue a
-run) from the list or from an integration's page. Both need the change permission: a test
-connection also records the interval Raptor Maps asks for. Secrets are write-only (forms.py)
-and the list never decrypts one.
+run) from the list or from an integration's page. Test connection needs the change permission
+(it also records the interval Raptor Maps asks for); Upload now needs ``uploads.upload_now``
+(operators, portfolio/roles.py). Secrets are write-only (forms.py) and the list never decrypts one.
 
 The parts WattCarbon accounts share (the list without secrets, an unreadable credential
 refused, the last run, the schedule) are here too, written for either; the buttons, actions and
@@ -19,7 +19,9 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.debug import sensitive_post_parameters
 from django_q.models import Schedule
 
 from portfolio.admin.annotations import count_of
@@ -174,6 +176,12 @@ class WriteOnlySecretsAdminMixin:
 
     def get_changelist(self, request, **kwargs):
         return WithoutSecretsChangeList
+
+    # The add and change pages take the secrets: an error report (the debug page, a logged
+    # request) shows every posted value as stars, a key pasted into the wrong box included.
+    @method_decorator(sensitive_post_parameters())
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 def last_run(runs, owner_field, field):

@@ -1,18 +1,23 @@
 """What the admin of an outbound connection (a Raptor Maps integration, a WattCarbon account) has.
 
 "Test connection" and a "run now" ("Upload now", "Sync now") work from the list, as actions, and
-from an object's page, as buttons that POST to a view of their own. Both need the change
-permission. The subclass says how to test and how to queue (``check_connection``, ``run_now``).
+from an object's page, as buttons that POST to a view of their own. Test connection needs the
+change permission (administrators: it also records what the service says); running now needs the
+model's own permission named like the view ("uploads.upload_now": operators), so an operator runs
+an integration without being able to change it. The subclass says how to test and how to queue
+(``check_connection``, ``run_now``).
 """
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+
+from portfolio.roles import refuse, role_needed
 
 __all__ = ["OutboundConnectionAdminMixin", "run_now_action"]
 
@@ -20,7 +25,7 @@ __all__ = ["OutboundConnectionAdminMixin", "run_now_action"]
 def run_now_action(description):
     """The list action that runs each selected object now, under its own words ("Upload now")."""
 
-    @admin.action(description=description, permissions=["change"])
+    @admin.action(description=description, permissions=["run_now"])
     def action(model_admin, request, queryset):
         for obj in queryset.defer(None):  # the list defers the secrets; a run needs them
             model_admin.run_now(request, obj)
@@ -49,6 +54,10 @@ class OutboundConnectionAdminMixin:
         """Queue a run of ``obj`` asked for from the admin, and say so."""
         raise NotImplementedError
 
+    def has_run_now_permission(self, request, obj=None):
+        """The model's own permission for running now ("uploads.upload_now")."""
+        return request.user.has_perm(f"{self.opts.app_label}.{self.run_now_name}")
+
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         run_now_path = self.run_now_name.replace("_", "-")
@@ -68,7 +77,11 @@ class OutboundConnectionAdminMixin:
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The page's "run now" button (outbound_change_form.html), named for this kind of object.
-        run_now = {"run_now_name": self.run_now_name, "run_now_label": self.run_now_label}
+        run_now = {
+            "run_now_name": self.run_now_name,
+            "run_now_label": self.run_now_label,
+            "has_run_now_permission": self.has_run_now_permission(request),
+        }
         extra_context = {**(extra_context or {}), **run_now}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -77,25 +90,33 @@ class OutboundConnectionAdminMixin:
         for obj in queryset.defer(None):
             self.check_connection(request, obj)
 
+    @method_decorator(sensitive_post_parameters())
     @method_decorator(require_POST)
     def test_connection_view(self, request, object_id):
-        obj = self._changeable(request, object_id)
+        obj = self._object(request, object_id)
+        if not self.has_change_permission(request, obj):
+            refuse("Test connection", self._role_for("change"))
         self.check_connection(request, obj)
         return self._back_to(obj)
 
     @method_decorator(require_POST)
     def run_now_view(self, request, object_id):
-        obj = self._changeable(request, object_id)
+        obj = self._object(request, object_id)
+        if not self.has_run_now_permission(request, obj):
+            refuse(self.run_now_label, self._role_for(self.run_now_name))
         self.run_now(request, obj)
         return self._back_to(obj)
 
-    def _changeable(self, request, object_id):
+    def _object(self, request, object_id):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
+            if not self.has_view_permission(request):  # no telling who may not look whether it exists
+                refuse(f"Seeing {self.opts.verbose_name_plural}", self._role_for("view"))
             raise Http404(f"No such {self.noun}.")
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
         return obj
+
+    def _role_for(self, action):
+        return role_needed(self.opts.app_label, self.opts.model_name, action)
 
     def _back_to(self, obj):
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", obj.pk)

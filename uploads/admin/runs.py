@@ -4,7 +4,7 @@ A run's page tells its story: what it was asked to send (the window), what it di
 the files it cut (parts), every HTTP call it made (attempts) and, when it failed, why. A failed
 or abandoned run can be retried: the retry is a new run (the watermarks did not move, so it
 sends the same readings and whatever arrived since). Retrying starts an upload, so it needs the
-change permission on Raptor Maps integrations, like "Upload now"; viewing needs only the view
+permission of "Upload now" (``uploads.upload_now``, operators); viewing needs only the view
 permission on upload runs.
 
 ``RunAdmin`` is the part WattCarbon syncs share (syncs.py): the list's times and trigger, the
@@ -13,7 +13,6 @@ page's story (the log, the error first, the attempts), and Retry.
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.models import Farm
+from portfolio.roles import refuse, role_needed
 from uploads.admin.display import (
     compact,
     exact,
@@ -98,7 +98,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     retryable = RETRYABLE_STATUSES
     retryable_words = "failed or abandoned runs"
     status_words = "it is {}"
-    retry_permission = "uploads.change_raptormapsintegration"
+    retry_permission = "uploads.upload_now"
     trigger_words = None  # display.SYNC_TRIGGER_WORDS where the words differ
     status_badge_html = staticmethod(run_status_badge)
 
@@ -164,6 +164,9 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return [("Error", {"fields": ["error_display"], "classes": ["uploads-error"]}), *fieldsets]
         return fieldsets
 
+    def _view_permission(self):
+        return self.opts.app_label, self.opts.model_name, "view"
+
     def has_retry_permission(self, request, obj=None):
         return request.user.has_perm(self.retry_permission)
 
@@ -199,8 +202,12 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         run = self.get_object(request, unquote(object_id))
         if run is None:
             raise Http404(f"No such {self.noun}.")
-        if not (self.has_view_permission(request, run) and self.has_retry_permission(request)):
-            raise PermissionDenied
+        if not self.has_view_permission(request, run):
+            refuse(f"Seeing {self.opts.verbose_name_plural}", role_needed(*self._view_permission()))
+        if not self.has_retry_permission(request):
+            app_label, codename = self.retry_permission.split(".")
+            owner_model = self.opts.get_field(self.owner_field).related_model._meta.model_name
+            refuse(f"Retrying a {self.noun}", role_needed(app_label, owner_model, codename))
         retry = self._retry(request, run)
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", (retry or run).pk)
 

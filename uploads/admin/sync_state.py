@@ -27,7 +27,8 @@ from uploads.wattcarbon.state import asset_states, meter_states
 
 __all__ = ["AssetWithSyncStateAdmin", "MeterWithSyncStateAdmin", "SyncStateFilter"]
 
-SYNC_PERMISSION = "uploads.change_wattcarbonaccount"
+# "Sync now" from the Meter and Asset lists: the permission of the accounts' own Sync now (operators).
+SYNC_PERMISSION = "uploads.sync_now"
 # The "Sync now" warning names this many objects that no account covers, then counts the rest.
 NAMES_SHOWN = 10
 

@@ -4,8 +4,8 @@ A sync's page tells its story: what it changed on WattCarbon (the counts), what 
 decided (the log), every HTTP call it made (attempts) and, when it failed or had problems, why.
 A sync that failed, was abandoned or had problems can be retried: the retry is a new sync, which
 goes on from what the first one saved (remote ids and watermarks are kept as they are learned).
-Retrying starts a sync, so it needs the change permission on WattCarbon accounts, like
-"Sync now"; viewing needs only the view permission on syncs.
+Retrying starts a sync, so it needs the permission of "Sync now" (``uploads.sync_now``,
+operators); viewing needs only the view permission on syncs.
 """
 
 from django.contrib import admin
@@ -52,7 +52,7 @@ class SyncRunAdmin(RunAdmin):
     retryable = RETRYABLE_SYNC_STATUSES
     retryable_words = "syncs that failed, were abandoned or had problems"
     status_words = "its status is “{}”"
-    retry_permission = "uploads.change_wattcarbonaccount"
+    retry_permission = "uploads.sync_now"
     trigger_words = SYNC_TRIGGER_WORDS
     status_badge_html = staticmethod(sync_status_badge)
 

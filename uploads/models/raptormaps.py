@@ -76,6 +76,8 @@ class RaptorMapsIntegration(models.Model):
     class Meta:
         verbose_name = "Raptor Maps integration"
         ordering = ["name"]
+        # "Upload now" and retrying a run: the operator's, without changing the integration.
+        permissions = [("upload_now", "Can queue an upload now or retry a run")]
         constraints = [
             models.CheckConstraint(condition=Q(part_bytes__gte=MIN_PART_BYTES), name="raptormaps_part_bytes_min"),
             models.CheckConstraint(

@@ -58,6 +58,8 @@ class WattCarbonAccount(models.Model):
     class Meta:
         verbose_name = "WattCarbon account"
         ordering = ["name"]
+        # "Sync now" and retrying a sync: the operator's, without changing the account.
+        permissions = [("sync_now", "Can queue a sync now or retry a sync")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(sync_interval_seconds__gte=MIN_SYNC_INTERVAL_SECONDS), name="wattcarbon_interval_min"

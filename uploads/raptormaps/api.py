@@ -7,6 +7,8 @@ documented) facts are marked [assumed].
 
 from datetime import timedelta
 
+from django.views.decorators.debug import sensitive_variables
+
 from uploads.http import CallFailed, Client
 from uploads.models import Service
 from uploads.tokens import CachedToken
@@ -69,6 +71,7 @@ class RaptorMapsApi:
     def close(self):
         self.client.close()
 
+    @sensitive_variables("values")
     def secrets(self):
         """Every secret value this client holds, for redaction."""
         values = self.auth.secrets()

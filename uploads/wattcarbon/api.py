@@ -7,6 +7,8 @@ documented) facts are marked [assumed].
 
 from datetime import timedelta
 
+from django.views.decorators.debug import sensitive_variables
+
 from uploads.http import CallFailed, Client
 from uploads.models import Service
 from uploads.tokens import CachedToken
@@ -51,6 +53,7 @@ class WattCarbonApi:
     def close(self):
         self.client.close()
 
+    @sensitive_variables("values")
     def secrets(self):
         values = self.auth.secrets()
         for secret in (self.account.api_key, self.account.access_token):
