@@ -1,9 +1,9 @@
 """What a locked-out login sees (django-axes calls ``lockout_response``; docs/security.md, "Logins")."""
 
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from django.contrib import admin
 from django.shortcuts import render
 from django.utils import timezone
-from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 
 __all__ = ["lockout_response"]
 

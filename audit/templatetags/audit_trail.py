@@ -5,7 +5,7 @@ from django import template
 
 register = template.Library()
 
-# The newest entries on the page; the full list is Admin › Audit log › Log entries.
+# The newest entries on the page; the full list is the admin's Audit log, Log entries.
 HISTORY_LIMIT = 200
 
 
