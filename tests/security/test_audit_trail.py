@@ -17,6 +17,8 @@ from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_q.models import Schedule
 from django_q.monitor import monitor
@@ -25,7 +27,7 @@ from django_q.worker import worker
 from audit.context import audit_context
 from audit.registry import TRACKED
 from audit.secret_fields import CHANGED, NOT_SET, SET
-from portfolio.models import Farm, ImportRecord, Meter, Observation, Portfolio
+from portfolio.models import Farm, ImportRecord, IntervalReading, Meter, Observation, Portfolio
 from tests.factories import MeterFactory, PortfolioFactory, SensorFactory
 from tests.uploads.accounts import make_account
 from tests.uploads.admin_helpers import (
@@ -332,3 +334,26 @@ def test_a_schedule_changed_by_a_person_is_recorded():
     schedule.minutes = 5
     schedule.save()
     assert entries_of(schedule)[-1].changes_dict == {"minutes": ["15", "5"]}
+
+
+def test_deleting_a_meter_counts_its_readings_on_the_confirmation_page_and_records_each_one(admin_client):
+    meter = MeterFactory()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for hour in range(5):
+        IntervalReading.objects.create(
+            meter=meter, start=start + timedelta(hours=hour), end=start + timedelta(hours=hour + 1), quantity=hour
+        )
+    delete = reverse("admin:portfolio_meter_delete", args=[meter.pk])
+
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(delete)
+    assert page.status_code == 200
+    assert "Interval readings: 5" in page.text
+    assert not [q["sql"] for q in queries if '"portfolio_intervalreading"."quantity"' in q["sql"]]
+
+    admin_client.post(delete, {"post": "yes"}, REMOTE_ADDR=OFFICE)
+    deleted = LogEntry.objects.filter(
+        content_type__model="intervalreading", action=LogEntry.Action.DELETE, remote_addr=OFFICE
+    )
+    assert deleted.count() == 5
+    assert {entry.changes_dict["quantity"][0] for entry in deleted} == {"0.0", "1.0", "2.0", "3.0", "4.0"}
