@@ -15,6 +15,8 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings")
     if sys.argv[1:2] and sys.argv[1] in KEYLESS_COMMANDS and not os.environ.get("SECRET_KEY", "").strip():
         os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)  # a throwaway: nothing is signed with it
+    if sys.argv[1:2] and sys.argv[1] in KEYLESS_COMMANDS and not os.environ.get("SECRETS_ENCRYPTION_KEYS", "").strip():
+        os.environ["SECRETS_ENCRYPTION_KEYS"] = secrets.token_urlsafe(32)  # likewise: nothing is encrypted
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

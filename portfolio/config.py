@@ -14,6 +14,13 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 # Development only: used when DEBUG is on and no SECRET_KEY is given.
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-production"
+# Without DEBUG, SECRET_KEY must pass Django's deploy check (security.W009); how to make one.
+MIN_SECRET_KEY_LENGTH = 50
+MIN_SECRET_KEY_UNIQUE_CHARACTERS = 5
+GENERATE_SECRET_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+# A passphrase in SECRETS_ENCRYPTION_KEYS is hashed into a key: it must be as hard to guess as one.
+MIN_ENCRYPTION_KEY_LENGTH = 32
+GENERATE_FERNET_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 
 # How long a SQLite connection waits for another writer (the worker, the web server)
 # before giving up with "database is locked".
@@ -59,16 +66,101 @@ def env_list(environ, name, default=()):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int(environ, name, default, minimum=0):
+    """An integer setting; anything else (or below ``minimum``) is refused, naming the variable."""
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} is below its minimum of {minimum}.")
+    return value
+
+
 def secret_key(environ, debug):
-    """The SECRET_KEY, refusing to start a non-debug process without a real one."""
+    """The SECRET_KEY, refusing to start a non-debug process without a real one.
+
+    Without DEBUG the key must pass Django's own deploy check (security.W009): at least 50
+    characters, 5 different ones, and not the ``django-insecure`` prefix of generated
+    development keys (the development key below has it).
+    """
     key = environ.get("SECRET_KEY", "").strip()
-    if key:
-        return key
-    if debug:
-        return DEVELOPMENT_SECRET_KEY
-    raise ImproperlyConfigured(
-        "SECRET_KEY is not set. Set SECRET_KEY in the environment (or DEBUG=1 for local development only)."
-    )
+    if not key:
+        if debug:
+            return DEVELOPMENT_SECRET_KEY
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY in the environment (or DEBUG=1 for local development only)."
+        )
+    if not debug:
+        problem = _weak_secret_key_problem(key)
+        if problem:
+            raise ImproperlyConfigured(
+                f"SECRET_KEY {problem}, which is not safe without DEBUG. Set SECRET_KEY to a long random value, "
+                f"e.g. the output of: {GENERATE_SECRET_KEY}"
+            )
+    return key
+
+
+def _weak_secret_key_problem(key):
+    if key == DEVELOPMENT_SECRET_KEY:
+        return "is the development key"
+    if key.startswith("django-insecure"):
+        return "starts with 'django-insecure' (a development key)"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"is {len(key)} characters long, shorter than {MIN_SECRET_KEY_LENGTH}"
+    if len(set(key)) < MIN_SECRET_KEY_UNIQUE_CHARACTERS:
+        return f"has fewer than {MIN_SECRET_KEY_UNIQUE_CHARACTERS} different characters"
+    return None
+
+
+def secrets_encryption_keys(environ, debug, secret_key):
+    """The keys that encrypt stored secrets (uploads/secrets.py): the first encrypts, all decrypt.
+
+    With DEBUG on they default to SECRET_KEY (hashed into a key). Without DEBUG they must be
+    given: a server whose SECRET_KEY is rotated (or leaks) must not lose (or expose) the
+    stored API keys with it.
+    """
+    keys = env_list(environ, "SECRETS_ENCRYPTION_KEYS")
+    if not keys:
+        if debug:
+            return [secret_key]
+        raise ImproperlyConfigured(
+            "SECRETS_ENCRYPTION_KEYS is not set. Set SECRETS_ENCRYPTION_KEYS to a Fernet key, e.g. the output of: "
+            f"{GENERATE_FERNET_KEY} (only with DEBUG=1 does it default to one derived from SECRET_KEY)."
+        )
+    if not debug:
+        for position, key in enumerate(keys, start=1):
+            if len(key) < MIN_ENCRYPTION_KEY_LENGTH:
+                raise ImproperlyConfigured(
+                    f"SECRETS_ENCRYPTION_KEYS: key {position} is {len(key)} characters long, shorter than "
+                    f"{MIN_ENCRYPTION_KEY_LENGTH}. Use a Fernet key, e.g. the output of: {GENERATE_FERNET_KEY}"
+                )
+            if key == secret_key:
+                raise ImproperlyConfigured(
+                    f"SECRETS_ENCRYPTION_KEYS: key {position} is SECRET_KEY itself. Give the stored secrets a key "
+                    f"of their own, e.g. the output of: {GENERATE_FERNET_KEY}"
+                )
+    return keys
+
+
+def proxy_ssl_header(environ):
+    """``SECURE_PROXY_SSL_HEADER`` from the name of the header a TLS-terminating proxy sets.
+
+    ``SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO`` (or ``X-Forwarded-Proto``) means: a request
+    is HTTPS when that header says ``https``. Set it only behind a proxy that always sets (or
+    strips) that header: anyone else could send it.
+    """
+    raw = environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+    if not raw:
+        return None
+    name, _, value = raw.partition(",")
+    name = name.strip().upper().replace("-", "_")
+    if not name.startswith("HTTP_"):
+        name = f"HTTP_{name}"
+    return (name, value.strip() or "https")
 
 
 def database(environ, base_dir: Path):

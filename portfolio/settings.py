@@ -4,6 +4,7 @@ See README.md, "Configuration", for the variables and their defaults.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from portfolio import config
@@ -102,9 +103,9 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 Q_CLUSTER = config.q_cluster(os.environ)
 
 # Secrets at rest (API keys, client secrets, cached tokens): Fernet keys, or any text hashed
-# into one. The first encrypts, all decrypt (rotation: put the new key first). Defaults to
-# SECRET_KEY; set it in production so rotating SECRET_KEY does not make stored secrets unreadable.
-SECRETS_ENCRYPTION_KEYS = config.env_list(os.environ, "SECRETS_ENCRYPTION_KEYS", default=[SECRET_KEY])
+# into one. The first encrypts, all decrypt (rotation: put the new key first, then
+# `manage.py reencrypt_secrets`). Required without DEBUG; with DEBUG it defaults to SECRET_KEY.
+SECRETS_ENCRYPTION_KEYS = config.secrets_encryption_keys(os.environ, DEBUG, SECRET_KEY)
 
 # Outbound HTTP (uploads/http.py): timeouts and the retry policy of every call to the outside.
 UPLOADS_HTTP_CONNECT_TIMEOUT = float(os.environ.get("UPLOADS_HTTP_CONNECT_TIMEOUT", 10))
@@ -153,6 +154,42 @@ LOGGING = {
     },
 }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = config.env_bool(os.environ, "SECURE_COOKIES", default=True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Production safety (docs/security.md, "Production settings"). Without DEBUG: HTTPS only
+# (redirect, HSTS, secure cookies), no framing, no referrer to other sites. Behind a proxy that
+# ends TLS, SECURE_PROXY_SSL_HEADER names the header it sets, so the redirect does not loop.
+SECURE_SSL_REDIRECT = config.env_bool(os.environ, "SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = config.proxy_ssl_header(os.environ)
+SECURE_HSTS_SECONDS = config.env_int(os.environ, "SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config.env_bool(os.environ, "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a promise to browsers that is slow to take back: only on request.
+SECURE_HSTS_PRELOAD = config.env_bool(os.environ, "SECURE_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "SECURE_HSTS_PRELOAD is off": on purpose
+SESSION_COOKIE_SECURE = config.env_bool(os.environ, "SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The client's address (login lockout, audit trail) is the TCP peer, unless this many reverse
+# proxies of ours stand in front and append it to X-Forwarded-For (portfolio/client_address.py).
+TRUSTED_PROXY_COUNT = config.env_int(os.environ, "TRUSTED_PROXY_COUNT", default=0)
+
+# Audit trail (docs/security.md, "Audit trail"): django-auditlog records every change to
+# portfolio data, integrations, accounts, users, groups and schedules; what is tracked is in
+# audit/registry.py. The middleware ties a request's changes to its user and address.
+INSTALLED_APPS += ["auditlog", "audit"]
+MIDDLEWARE += ["audit.middleware.AuditMiddleware"]
+
+# Logins (docs/security.md, "Logins"): django-axes locks a username, and separately an
+# address, after LOGIN_FAILURE_LIMIT failed logins, for LOGIN_LOCKOUT_MINUTES after the last one.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
+AXES_FAILURE_LIMIT = config.env_int(os.environ, "LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=config.env_int(os.environ, "LOGIN_LOCKOUT_MINUTES", default=15, minimum=1))
+# Each parameter on its own: a user is locked whatever the address, an address whatever the user.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "portfolio.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "portfolio.logins.lockout_response"

@@ -6,9 +6,15 @@ runs on SQLite with the ORM broker and on PostgreSQL with Redis.
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+# Keys that pass the production refusals (portfolio/config.py), since tests run without DEBUG.
+# Set in the environment, so the worker processes tests start use the same ones.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-of-the-test-suite-never-used-on-a-server")
+os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "dGVzdC1vbmx5IGtleSBvZiB0aGUgdGVzdCBzdWl0ZSE=")
 
 from portfolio.settings import *  # noqa: F403
+
+# The test client speaks plain HTTP: no redirect to HTTPS (the deploy check test runs the real one).
+SECURE_SSL_REDIRECT = False
 
 # Hashing passwords properly is slow on purpose; tests log in many times.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -66,7 +66,8 @@ def test_env_list_of_an_empty_variable_is_empty():
 
 @pytest.mark.parametrize("debug", [True, False])
 def test_secret_key_uses_the_given_key(debug):
-    assert config.secret_key({"SECRET_KEY": "a-real-key"}, debug=debug) == "a-real-key"
+    key = "a-real-key-" + "0123456789abcdefghij" * 3
+    assert config.secret_key({"SECRET_KEY": key}, debug=debug) == key
 
 
 def test_secret_key_falls_back_to_the_development_key_only_in_debug():

@@ -2,8 +2,9 @@
 
 Django's confirmation page loads every object a delete would cascade to: deleting a farm
 would load all its observations, millions of rows, into one page. Here readings are
-counted with one query per relation, and the delete itself removes them in bulk (they
-have no signals or dependants, so Django's collector fast-deletes them).
+counted with one query per relation. The delete itself removes observations in bulk (they
+have no signals or dependants, so Django's collector fast-deletes them); interval and bill
+readings are deleted one by one, each recorded in the audit trail.
 """
 
 from collections import Counter
@@ -17,6 +18,7 @@ from django.utils.text import capfirst
 from portfolio.models import BillReading, IntervalReading, Observation
 
 BULK_MODELS = (Observation, IntervalReading, BillReading)
+AUDITED_READINGS = (IntervalReading, BillReading)
 
 
 class BulkCountingCollector(NestedObjects):
@@ -24,6 +26,10 @@ class BulkCountingCollector(NestedObjects):
         # Asked with a model class or a queryset. NestedObjects always says no, to list
         # every object; for readings ask the plain Collector, which deletes them in bulk.
         model = objs if isinstance(objs, type) else getattr(objs, "model", None)
+        if model in AUDITED_READINGS:
+            # The audit trail listens to their deletes (audit/registry.py), so the delete itself
+            # loads them to record each one; this page still only counts them.
+            return True
         return model in BULK_MODELS and super(NestedObjects, self).can_fast_delete(objs, from_field=from_field)
 
     def bulk_counts(self):
