@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portfolio.admin import assets, farms, imports, meters, portfolios, task_queue  # noqa: F401  (registers the ModelAdmins)
+from portfolio.admin import assets, farms, imports, logins, meters, portfolios, task_queue  # noqa: F401  (registers the ModelAdmins)
 
 admin.site.site_header = "Solar portfolio"
 admin.site.site_title = "Solar portfolio"
