@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('portfolio', '0004_meter_wattcarbon_sync'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ('django_q', '0018_task_success_index'),
+        ('django_q', '0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more'),
     ]
 
     operations = [

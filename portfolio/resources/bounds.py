@@ -60,7 +60,7 @@ def check_size(size):
     limit = settings.SPREADSHEET_UPLOAD_MAX_BYTES
     if size > limit:
         raise SpreadsheetError.about_file(
-            f"The file is {_size(size)}; the limit is {_size(limit)} (SPREADSHEET_UPLOAD_MAX_BYTES). "
+            f"The file is {_size(size)}; the limit is {_size(limit)} (setting SPREADSHEET_UPLOAD_MAX_BYTES). "
             "Split it into smaller files."
         )
 
@@ -86,7 +86,7 @@ def check_archive(data):
     most = settings.SPREADSHEET_MAX_ZIP_ENTRIES
     if len(entries) > most:
         raise SpreadsheetError.about_file(
-            f"The workbook holds {len(entries):,} files; the limit is {most:,} (SPREADSHEET_MAX_ZIP_ENTRIES). "
+            f"The workbook holds {len(entries):,} files; the limit is {most:,} (setting SPREADSHEET_MAX_ZIP_ENTRIES). "
             "This is not a workbook a spreadsheet program saves."
         )
     total = sum(entry.file_size for entry in entries)
@@ -94,7 +94,7 @@ def check_archive(data):
     if total > limit:
         raise SpreadsheetError.about_file(
             f"The workbook expands to {_size(total)} when unpacked; the limit is {_size(limit)} "
-            "(SPREADSHEET_MAX_UNCOMPRESSED_BYTES). Split it into smaller files."
+            "(setting SPREADSHEET_MAX_UNCOMPRESSED_BYTES). Split it into smaller files."
         )
     ratio_limit = settings.SPREADSHEET_MAX_COMPRESSION_RATIO
     packed = sum(entry.compress_size for entry in entries)
@@ -108,7 +108,7 @@ def check_archive(data):
             raise SpreadsheetError.about_file(
                 f"The workbook's part {entry.filename} is compressed {ratio:,.0f} to 1 ({_size(entry.compress_size)} "
                 f"expanding to {_size(entry.file_size)}); the limit is {ratio_limit:,} to 1 "
-                "(SPREADSHEET_MAX_COMPRESSION_RATIO). Spreadsheet programs never compress this much: "
+                "(setting SPREADSHEET_MAX_COMPRESSION_RATIO). Spreadsheet programs never compress this much: "
                 "the file is refused as a possible zip bomb."
             )
 
