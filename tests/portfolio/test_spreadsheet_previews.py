@@ -8,7 +8,10 @@ imported or deleted.
 
 import os
 import stat
+import tempfile
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -96,17 +99,21 @@ def test_the_preview_keeps_the_file_privately_under_a_random_name_and_the_form_c
     assert not path.exists() and not SpreadsheetPreview.objects.exists()
 
 
+@pytest.fixture
+def victim():
+    """A farms file the attacker would like imported and deleted: in the temporary directory,
+    where the library kept previews (and names other users' previews would have)."""
+    path = Path(tempfile.gettempdir()) / f"victim-{uuid.uuid4().hex}.csv"
+    path.write_bytes(FARMS)
+    yield path
+    path.unlink(missing_ok=True)
+
+
 @pytest.mark.parametrize("path_kind", ["relative", "absolute"])
 def test_a_path_in_place_of_the_token_is_refused_and_the_file_it_names_is_untouched(
-    admin_client, sunbelt, tmp_path, path_kind
+    admin_client, sunbelt, victim, path_kind
 ):
-    # A farms file the attacker would like imported and deleted, outside any upload directory.
-    victim = tmp_path / "secret" / "farms.csv"
-    victim.parent.mkdir()
-    victim.write_bytes(FARMS)
-    named = str(victim) if path_kind == "absolute" else os.path.relpath(victim, "/tmp")
-    if path_kind == "relative":
-        named = "../../" + named  # climbing out of the temporary directory the library used
+    named = str(victim) if path_kind == "absolute" else f"../{victim.parent.name}/{victim.name}"
     response = confirm(
         admin_client,
         preview=named,
