@@ -8,9 +8,10 @@ openpyxl reads through) never yields more bytes than an entry declares, and a ly
 fails its CRC check instead.
 
 Rows are counted without parsing: CSV line ends in one streamed pass, XLSX ``<row``
-elements of the worksheets' XML inflated a chunk at a time. Counting stops at the limit the
-caller asks about, so a large file costs no more than a small one. Both counts are upper
-bounds (a quoted CSV cell may span lines; every worksheet of a workbook is counted).
+elements inflated a chunk at a time. Counting stops at the limit the caller asks about, so a
+large file costs no more than a small one. Both counts are upper bounds: a quoted CSV cell
+may span lines, and every part of a workbook is scanned (a workbook may keep its sheets
+under any name; what openpyxl reads is among them).
 
 Limits and their settings (README, docs/security.md):
 
@@ -43,7 +44,6 @@ CHUNK_SIZE = 256 * 1024
 ROW_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 # Long enough to hold a split "<prefix:row " across two chunks.
 OVERLAP = 64
-WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 
 
 def _size(size):
@@ -119,8 +119,10 @@ def _count_matches(chunks, pattern, stop_after):
     tail = b""
     for chunk in chunks:
         window = tail + chunk
-        # A match is counted once: only those that end past the carried-over tail.
-        count += sum(1 for match in pattern.finditer(window) if match.end() > len(tail))
+        # A match is counted once: only those that end past the carried-over tail. Most
+        # chunks of other parts (strings, styles, images) hold no "row" at all.
+        if b"row" in window:
+            count += sum(1 for match in pattern.finditer(window) if match.end() > len(tail))
         if stop_after is not None and count > stop_after:
             return count
         tail = window[-OVERLAP:]
@@ -136,8 +138,6 @@ def _xlsx_rows(data, stop_after):
     count = 0
     with _open_zip(data) as archive:
         for entry in archive.infolist():
-            if not WORKSHEET.match(entry.filename):
-                continue
             left = None if stop_after is None else stop_after - count
             try:
                 with archive.open(entry) as stream:
@@ -152,12 +152,15 @@ def _xlsx_rows(data, stop_after):
 
 
 def _csv_lines(data, stop_after):
-    count = 0
+    # LF and CRLF files end lines with "\n", old Mac files with "\r" alone: the larger count.
+    feeds = returns = 0
     for start in range(0, len(data), CHUNK_SIZE):
-        count += data.count(b"\n", start, start + CHUNK_SIZE)
-        if stop_after is not None and count > stop_after:
-            return count
-    if data and not data.endswith(b"\n"):
+        feeds += data.count(b"\n", start, start + CHUNK_SIZE)
+        returns += data.count(b"\r", start, start + CHUNK_SIZE)
+        if stop_after is not None and max(feeds, returns) > stop_after:
+            return max(feeds, returns)
+    count = max(feeds, returns)
+    if data and not data.endswith((b"\n", b"\r")):
         count += 1  # a last line without a line end
     return count
 

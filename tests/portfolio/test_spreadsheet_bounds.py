@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from portfolio.models import Farm, ImportRecord, SpreadsheetPreview
 from portfolio.resources import RESOURCES, bounds
+from portfolio.resources.files import read_sheet
 from portfolio.resources.importing import Upload, import_spreadsheet
 from portfolio.resources.problems import SpreadsheetError
 from tests.factories import PortfolioFactory
@@ -129,17 +130,33 @@ def test_counting_stops_past_the_limit(make):
 def test_row_elements_are_counted_with_a_prefix_and_not_confused_with_similar_names():
     sheet = (
         b'<x:worksheet xmlns:x="urn:s"><x:sheetData><x:row r="1"/><x:row r="2"><x:c/></x:row>'
-        b"<row>a</row></x:sheetData><rowBreaks count='1'/><rows/></x:worksheet>"
+        b"<row>a</row></x:sheetData><rowBreaks count='1'/><rows/><arrow/></x:worksheet>"
     )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr(SHEET, sheet)
-        archive.writestr("xl/sharedStrings.xml", b"<row><row>")  # not a worksheet
     assert bounds.count_rows(out.getvalue()) == 3
+
+
+def test_rows_of_a_sheet_kept_under_another_name_are_counted():
+    # The workbook's relations may point anywhere; a count of xl/worksheets/ alone would miss it.
+    honest = zipfile.ZipFile(io.BytesIO(farms_xlsx(300)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as moved:
+        for entry in honest.infolist():
+            name = "custom/data.bin" if entry.filename == SHEET else entry.filename
+            content = honest.read(entry.filename).replace(b"/xl/worksheets/sheet1.xml", b"/custom/data.bin")
+            moved.writestr(name, content)
+    assert len(read_sheet(out.getvalue())) == 300, "openpyxl finds the sheet there"
+    assert bounds.count_rows(out.getvalue()) == 301
 
 
 def test_a_csv_without_a_last_line_end_counts_its_last_line():
     assert bounds.count_rows(b"a,b\n1,2") == 2
+
+
+def test_a_csv_with_carriage_returns_alone_is_counted_by_them():
+    assert bounds.count_rows(farms_csv(3000).replace(b"\r\n", b"\r")) == 3001
 
 
 # --- in the admin ---------------------------------------------------------------------------------
