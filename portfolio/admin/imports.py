@@ -94,8 +94,10 @@ def phase_of(record, now):
     if limit and record.started_at and (now - record.started_at).total_seconds() > limit:
         return f"Running longer than a worker may ({human_duration(limit)}): the worker has probably stopped."
     if record.kind == ImportRecord.Kind.SPREADSHEET:
-        # One transaction, all rows or none: there is no partial progress to show.
-        return "Reading and checking every row; nothing is saved until all are valid."
+        # One transaction, all rows or none: its progress is not visible until it ends.
+        if record.rows_read:
+            return f"Read {record.rows_read:,} rows; checking every one (nothing is saved until all are valid)."
+        return "Reading the file."
     if record.file_size and record.bytes_read >= record.file_size:
         return "All rows read; writing them to the database."
     return "Reading the file."

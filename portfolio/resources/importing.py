@@ -105,6 +105,10 @@ def import_sheets(target, upload, read, *, source, user=None, dry_run=False, rec
         outcome.data = upload.read()
         bounds.check_archive(outcome.data)
         sheets = read(outcome.data)
+        if record is not None:
+            # For the record's page, before the rows are checked in one long transaction.
+            rows = sum(len(sheet) for _resource, sheet in sheets)
+            ImportRecord.objects.filter(pk=record.pk).update(bytes_read=len(outcome.data), rows_read=rows)
         several = len(sheets) > 1
         for resource, sheet in sheets:
             _on_sheet(several, resource, resource.prepare, sheet)

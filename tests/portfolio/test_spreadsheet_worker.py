@@ -180,3 +180,14 @@ def test_a_small_file_is_still_previewed_in_the_request(admin_client, sunbelt, q
     response = upload(admin_client, farms_csv(10))
     assert response.status_code == 200 and response.context["confirm_form"] is not None
     assert queued_tasks() == {} and not ImportRecord.objects.exists()
+
+
+def test_a_running_spreadsheet_import_says_where_it_is(admin_client):
+    record = ImportRecord.objects.create(
+        kind="spreadsheet", target="farms", source="admin", file_name="farms.csv", file_size=100, status="running"
+    )
+    assert admin_client.get(record_url(record, "progress")).json()["phase"] == "Reading the file."
+    ImportRecord.objects.filter(pk=record.pk).update(rows_read=5000, bytes_read=100)
+    assert admin_client.get(record_url(record, "progress")).json()["phase"] == (
+        "Read 5,000 rows; checking every one (nothing is saved until all are valid)."
+    )
