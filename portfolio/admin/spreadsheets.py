@@ -240,6 +240,7 @@ class SpreadsheetAdminMixin(ImportExportMixin):
             "optional_columns": [column for column in resource.columns if column not in required],
             "key_columns": resource.key_columns,
             "upload_limit": settings.SPREADSHEET_UPLOAD_MAX_BYTES,
+            "interactive_rows": settings.SPREADSHEET_INTERACTIVE_MAX_ROWS,
             "max_preview_rows": MAX_PREVIEW_ROWS,
             "max_shown_problems": MAX_SHOWN_PROBLEMS,
         }
