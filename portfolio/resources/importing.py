@@ -56,7 +56,7 @@ class Outcome:
     target: str
     file_name: str
     dry_run: bool
-    status: str = ""  # an ImportRecord status, or "previewed" for a dry run without problems
+    status: str = ""  # an ImportRecord status ("previewed": a dry run without problems)
     rows_new: int = 0
     rows_updated: int = 0
     rows_unchanged: int = 0
@@ -185,7 +185,7 @@ def _conclude(outcome):
         outcome.status = ImportRecord.Status.REFUSED
         outcome.message = f"Nothing was imported: {invalid} invalid."
     elif outcome.dry_run:
-        outcome.status = "previewed"
+        outcome.status = ImportRecord.Status.PREVIEWED
         outcome.message = f"Ready to import {outcome.target}: {counts}."
     else:
         outcome.status = ImportRecord.Status.IMPORTED
@@ -224,5 +224,6 @@ def _record(outcome, upload, user, source, started_at, record=None):
         del fields[name]  # as the record was queued
     for name, value in fields.items():
         setattr(record, name, value)
-    record.save()
+    # Only the outcome: the queueing request may still be writing the task id.
+    record.save(update_fields=list(fields))
     outcome.record = record
