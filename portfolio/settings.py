@@ -91,8 +91,9 @@ READINGS_UPLOAD_MAX_BYTES = int(os.environ.get("READINGS_UPLOAD_MAX_BYTES", 2 * 
 # Spreadsheets are bounded before they are read (portfolio/resources/bounds.py, docs/security.md):
 # an XLSX's entries together may inflate to at most this much, no large entry (nor the whole)
 # may be compressed more than this ratio (spreadsheet programs reach about 10 to 1; a zip bomb
-# thousands), and a workbook holds at most this many entries.
-SPREADSHEET_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("SPREADSHEET_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024))
+# hundreds or thousands), and a workbook holds at most this many entries. 50 MiB of sheet XML
+# is about 150,000 farm rows: an estimated 15 minutes and 800 MB in a worker (inside its timeout).
+SPREADSHEET_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("SPREADSHEET_MAX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024))
 SPREADSHEET_MAX_COMPRESSION_RATIO = int(os.environ.get("SPREADSHEET_MAX_COMPRESSION_RATIO", 100))
 SPREADSHEET_MAX_ZIP_ENTRIES = int(os.environ.get("SPREADSHEET_MAX_ZIP_ENTRIES", 1000))
 # A file of more data rows than this is previewed and imported by a worker, not in the web
