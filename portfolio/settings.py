@@ -89,6 +89,19 @@ MEDIA_URL = "media/"
 # Largest file the admin accepts: a workbook of portfolio data, and a file of readings.
 SPREADSHEET_UPLOAD_MAX_BYTES = int(os.environ.get("SPREADSHEET_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
 READINGS_UPLOAD_MAX_BYTES = int(os.environ.get("READINGS_UPLOAD_MAX_BYTES", 2 * 1024**3))
+# Spreadsheets are bounded before they are read (portfolio/resources/bounds.py, docs/security.md):
+# an XLSX's entries together may inflate to at most this much, no large entry (nor the whole)
+# may be compressed more than this ratio (spreadsheet programs reach about 10 to 1; a zip bomb
+# hundreds or thousands), and a workbook holds at most this many entries. 50 MiB of sheet XML
+# is about 150,000 farm rows: an estimated 15 minutes and 800 MB in a worker (inside its timeout).
+SPREADSHEET_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("SPREADSHEET_MAX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024))
+SPREADSHEET_MAX_COMPRESSION_RATIO = int(os.environ.get("SPREADSHEET_MAX_COMPRESSION_RATIO", 100))
+SPREADSHEET_MAX_ZIP_ENTRIES = int(os.environ.get("SPREADSHEET_MAX_ZIP_ENTRIES", 1000))
+# A file of more data rows than this is previewed and imported by a worker, not in the web
+# request (a dry run takes about 6 ms a row: 2,000 rows about 12 s).
+SPREADSHEET_INTERACTIVE_MAX_ROWS = int(os.environ.get("SPREADSHEET_INTERACTIVE_MAX_ROWS", 2000))
+# A preview waits this long for its confirmation; then it and its file are deleted.
+SPREADSHEET_PREVIEW_TTL_SECONDS = int(os.environ.get("SPREADSHEET_PREVIEW_TTL_SECONDS", 3600))
 # Uploads above this size go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -20,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 
 from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
 from portfolio.admin.readonly import ReadOnlyAdminMixin
-from portfolio.models import ImportRecord
+from portfolio.models import ImportRecord, SpreadsheetPreview
 from portfolio.roles import ADMINISTRATOR, is_administrator, refuse, role_needed
 
 STATUS_COLOURS = {
@@ -92,9 +94,37 @@ def phase_of(record, now):
     limit = settings.Q_CLUSTER.get("timeout")
     if limit and record.started_at and (now - record.started_at).total_seconds() > limit:
         return f"Running longer than a worker may ({human_duration(limit)}): the worker has probably stopped."
+    if record.kind == ImportRecord.Kind.SPREADSHEET:
+        # One transaction, all rows or none: its progress is not visible until it ends.
+        if record.rows_read:
+            return f"Read {record.rows_read:,} rows; checking every one (nothing is saved until all are valid)."
+        return "Reading the file."
     if record.file_size and record.bytes_read >= record.file_size:
         return "All rows read; writing them to the database."
     return "Reading the file."
+
+
+def confirmation_of(record, user):
+    """What a worker's finished spreadsheet preview offers ``user``: the confirm form's target and token, or why not."""
+    preview = SpreadsheetPreview.objects.filter(record=record).first()
+    if preview is None:
+        return {"note": "This preview was confirmed, or it expired; its file is no longer kept."}
+    if preview.user_id != user.pk:
+        return {"note": "Only the user who previewed this file may confirm it."}
+    if preview.is_expired:
+        return {"note": "This preview expired; upload the file again."}
+    app_label, model_name = preview.model.split(".")
+    return {
+        "url": reverse(f"admin:{app_label}_{model_name}_process_import"),
+        "token": preview.token,
+        "expires_at": preview.expires_at,
+        "import_url": reverse(f"admin:{app_label}_{model_name}_import"),
+    }
+
+
+def may_download_errors(user, record):
+    """Who ran the import, or an administrator."""
+    return (record.user_id is not None and record.user_id == user.pk) or is_administrator(user)
 
 
 @admin.register(ImportRecord)
@@ -132,9 +162,9 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
 
     def get_fieldsets(self, request, obj=None):
-        # Another person's errors file is named, not linked: only they and administrators may fetch it.
-        may_download = obj is None or self.may_download_errors(request, obj)
-        errors_file = "errors_file_link" if may_download else "errors_file_withheld"
+        errors_file = "errors_file_link"
+        if obj is not None and not may_download_errors(request.user, obj):
+            errors_file = "errors_file_withheld"
         fieldsets = [
             (None, {"fields": ["file_name", "kind", "target", "source", "user", "status_badge", "message"]}),
             (
@@ -159,15 +189,21 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return fieldsets
 
     def has_view_permission(self, request, obj=None):
-        # Whoever may import readings may follow their imports, without a separate permission.
+        # Whoever may import readings may follow their imports, without a separate permission;
+        # and everyone may follow their own (a large spreadsheet's preview runs in a worker).
         if super().has_view_permission(request, obj):
+            return True
+        if obj is not None and obj.user_id is not None and obj.user_id == request.user.pk:
             return True
         return can_import_readings(request.user) and (obj is None or obj.kind == ImportRecord.Kind.READINGS)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if not super().has_view_permission(request):
-            queryset = queryset.filter(kind=ImportRecord.Kind.READINGS)
+            visible = Q(user_id=request.user.pk)
+            if can_import_readings(request.user):
+                visible |= Q(kind=ImportRecord.Kind.READINGS)
+            queryset = queryset.filter(visible)
         return queryset
 
     def get_urls(self):
@@ -187,25 +223,29 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def _viewable_record(self, request, object_id):
-        record = self.get_object(request, unquote(object_id))
+        # Found among all records, so another user's is refused (403), not "not found".
+        try:
+            record = ImportRecord.objects.filter(pk=unquote(object_id)).first()
+        except (ValueError, ValidationError):
+            record = None
         if record is None:
             raise Http404("No such import.")
         if not self.has_view_permission(request, record):
             refuse("Seeing imports", role_needed("portfolio", "importrecord", "view"))
         return record
 
-    @staticmethod
-    def may_download_errors(request, record):
-        return record.user_id == request.user.pk or is_administrator(request.user)
-
     def progress_view(self, request, object_id):
         """The record's progress as JSON, for the page's polling script."""
         return JsonResponse(progress_of(self._viewable_record(request, object_id)))
 
     def errors_file_view(self, request, object_id):
-        """Stream the errors file of a skip-invalid import (rejected rows with the reason)."""
+        """Stream the errors file of a skip-invalid import (rejected rows with the reason).
+
+        The rejected rows are the uploader's data: only who ran the import, or an
+        administrator, may download them.
+        """
         record = self._viewable_record(request, object_id)
-        if not self.may_download_errors(request, record):
+        if not may_download_errors(request.user, record):
             refuse("The errors file of someone else's import", ADMINISTRATOR)
         if not record.errors_file:
             raise Http404("This import has no errors file.")
@@ -224,6 +264,8 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "progress": progress_of(record),
                 "progress_url": reverse("admin:portfolio_importrecord_progress", args=[record.pk]),
             }
+        elif record is not None and record.status == ImportRecord.Status.PREVIEWED:
+            extra_context = {**(extra_context or {}), "confirmation": confirmation_of(record, request.user)}
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="status", ordering="status")
@@ -304,12 +346,13 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def errors_file_withheld(self, obj):
         if not obj.errors_file:
             return "-"
-        return f"{obj.rows_skipped:,} rejected rows, for whoever ran the import and administrators."
+        return f"{obj.rows_skipped:,} rejected rows, kept for who ran the import and for administrators."
 
     @admin.display(description="errors file")
     def errors_file_link(self, obj):
         if not obj.errors_file:
             return "-"
+
         url = reverse("admin:portfolio_importrecord_errors_file", args=[obj.pk])
         return format_html(
             '<a href="{}" download>Download the rejected rows</a> ({} rows, each with the reason)',

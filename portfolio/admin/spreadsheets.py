@@ -5,8 +5,10 @@ and rules: the file's format is found from its content, the upload limit is chec
 the file is read, problems name the spreadsheet row and column, a file with any invalid row
 imports nothing, and every confirmed import and every refused file leaves an ImportRecord.
 The upload and confirm steps are ours because they run ``import_spreadsheet``, the same
-function as the ``import_spreadsheet`` command; forms, temporary storage, templates, export
-and permissions are the library's.
+function as the ``import_spreadsheet`` command; the previewed file waits on the server
+(``previews``) and the confirm form carries only its token; a file of many rows is
+previewed and imported by a worker (``jobs``), followed on its import record's page. Forms,
+templates, export and permissions are the library's.
 """
 
 from django import forms
@@ -23,11 +25,14 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ImportForm
 from import_export.signals import post_import
-from import_export.tmp_storages import TempFolderStorage
 
 from portfolio.models import ImportRecord
+from portfolio.resources import bounds
 from portfolio.resources.files import csv_text, read_sheet, xlsx_bytes
 from portfolio.resources.importing import MAX_PREVIEW_ROWS, Upload, import_spreadsheet
+from portfolio.resources.jobs import queue_spreadsheet_import
+from portfolio.resources.previews import PreviewRefused, create_preview, find_preview, take_preview
+from portfolio.resources.problems import SpreadsheetError
 from portfolio.roles import refuse, role_needed
 
 __all__ = ["SpreadsheetAdminMixin"]
@@ -75,12 +80,18 @@ class SpreadsheetImportForm(ImportForm):
         return forms.Media()  # no format to guess
 
 
+class PreviewConfirmForm(forms.Form):
+    """The confirmation: the preview's token, and nothing that names a file."""
+
+    preview = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+
 class SpreadsheetAdminMixin(ImportExportMixin):
     """Import and export buttons on a changelist; ``resource_classes`` names the one resource."""
 
     import_template_name = "admin/import_export/spreadsheet_import.html"
     import_form_class = SpreadsheetImportForm
-    tmp_storage_class = TempFolderStorage
+    confirm_form_class = PreviewConfirmForm
 
     def get_import_formats(self):
         return [SpreadsheetUpload]
@@ -95,51 +106,101 @@ class SpreadsheetAdminMixin(ImportExportMixin):
     def _resource(self, request):
         return self.get_import_resource_classes(request)[0](**self.get_import_resource_kwargs(request))
 
-    def _storage(self, name=None):
-        return self.get_tmp_storage_class()(name=name, read_mode="rb", encoding=None)
-
     def _refuse_import(self):
         action = settings.IMPORT_EXPORT_IMPORT_PERMISSION_CODE
         role = role_needed(self.opts.app_label, self.opts.model_name, action)
         refuse(f"Importing {self.opts.verbose_name_plural}", role)
 
     def import_action(self, request, **kwargs):
-        """Upload and dry run: the preview with counts and changed rows, or the problems."""
+        """Upload and dry run: the preview with counts and changed rows, or the problems.
+
+        A file over a limit is refused before it is parsed (``bounds``); a file of more rows
+        than ``SPREADSHEET_INTERACTIVE_MAX_ROWS`` is kept and previewed by a worker instead.
+        """
         if not self.has_import_permission(request):
             self._refuse_import()
         form = self.create_import_form(request)
         outcome = confirm_form = None
         if request.method == "POST" and form.is_valid():
-            upload = Upload.from_uploaded_file(form.cleaned_data["import_file"])
+            upload, in_worker = self._bounded_upload(Upload.from_uploaded_file(form.cleaned_data["import_file"]))
+            resource = self._resource(request)
+            if in_worker:
+                return self._queue_preview(request, resource, upload)
             outcome = import_spreadsheet(
-                self._resource(request), upload, source=ImportRecord.Source.ADMIN, user=request.user, dry_run=True
+                resource, upload, source=ImportRecord.Source.ADMIN, user=request.user, dry_run=True
             )
             if outcome.ok:
-                storage = self._storage()
-                storage.save(outcome.data)
-                confirm_form = self.get_confirm_form_class(request)(
-                    initial={"import_file_name": storage.name, "original_file_name": upload.name, "format": "0"}
+                preview = create_preview(
+                    user=request.user,
+                    target=resource.resource_name,
+                    model=self.opts.label_lower,
+                    file_name=upload.name,
+                    data=outcome.data,
                 )
+                confirm_form = PreviewConfirmForm(initial={"preview": preview.token})
         return self._import_page(request, form, outcome, confirm_form)
+
+    @staticmethod
+    def _bounded_upload(upload):
+        """The upload read once, and whether it is for a worker (more rows than the page previews).
+
+        A file over a bound is left to ``import_spreadsheet``, which refuses and records it.
+        """
+        try:
+            bounds.check_size(upload.size)
+            data = upload.read()
+        except SpreadsheetError:
+            return upload, False
+        upload = Upload.from_bytes(upload.name, data)
+        try:
+            bounds.check_archive(data)
+            return upload, bounds.rows_above(data, settings.SPREADSHEET_INTERACTIVE_MAX_ROWS)
+        except SpreadsheetError:
+            return upload, False
+
+    def _queue_preview(self, request, resource, upload):
+        preview = create_preview(
+            user=request.user,
+            target=resource.resource_name,
+            model=self.opts.label_lower,
+            file_name=upload.name,
+            data=upload.read(),
+            in_worker=True,
+        )
+        record = queue_spreadsheet_import(preview, dry_run=True)
+        limit = settings.SPREADSHEET_INTERACTIVE_MAX_ROWS
+        messages.success(
+            request,
+            f"{preview.file_name} has more than {limit:,} rows (SPREADSHEET_INTERACTIVE_MAX_ROWS), so a worker "
+            "previews it; this page shows its progress, then the preview and the confirmation.",
+        )
+        return HttpResponseRedirect(reverse("admin:portfolio_importrecord_change", args=[record.pk]))
 
     @method_decorator(require_POST)
     def process_import(self, request, **kwargs):
-        """Confirm: import the previewed file for real, all rows or none."""
+        """Confirm: import the previewed file for real, all rows or none.
+
+        The form carries only the preview's token; the file is found from the server's record
+        of the preview, which must be this user's, unexpired and of this list.
+        """
         if not self.has_import_permission(request):
             self._refuse_import()
-        confirm_form = self.create_confirm_form(request)
         import_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
-        if not confirm_form.is_valid():
-            messages.error(request, "The confirmation was incomplete; upload the file again.")
-            return HttpResponseRedirect(import_url)
-        storage = self._storage(confirm_form.cleaned_data["import_file_name"])
         try:
-            data = storage.read()
-            storage.remove()
-        except FileNotFoundError:
-            messages.error(request, "The previewed file is no longer on the server; upload it again.")
+            preview = find_preview(request.POST.get("preview"), request.user)
+            if preview.model != self.opts.label_lower:
+                raise PreviewRefused(f"This is a preview of {preview.target}; confirm it from that list's import page.")
+            if preview.in_worker:
+                return self._queue_import(request, preview)
+            path = take_preview(preview)
+        except PreviewRefused as refusal:
+            messages.error(request, str(refusal))
             return HttpResponseRedirect(import_url)
-        upload = Upload.from_bytes(confirm_form.cleaned_data["original_file_name"], data)
+        try:
+            data = path.read_bytes()
+        finally:
+            path.unlink(missing_ok=True)
+        upload = Upload.from_bytes(preview.file_name, data)
         outcome = import_spreadsheet(
             self._resource(request), upload, source=ImportRecord.Source.ADMIN, user=request.user
         )
@@ -154,6 +215,18 @@ class SpreadsheetAdminMixin(ImportExportMixin):
         messages.success(request, outcome.message)
         post_import.send(sender=None, model=self.model)
         return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+
+    def _queue_import(self, request, preview):
+        """Confirm a worker's preview: a worker imports the file, the record's page follows it."""
+        dry_run = preview.record
+        if dry_run is None or dry_run.status != ImportRecord.Status.PREVIEWED:
+            raise PreviewRefused(
+                "This file's preview has not finished, or it found problems; its import record says which."
+            )
+        take_preview(preview)
+        record = queue_spreadsheet_import(preview, dry_run=False)
+        messages.success(request, f"{preview.file_name} is queued for import; this page shows its progress.")
+        return HttpResponseRedirect(reverse("admin:portfolio_importrecord_change", args=[record.pk]))
 
     def _import_page(self, request, form, outcome, confirm_form):
         resource = self._resource(request)
@@ -172,6 +245,7 @@ class SpreadsheetAdminMixin(ImportExportMixin):
             "optional_columns": [column for column in resource.columns if column not in required],
             "key_columns": resource.key_columns,
             "upload_limit": settings.SPREADSHEET_UPLOAD_MAX_BYTES,
+            "interactive_rows": settings.SPREADSHEET_INTERACTIVE_MAX_ROWS,
             "max_preview_rows": MAX_PREVIEW_ROWS,
             "max_shown_problems": MAX_SHOWN_PROBLEMS,
         }

@@ -8,6 +8,7 @@ of the finished states, so no record is left "running" by a run that returned or
 
 import hashlib
 import logging
+import secrets
 import time
 from pathlib import Path
 
@@ -28,6 +29,10 @@ CHUNK_SIZE = 1024 * 1024
 
 # The worker entry point (portfolio/tasks.py), by name as django-q2 wants it.
 TASK = "portfolio.tasks.import_readings"
+
+# Errors files of admin imports, below MEDIA_ROOT (never served): downloaded through the
+# import record's page, by who ran the import or an administrator.
+ERRORS_DIR = "private/errors"
 
 
 class HashingFile(File):
@@ -176,7 +181,8 @@ def _store_errors_file(record, errors_path):
         return
     errors_path = Path(errors_path)
     with errors_path.open("rb") as stream:
-        record.errors_file.save(errors_path.name, File(stream, name=errors_path.name), save=False)
+        # Storage never overwrites: a second file of the same name gets a suffix.
+        record.errors_file.save(f"{record.pk}-{errors_path.name}", File(stream, name=errors_path.name), save=False)
 
 
 def finish_with_result(record, result: ImportResult):
@@ -224,17 +230,20 @@ def _portfolio(slug):
     return Portfolio.objects.get(slug=slug) if slug else None
 
 
-def _errors_path(upload_path):
-    return upload_path.with_name(f"{upload_path.stem}.errors.csv")
+def _errors_path(record):
+    """Where this import's errors file goes: its own name (the record's id and a random part), never
+    derived from the uploaded file's name, so two imports of ``june.csv`` never share one."""
+    directory = Path(settings.MEDIA_ROOT) / ERRORS_DIR
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory / f"{record.pk}-{secrets.token_hex(8)}.errors.csv"
 
 
-def _discard_upload(record):
+def _discard_upload(record, errors_path=None):
     """Delete the uploaded file; the record keeps its name, size and checksum."""
+    if errors_path is not None and errors_path.exists() and record.errors_file.name != _media_name(errors_path):
+        errors_path.unlink()  # written by the importer but not offered: it lists no rows
     if not record.upload:
         return
-    errors_path = _errors_path(Path(record.upload.path))
-    if errors_path.exists() and record.errors_file.name != _media_name(errors_path):
-        errors_path.unlink()  # written by the importer but not offered: it lists no rows
     record.upload.delete(save=False)
     ImportRecord.objects.filter(pk=record.pk).update(upload="")
 
@@ -249,6 +258,7 @@ def run_readings_import(record_id):
     if record.is_finished:
         logger.warning("Readings import #%s is already %s; not running it again", record.pk, record.status)
         return record.status
+    errors_path = None
     try:
         start_record(record)
         upload_path = Path(record.upload.path)
@@ -256,13 +266,14 @@ def run_readings_import(record_id):
             record.sha256, record.file_size = file_sha256(upload_path)
             record.save(update_fields=["sha256", "file_size"])
         options = record.options or {}
+        errors_path = _errors_path(record)
         try:
             result = import_readings(
                 upload_path,
                 portfolio=_portfolio(options.get("portfolio")),
                 time_basis=options.get("time_basis", "local"),
                 skip_invalid=bool(options.get("skip_invalid", False)),
-                errors_path=_errors_path(upload_path),
+                errors_path=errors_path,
                 progress=progress_recorder(record),
             )
         except ReadingsFileError as error:
@@ -273,7 +284,7 @@ def run_readings_import(record_id):
         finish_with_failure(record, exc)
         raise
     finally:
-        _discard_upload(record)
+        _discard_upload(record, errors_path)
     return record.status
 
 

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-__all__ = ["ImportRecord"]
+__all__ = ["ImportRecord", "SpreadsheetPreview"]
 
 # How many problems a record keeps; the rest are counted, not listed.
 MAX_PROBLEMS = 100
@@ -14,8 +14,10 @@ MAX_PROBLEMS = 100
 class ImportRecord(models.Model):
     """One import of one file: a spreadsheet of portfolio data, or a file of readings.
 
-    Readings imports from the admin run in a worker; the worker writes progress here so
-    the page can show it, and the result when it is done.
+    Readings imports from the admin run in a worker, and so do the previews and imports of
+    spreadsheets above the interactive row limit; the worker writes progress here so the
+    page can show it, and the result when it is done. A worker's spreadsheet preview that
+    finds nothing wrong ends "previewed"; its confirmation is a new record.
     """
 
     class Kind(models.TextChoices):
@@ -29,11 +31,12 @@ class ImportRecord(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
         RUNNING = "running", "running"
+        PREVIEWED = "previewed", "previewed (nothing imported yet)"
         IMPORTED = "imported", "imported"
         REFUSED = "refused", "refused (nothing imported)"
         FAILED = "failed", "failed (nothing imported)"
 
-    FINISHED = (Status.IMPORTED, Status.REFUSED, Status.FAILED)
+    FINISHED = (Status.PREVIEWED, Status.IMPORTED, Status.REFUSED, Status.FAILED)
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     target = models.CharField(max_length=50, help_text="What the file holds: farms, sensors, readings ...")
@@ -77,7 +80,7 @@ class ImportRecord(models.Model):
         indexes = [models.Index(fields=["kind", "status"], name="importrecord_kind_status")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(finished_at__isnull=True) | Q(status__in=["imported", "refused", "failed"]),
+                condition=Q(finished_at__isnull=True) | Q(status__in=["previewed", "imported", "refused", "failed"]),
                 name="importrecord_finished_has_outcome",
             ),
         ]
@@ -95,3 +98,43 @@ class ImportRecord(models.Model):
         if not self.file_size:
             return None
         return min(1.0, self.bytes_read / self.file_size)
+
+
+class SpreadsheetPreview(models.Model):
+    """A previewed spreadsheet waiting for its owner to confirm it: the server's side of "Confirm import".
+
+    The confirm form carries only ``token`` (random, unguessable); the file stays in a
+    private directory under MEDIA_ROOT (``portfolio.resources.previews``) and is found from
+    this row, never from anything the browser sends. Only ``user`` may confirm it, once,
+    before ``expires_at``; expired previews and their files are deleted.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=50, help_text="The resource the file holds: farms, sensors ...")
+    model = models.CharField(max_length=100, help_text="The admin list that confirms it, as app_label.model_name.")
+    file_name = models.CharField(max_length=255, help_text="The name the file was uploaded with (shown, never opened).")
+    file_size = models.BigIntegerField()
+    sha256 = models.CharField("SHA-256", max_length=64)
+    stored_as = models.CharField(max_length=255, help_text="The file's name in the private previews directory.")
+    in_worker = models.BooleanField(default=False, help_text="Above the interactive row limit: a worker imports it.")
+    record = models.ForeignKey(
+        ImportRecord,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The worker's dry run of this file.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"preview of {self.file_name} ({self.target})"
+
+    @property
+    def is_expired(self):
+        return self.expires_at <= timezone.now()

@@ -1,22 +1,23 @@
 """Import one spreadsheet file: the same steps and messages from the admin and the command line.
 
-Read the file, match its columns, import every row in one transaction, and keep the rows
-only when all of them are valid. Every import that is confirmed, and every file refused,
-leaves an ``ImportRecord``; a dry run that finds nothing wrong (the admin's preview) does not.
+Check the file's bounds (size; for XLSX what it unpacks to: ``bounds``), read it, match
+its columns, import every row in one transaction, and keep the rows only when all of them
+are valid. Every import that is confirmed, and every file refused, leaves an
+``ImportRecord``; a dry run that finds nothing wrong (the admin's preview) does not, unless
+a worker runs it for a record of its own.
 """
 
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from import_export.results import RowResult
 
 from portfolio.models import ImportRecord
 from portfolio.models.imports import MAX_PROBLEMS
+from portfolio.resources import bounds
 from portfolio.resources.files import read_sheet
 from portfolio.resources.problems import Problem, SpreadsheetError
 
@@ -55,7 +56,7 @@ class Outcome:
     target: str
     file_name: str
     dry_run: bool
-    status: str = ""  # an ImportRecord status, or "previewed" for a dry run without problems
+    status: str = ""  # an ImportRecord status ("previewed": a dry run without problems)
     rows_new: int = 0
     rows_updated: int = 0
     rows_unchanged: int = 0
@@ -77,10 +78,11 @@ class Outcome:
         return self.rows_new + self.rows_updated + self.rows_unchanged + self.rows_invalid
 
 
-def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False):
+def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False, record=None):
     """Import ``upload`` with ``resource`` (a SpreadsheetResource instance); return an Outcome.
 
-    Nothing is committed unless every row is valid (and never on a dry run).
+    Nothing is committed unless every row is valid (and never on a dry run). ``record``: a
+    queued ImportRecord to fill in (a worker's import) instead of creating one.
     """
     return import_sheets(
         resource.resource_name,
@@ -89,22 +91,24 @@ def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False):
         source=source,
         user=user,
         dry_run=dry_run,
+        record=record,
     )
 
 
-def import_sheets(target, upload, read, *, source, user=None, dry_run=False):
+def import_sheets(target, upload, read, *, source, user=None, dry_run=False, record=None):
     """Import the sheets ``read(data)`` returns as (resource, sheet) pairs, in that order, all or none."""
     outcome = Outcome(target=target, file_name=upload.name, dry_run=dry_run)
-    started_at = timezone.now()
-    limit = settings.SPREADSHEET_UPLOAD_MAX_BYTES
+    started_at = record.started_at if record is not None and record.started_at else timezone.now()
     several = None
     try:
-        if upload.size > limit:
-            raise SpreadsheetError.about_file(
-                f"The file is {_size(upload.size)}; the limit is {_size(limit)}. Split it into smaller files."
-            )
+        bounds.check_size(upload.size)
         outcome.data = upload.read()
+        bounds.check_archive(outcome.data)
         sheets = read(outcome.data)
+        if record is not None:
+            # For the record's page, before the rows are checked in one long transaction.
+            rows = sum(len(sheet) for _resource, sheet in sheets)
+            ImportRecord.objects.filter(pk=record.pk).update(bytes_read=len(outcome.data), rows_read=rows)
         several = len(sheets) > 1
         for resource, sheet in sheets:
             _on_sheet(several, resource, resource.prepare, sheet)
@@ -134,19 +138,13 @@ def import_sheets(target, upload, read, *, source, user=None, dry_run=False):
         outcome.status = ImportRecord.Status.FAILED
         outcome.problems = [Problem(None, None, f"The import stopped: {exc}")]
         outcome.message = "Nothing was imported: the import stopped with an error."
-        _record(outcome, upload, user, source, started_at)
+        _record(outcome, upload, user, source, started_at, record)
         raise
     else:
         _conclude(outcome)
-    if not (dry_run and outcome.ok):
-        _record(outcome, upload, user, source, started_at)
+    if not (dry_run and outcome.ok) or record is not None:
+        _record(outcome, upload, user, source, started_at, record)
     return outcome
-
-
-def _size(size):
-    """'20.5 MB (21,495,808 bytes)', or '89 bytes'."""
-    human = filesizeformat(size).replace("\xa0", " ")
-    return human if size < 1024 else f"{human} ({size:,} bytes)"
 
 
 def _on_sheet(several, resource, step, *args):
@@ -187,16 +185,16 @@ def _conclude(outcome):
         outcome.status = ImportRecord.Status.REFUSED
         outcome.message = f"Nothing was imported: {invalid} invalid."
     elif outcome.dry_run:
-        outcome.status = "previewed"
+        outcome.status = ImportRecord.Status.PREVIEWED
         outcome.message = f"Ready to import {outcome.target}: {counts}."
     else:
         outcome.status = ImportRecord.Status.IMPORTED
         outcome.message = f"Imported {outcome.target}: {counts}."
 
 
-def _record(outcome, upload, user, source, started_at):
+def _record(outcome, upload, user, source, started_at, record=None):
     # After the import's transaction, so a refusal is kept too.
-    outcome.record = ImportRecord.objects.create(
+    fields = dict(
         kind=ImportRecord.Kind.SPREADSHEET,
         target=outcome.target,
         source=source,
@@ -218,3 +216,14 @@ def _record(outcome, upload, user, source, started_at):
         message=outcome.message,
         problems=[problem.as_dict() for problem in outcome.problems[:MAX_PROBLEMS]],
     )
+    if record is None:
+        outcome.record = ImportRecord.objects.create(**fields)
+        return
+    fields["options"] = {**record.options, **fields["options"]}
+    for name in ("created_at", "source", "user"):
+        del fields[name]  # as the record was queued
+    for name, value in fields.items():
+        setattr(record, name, value)
+    # Only the outcome: the queueing request may still be writing the task id.
+    record.save(update_fields=list(fields))
+    outcome.record = record

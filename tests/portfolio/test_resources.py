@@ -384,7 +384,8 @@ def test_a_file_over_the_upload_limit_is_refused_before_it_is_read(sunbelt, sett
     content = f"{FARMS_HEADER}\nF1,sunbelt,One,America/Denver,40,-105\n"
     outcome = import_file("farms", content)
     assert problems(outcome) == [
-        f"The file is {len(content)} bytes; the limit is 50 bytes. Split it into smaller files."
+        f"The file is {len(content)} bytes; the limit is 50 bytes (setting SPREADSHEET_UPLOAD_MAX_BYTES). "
+        "Split it into smaller files."
     ]
     assert not Farm.objects.exists()
 

@@ -128,7 +128,10 @@ def test_a_file_over_the_limit_is_refused_with_its_size_and_the_limit(admin_clie
     settings.SPREADSHEET_UPLOAD_MAX_BYTES = 2048
     big = FARMS + b"F3,sunbelt,Filler,UTC\r\n" * 200
     preview = upload(admin_client, "farm", "farms.csv", big)
-    message = f"The file is {len(big) / 1024:.1f} KB ({len(big):,} bytes); the limit is 2.0 KB (2,048 bytes)."
+    message = (
+        f"The file is {len(big) / 1024:.1f} KB ({len(big):,} bytes); the limit is 2.0 KB (2,048 bytes) "
+        "(setting SPREADSHEET_UPLOAD_MAX_BYTES)."
+    )
     assert problems_on(preview) == [f"{message} Split it into smaller files."]
     assert message in preview.content.decode()
     assert "CSV or XLSX, at most 2.0" in preview.content.decode()
