@@ -256,6 +256,11 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         download_name = f"{Path(record.file_name).stem}.errors.csv"
         return FileResponse(stream, as_attachment=True, filename=download_name, content_type="text/csv")
 
+    def history_view(self, request, object_id, extra_context=None):
+        # Like the change page: another person's import is refused, not reported missing.
+        self._viewable_record(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         record = self.get_object(request, unquote(object_id))
         if record is not None and not record.is_finished:
@@ -346,7 +351,7 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def errors_file_withheld(self, obj):
         if not obj.errors_file:
             return "-"
-        return f"{obj.rows_skipped:,} rejected rows, kept for who ran the import and for administrators."
+        return f"{obj.rows_skipped:,} rejected rows, for whoever ran the import and administrators."
 
     @admin.display(description="errors file")
     def errors_file_link(self, obj):

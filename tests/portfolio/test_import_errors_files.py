@@ -105,7 +105,7 @@ def test_only_who_ran_the_import_or_an_administrator_may_download_its_errors_fil
     page = client.get(reverse("admin:portfolio_importrecord_change", args=[record.pk]))
     assert page.status_code == 200
     assert reverse("admin:portfolio_importrecord_errors_file", args=[record.pk]) not in page.text
-    assert "kept for who ran the import and for administrators" in page.text
+    assert "for whoever ran the import and administrators" in page.text
 
     administrators, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
     mallory.groups.add(administrators)
