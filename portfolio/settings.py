@@ -160,6 +160,8 @@ LOGGING = {
     # (Logger filters do not apply to child loggers' records: each module that logs gets one.)
     "loggers": {
         "urllib3": {"level": "INFO"},
+        # axes announces its configuration at every start of every command; its lockouts still log.
+        "axes.apps": {"level": "WARNING"},
         **{
             name: {"filters": ["redact"]}
             for name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry")
