@@ -88,6 +88,9 @@ MEDIA_URL = "media/"
 # Largest file the admin accepts: a workbook of portfolio data, and a file of readings.
 SPREADSHEET_UPLOAD_MAX_BYTES = int(os.environ.get("SPREADSHEET_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
 READINGS_UPLOAD_MAX_BYTES = int(os.environ.get("READINGS_UPLOAD_MAX_BYTES", 2 * 1024**3))
+# The readings import (command line and admin worker) reads a file line by line; a line longer
+# than this is a row error naming the line, never read whole into memory (docs/security.md).
+READINGS_MAX_LINE_BYTES = int(os.environ.get("READINGS_MAX_LINE_BYTES", 1024 * 1024))
 # Uploads above this size go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
