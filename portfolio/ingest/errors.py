@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+UNKNOWN_SENSORS_LISTED = 200  # unknown sensors named in a summary; the errors file has every row
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -47,15 +49,15 @@ class ReadingsFileError(Exception):
 
 
 def unknown_sensors_summary(rows, labels):
-    """'3 rows name sensors that do not exist: F-1/INV-1/S-9, ...', or '' when there are none."""
+    """'3 rows name a farm, equipment or sensor that does not exist: F-1/INV-1/S-9, ...', or ''.
+
+    ``labels`` are the first UNKNOWN_SENSORS_LISTED unknown sensors (farm/equipment/sensor).
+    """
     if not rows:
         return ""
-    listed = ", ".join(labels)
-    which = "the first of them" if rows > len(labels) else "they are"
-    return (
-        f"{rows:,} row{'s' if rows != 1 else ''} name a farm, equipment or sensor that does not exist "
-        f"({which} farm/equipment/sensor: {listed})"
-    )
+    which = f"; the first {len(labels)}" if len(labels) >= UNKNOWN_SENSORS_LISTED else ""
+    plural = "s name" if rows != 1 else " names"
+    return f"{rows:,} row{plural} a farm, equipment or sensor that does not exist{which}: {', '.join(labels)}"
 
 
 class InvalidRow(ReadingsFileError):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portfolio.ingest import formats
 from portfolio.ingest.catalog import Catalog
-from portfolio.ingest.errors import InvalidRow, Problem, ReadingsFileError, UnknownSensor
+from portfolio.ingest.errors import UNKNOWN_SENSORS_LISTED, InvalidRow, Problem, ReadingsFileError, UnknownSensor
 from portfolio.ingest.parsing import parse_datetime, parse_float, to_utc
 from portfolio.ingest.records import BadLine, Records
 from portfolio.ingest.source import TextSource, refuse
@@ -26,7 +26,6 @@ TIME_CACHE_SIZE = 200_000  # distinct (time text, zone) pairs kept; a file repea
 # Refused sets of catalog columns remembered, so their next rows are refused without a second look;
 # past this many (a file naming hundreds of thousands of unknown sensors) memory stays flat instead.
 MAX_REMEMBERED_REFUSALS = 10_000
-UNKNOWN_SENSORS_LISTED = 200  # unknown sensors named in the summary; every row is in the errors file
 
 
 @dataclass(frozen=True)
