@@ -302,6 +302,7 @@ class _Run:
         _, conflicts = stage.conflicts(None)
         keys = {(conflict.sensor_ref, conflict.staged_at): conflict for conflict in conflicts}
         time_column, width = self.time_column, len(self.file_format.headers)
+        value_name = self.file_format.headers[time_column + 1]
         with TextSource(self.source.path) as source:
             records = Records(source.text, source.encoding)
             rows = iter(records)
@@ -315,6 +316,7 @@ class _Run:
                     continue
                 try:
                     observed_at = self._time_text(row[time_column], sensor.zone, stage)
+                    parse_float(row[time_column + 1], value_name)  # a bad value was rejected already
                 except InvalidRow:
                     continue
                 conflict = keys.get((sensor.ref, observed_at))

@@ -253,3 +253,10 @@ def test_the_errors_file_escapes_formulae_and_keeps_numbers(tmp_path, portfolio)
     for row in errors:
         assert not [cell for cell in row if cell.startswith(("=", "+", "@", "\t", "\r"))], row
         assert not [cell for cell in row if cell.startswith("-") and cell not in ("-5.2", "-74.0")], row
+
+
+def test_an_invalid_value_at_a_time_given_twice_is_named_once(tmp_path, sensor):
+    rows = [["F-1", "INV-1", "S-1", "2024-06-01T00:00:00Z", value] for value in ("1", "9" * 400, "2")]
+    result = import_readings(write_file(tmp_path, csv_text(rows, header=LONG_HEADERS_BY_ID)), skip_invalid=True)
+    assert sorted(int(line) for line, *_ in errors_of(result)) == [2, 3, 4]
+    assert result.rows_skipped == 3 and not Observation.objects.exists()
