@@ -51,7 +51,7 @@ class _LineFeed:
         self._encoding = encoding
         self._wide = max_line_bytes // _BYTES_PER_CHAR.get(encoding, 4)  # longer may be over in bytes
         self._number = 0  # of the last line read from the stream
-        self._carry = ""  # a character read past a line cut at "\r" (see _read)
+        self._cut_at_cr = False  # see _read
         self.given_back = deque()  # (number, line) to read again, first first
         self.taken = []  # (number, line) of the record being parsed
         self.taken_chars = 0
@@ -82,30 +82,26 @@ class _LineFeed:
 
     def _read(self):
         limit = self.max_line_bytes
-        line = self._carry + self._readline(limit + 1 - len(self._carry))
-        self._carry = ""
+        line = self._readline(limit + 1)
+        if self._cut_at_cr:  # the size limit cut the last read after a "\r": a "\n" now belongs to it
+            self._cut_at_cr = False
+            if line == "\n":
+                line = self._readline(limit + 1)
         if not line:
             raise StopIteration
         self._number += 1
         if len(line) > limit and not line.endswith(_LINE_ENDS):
             while line and not line.endswith(_LINE_ENDS):  # skip the rest of it, a piece at a time
                 line = self._readline(SKIP_CHARS)
-            if line.endswith("\r"):
-                self._skip_lf()
+            self._cut_at_cr = line.endswith("\r") and len(line) == SKIP_CHARS
             return self._number, self._too_long()
-        if line.endswith("\r") and len(line) == limit + 1:
-            self._skip_lf()  # the size limit may have cut a "\r\n" in two
+        self._cut_at_cr = line.endswith("\r") and len(line) == limit + 1
         if len(line) > self._wide and len(line.rstrip("\r\n").encode(self._encoding, "replace")) > limit:
             return self._number, self._too_long()
         return self._number, line
 
     def _too_long(self):
         return BadLine(f"longer than {self.max_line_bytes:,} bytes (READINGS_MAX_LINE_BYTES); the line was not read")
-
-    def _skip_lf(self):
-        after = self._readline(1)
-        if after != "\n":
-            self._carry = after
 
     def _what_is_wrong(self, line):
         if UNDECODABLE in line:
