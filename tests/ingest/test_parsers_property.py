@@ -161,7 +161,7 @@ def test_every_line_is_stored_or_named_in_the_errors_file(catalog, broken, odd):
     lines = [("good", ",".join(row)) for row in good] + [("odd", ",".join(["F-1", "E-1", "S-2", *o])) for o in odd]
     for position, text in sorted(broken, key=lambda item: item[0], reverse=True):
         lines.insert(position, ("broken", text))
-    encoded = [text if isinstance(text, bytes) else text.encode("utf-8") for _, text in lines]
+    encoded = [text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass") for _, text in lines]
     data = b"\n".join([",".join(LONG_HEADERS_BY_ID).encode(), *encoded]) + b"\n"
     with tempfile.TemporaryDirectory() as directory, transaction.atomic():
         SensorFactory(sensor_id="S-2", equipment=Sensor.objects.get(sensor_id="S-1").equipment)
