@@ -102,6 +102,9 @@ SPREADSHEET_MAX_ZIP_ENTRIES = int(os.environ.get("SPREADSHEET_MAX_ZIP_ENTRIES", 
 SPREADSHEET_INTERACTIVE_MAX_ROWS = int(os.environ.get("SPREADSHEET_INTERACTIVE_MAX_ROWS", 2000))
 # A preview waits this long for its confirmation; then it and its file are deleted.
 SPREADSHEET_PREVIEW_TTL_SECONDS = int(os.environ.get("SPREADSHEET_PREVIEW_TTL_SECONDS", 3600))
+# The readings import (command line and admin worker) reads a file line by line; a line longer
+# than this is a row error naming the line, never read whole into memory (docs/security.md).
+READINGS_MAX_LINE_BYTES = int(os.environ.get("READINGS_MAX_LINE_BYTES", 1024 * 1024))
 # Uploads above this size go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

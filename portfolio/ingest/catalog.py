@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 
 from portfolio.choices import EquipmentType, SensorType, sensor_types_for
-from portfolio.ingest.errors import InvalidRow
+from portfolio.ingest.errors import InvalidRow, Problem, UnknownSensor
 from portfolio.ingest.parsing import parse_datetime, parse_optional_float, parse_zone, to_utc
 from portfolio.models import Equipment, Farm, Portfolio, Sensor
 from portfolio.models.farms import sensor_type_error
 
 UTC_ZONE = parse_zone("UTC")
+# Farm IDs found invalid or unknown that are remembered (a file may name hundreds of thousands);
+# past this many, such a farm is checked again on each of its rows, and memory stays flat.
+MAX_REMEMBERED_FAILURES = 10_000
 
 # Raptor Maps columns of the catalog, by position in the row.
 FARM_COLUMNS = ("farm_id", "farm_name", "timezone", "commissioning date", "farm_latitude", "farm_longitude")
@@ -112,7 +115,8 @@ class Catalog:
     def __init__(self, *, portfolio=None, time_basis="local"):
         self.portfolio = portfolio
         self.time_basis = time_basis
-        self.farms = {}  # farm_id -> FarmPlan, or the InvalidRow that refused it
+        self.farms = {}  # farm_id -> FarmPlan, or the Problem that refused it (see _remember_failure)
+        self._failures = 0
         self.refs = []  # ref -> SensorRef
         self._by_sensor = {}  # id(Sensor) -> SensorRef
         self._equipment_raw = {}  # (farm_id, equipment_id) -> (raw columns, line)
@@ -130,6 +134,12 @@ class Catalog:
         for sensor in Sensor.objects.filter(equipment__farm=farm):
             sensors[(sensor.equipment.equipment_id, sensor.sensor_id or sensor.sensor_type)] = sensor
         return farm, equipment, sensors
+
+    def _remember_failure(self, farm_id, problem):
+        # A Problem, not the exception: a raised exception keeps its traceback, and the row with it.
+        if self._failures < MAX_REMEMBERED_FAILURES:
+            self._failures += 1
+            self.farms[farm_id] = problem
 
     def _zone_for(self, farm_zone):
         return UTC_ZONE if self.time_basis == "utc" else farm_zone
@@ -156,8 +166,8 @@ class Catalog:
         """The plan for the farm in these six Raptor Maps columns."""
         farm_id = _required(raw[0], "farm_id")
         known = self.farms.get(farm_id)
-        if isinstance(known, InvalidRow):
-            raise InvalidRow(known.problem.message, known.problem.column)
+        if isinstance(known, Problem):
+            raise InvalidRow(known.message, known.column)
         if known is not None:
             if raw != known.raw:
                 for column, given, earlier in zip(FARM_COLUMNS, raw, known.raw, strict=True):
@@ -167,7 +177,7 @@ class Catalog:
         try:
             plan = self._plan_raptor_farm(farm_id, raw, line)
         except InvalidRow as error:
-            self.farms[farm_id] = error
+            self._remember_failure(farm_id, error.problem)
             raise
         self.farms[farm_id] = plan
         return plan
@@ -305,18 +315,19 @@ class Catalog:
         elif not sensor_key:
             raise InvalidRow("blank; this column is required", "sensor_id")
         plan = self.farms.get(farm_id)
-        if isinstance(plan, InvalidRow):
-            raise InvalidRow(plan.problem.message, plan.problem.column)
+        if isinstance(plan, Problem):
+            raise UnknownSensor(plan.message, plan.column)
         if plan is None:
             farm, equipment, sensors = self._load_farm(farm_id)
             if farm is None:
-                self.farms[farm_id] = InvalidRow(f"there is no farm with farm ID {farm_id!r}", "farm_id")
-                return self.long_sensor(farm_id, equipment_id, sensor_key, by_type)
+                problem = Problem(None, "farm_id", f"there is no farm with farm ID {farm_id!r}")
+                self._remember_failure(farm_id, problem)
+                raise UnknownSensor(problem.message, problem.column)
             plan = FarmPlan(farm, (), 0, self._zone_for(parse_zone(farm.timezone)), False, equipment, sensors)
             self.farms[farm_id] = plan
         equipment = plan.equipment.get(equipment_id)
         if equipment is None:
-            raise InvalidRow(f"farm {farm_id} has no equipment with equipment ID {equipment_id!r}", "equipment_id")
+            raise UnknownSensor(f"farm {farm_id} has no equipment with equipment ID {equipment_id!r}", "equipment_id")
         sensor = plan.sensors.get((equipment_id, sensor_key))
         if sensor is None and by_type:
             of_type = [s for (eid, _), s in plan.sensors.items() if eid == equipment_id and s.sensor_type == sensor_key]
@@ -329,7 +340,7 @@ class Catalog:
             sensor = of_type[0] if of_type else None
         if sensor is None:
             what = f"{sensor_key} sensor" if by_type else f"sensor with sensor ID {sensor_key!r}"
-            raise InvalidRow(
+            raise UnknownSensor(
                 f"equipment {farm_id}/{equipment_id} has no {what}", "sensor_type" if by_type else "sensor_id"
             )
         return self._ref_for(plan, sensor)
@@ -340,13 +351,13 @@ class Catalog:
         """Create and update what the file introduced; return (sensor pk by ref, counts). In a transaction."""
         counts = {"farms_created": 0, "equipment_created": 0, "sensors_created": 0, "catalog_updated": 0}
         for plan in self.farms.values():
-            if isinstance(plan, InvalidRow) or not plan.changed:
+            if isinstance(plan, Problem) or not plan.changed:
                 continue
             counts["farms_created" if plan.farm.pk is None else "catalog_updated"] += 1
             plan.farm.save()
         new_sensors = []
         for plan in self.farms.values():
-            if isinstance(plan, InvalidRow):
+            if isinstance(plan, Problem):
                 continue
             for equipment in plan.equipment.values():
                 if getattr(equipment, "_ingest_changed", False):

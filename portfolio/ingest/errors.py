@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+UNKNOWN_SENSORS_LISTED = 200  # unknown sensors named in a summary; the errors file has every row
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -23,22 +25,39 @@ class ReadingsFileError(Exception):
     """The file cannot be imported; nothing was committed.
 
     ``problems`` lists what is wrong (the first ones, up to a limit); ``problem_count``
-    counts all of them.
+    counts all of them. ``unknown_sensor_rows`` counts the rows that name a sensor that does
+    not exist, and ``unknown_sensors`` names the first of those sensors.
     """
 
-    def __init__(self, problems, problem_count=None, *, rows_read=0):
+    def __init__(self, problems, problem_count=None, *, rows_read=0, unknown_sensor_rows=0, unknown_sensors=()):
         self.problems = list(problems)
         self.problem_count = problem_count if problem_count is not None else len(self.problems)
         self.rows_read = rows_read
+        self.unknown_sensor_rows = unknown_sensor_rows
+        self.unknown_sensors = list(unknown_sensors)
         super().__init__(self.summary())
 
     def summary(self):
+        unknown = unknown_sensors_summary(self.unknown_sensor_rows, self.unknown_sensors)
+        unknown = f"\n{unknown}" if unknown else ""
         if self.problem_count == 1:
-            return str(self.problems[0])
+            return str(self.problems[0]) + unknown
         shown = "\n".join(f"  {problem}" for problem in self.problems)
         more = self.problem_count - len(self.problems)
         tail = f"\n  ... and {more} more" if more > 0 else ""
-        return f"{self.problem_count} problems; nothing was imported:\n{shown}{tail}"
+        return f"{self.problem_count} problems; nothing was imported:\n{shown}{tail}{unknown}"
+
+
+def unknown_sensors_summary(rows, labels):
+    """'3 rows name a farm, equipment or sensor that does not exist: F-1/INV-1/S-9, ...', or ''.
+
+    ``labels`` are the first UNKNOWN_SENSORS_LISTED unknown sensors (farm/equipment/sensor).
+    """
+    if not rows:
+        return ""
+    which = f"; the first {len(labels)}" if len(labels) >= UNKNOWN_SENSORS_LISTED else ""
+    plural = "s name" if rows != 1 else " names"
+    return f"{rows:,} row{plural} a farm, equipment or sensor that does not exist{which}: {', '.join(labels)}"
 
 
 class InvalidRow(ReadingsFileError):
@@ -47,6 +66,13 @@ class InvalidRow(ReadingsFileError):
     def __init__(self, message, column=None, line=None):
         super().__init__([Problem(line, column, message)])
 
+    def summary(self):
+        return str(self.problems[0])
+
     @property
     def problem(self):
         return self.problems[0]
+
+
+class UnknownSensor(InvalidRow):
+    """A long-format row names a farm, equipment or sensor that does not exist (yet)."""

@@ -4,22 +4,28 @@ import csv
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
 from portfolio.ingest import formats
 from portfolio.ingest.catalog import Catalog
-from portfolio.ingest.errors import InvalidRow, Problem, ReadingsFileError
+from portfolio.ingest.errors import UNKNOWN_SENSORS_LISTED, InvalidRow, Problem, ReadingsFileError, UnknownSensor
 from portfolio.ingest.parsing import parse_datetime, parse_float, to_utc
+from portfolio.ingest.records import BadLine, Records
 from portfolio.ingest.source import TextSource, refuse
 from portfolio.ingest.staging import stage_for_connection
+from portfolio.resources.files import escape_formula
 
 TIME_BASES = ("local", "utc")
 MAX_PROBLEMS = 100  # listed; the rest are counted
 PROGRESS_EVERY_ROWS = 10_000
 PROGRESS_SECONDS = 0.5
 TIME_CACHE_SIZE = 200_000  # distinct (time text, zone) pairs kept; a file repeats each time per sensor
+# Refused sets of catalog columns remembered, so their next rows are refused without a second look;
+# past this many (a file naming hundreds of thousands of unknown sensors) memory stays flat instead.
+MAX_REMEMBERED_REFUSALS = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class ImportResult:
     equipment_created: int = 0
     sensors_created: int = 0
     catalog_updated: int = 0  # farms and equipment whose names or details the file changed
+    unknown_sensor_rows: int = 0  # rows (long format) naming a farm, equipment or sensor that does not exist
+    unknown_sensors: list[str] = field(default_factory=list)  # the first UNKNOWN_SENSORS_LISTED of them
     seconds: float = 0.0
 
 
@@ -88,6 +96,13 @@ def import_readings(
     return result
 
 
+class _Refused(NamedTuple):
+    """What a row's catalog columns got instead of a sensor: the problem, and the unknown sensor's label."""
+
+    problem: Problem
+    unknown: str | None
+
+
 class _Run:
     """One import: the reading loop, the problems found, and the commit."""
 
@@ -100,6 +115,8 @@ class _Run:
         self.problems = []
         self.problem_count = 0
         self.rows_read = 0
+        self.unknown_sensor_rows = 0
+        self.unknown_sensors = {}  # label -> None: the first UNKNOWN_SENSORS_LISTED, in file order
         self._errors_file = None
         self._errors_writer = None
         self._last_phase, self._last_report = None, 0.0
@@ -120,14 +137,27 @@ class _Run:
             self._errors_file = open(self.errors_path, "w", newline="", encoding="utf-8")  # noqa: SIM115
             self._errors_writer = csv.writer(self._errors_file)
             self._errors_writer.writerow(["line", "column", "error", *self.file_format.headers])
-        self._errors_writer.writerow([problem.line, problem.column or "", problem.message, *row])
+        # Escaped: whoever opens this file in a spreadsheet must not run a formula from the input.
+        cells = [problem.line, problem.column or "", problem.message, *row]
+        self._errors_writer.writerow([escape_formula(cell) for cell in cells])
+
+    def note_unknown(self, label):
+        self.unknown_sensor_rows += 1
+        if len(self.unknown_sensors) < UNKNOWN_SENSORS_LISTED:
+            self.unknown_sensors.setdefault(label)
 
     def close_errors(self):
         if self._errors_file is not None:
             self._errors_file.close()
 
     def refusal(self):
-        return ReadingsFileError(self.problems, self.problem_count, rows_read=self.rows_read)
+        return ReadingsFileError(
+            self.problems,
+            self.problem_count,
+            rows_read=self.rows_read,
+            unknown_sensor_rows=self.unknown_sensor_rows,
+            unknown_sensors=list(self.unknown_sensors),
+        )
 
     def report(self, phase):
         if self.progress is None:
@@ -141,17 +171,18 @@ class _Run:
     # --- reading -----------------------------------------------------------------------------
 
     def execute(self):
-        reader = csv.reader(self.source.text, strict=True)
-        try:
-            header = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise refuse(f"The header row cannot be read: {error}") from None
+        records = Records(self.source.text, self.source.encoding)
+        rows = iter(records)
+        _, header = next(rows, (1, None))
+        if isinstance(header, BadLine):
+            raise refuse(f"The header row cannot be read: {header.message}")
         if not header or not any(cell.strip() for cell in header):
             raise refuse("The file has no header row: the first line is blank.")
         self.file_format = formats.detect_format(header)
+        records.width = len(self.file_format.headers)
         with stage_for_connection() as stage:
             self.report("reading")
-            self.read_rows(reader, stage)
+            self.read_rows(rows, stage)
             if not self.rows_read:
                 raise ReadingsFileError([Problem(None, None, "The file has a header row but no readings.")])
             if self.problem_count and not self.skip_invalid:
@@ -161,7 +192,8 @@ class _Run:
         self.report("done")
         return result
 
-    def read_rows(self, reader, stage):
+    def read_rows(self, rows, stage):
+        """Check and stage each row of ``rows`` (from ``Records``); reject the rest with their reason."""
         catalog = self.catalog
         raptor = self.file_format.is_raptor
         by_type = self.file_format is formats.LONG_BY_TYPE
@@ -169,35 +201,23 @@ class _Run:
         time_column, value_column = (12, 13) if raptor else (3, 4)
         self.time_column = time_column
         time_name, value_name = self.file_format.headers[time_column], self.file_format.headers[value_column]
-        refs = self._refs = {}  # the row's catalog columns -> SensorRef, or the InvalidRow they raise
+        refs = self._refs = {}  # the row's catalog columns -> SensorRef, or _Refused (MAX_REMEMBERED_REFUSALS)
+        refusals_remembered = 0
         times = {}  # (time text, zone) -> UTC text for the staging table
         time_text = stage.time_text
         make_row = stage.make_row
         batch, batch_rows = [], stage.batch_rows
         keep = True  # after the first problem of a file that will be refused, staging stops
         next_report = PROGRESS_EVERY_ROWS
-        rows = iter(reader)
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                break
-            except csv.Error as error:
-                message = f"not valid CSV ({error}); is the file cut short?"
-                self.reject(reader.line_num, Problem(None, None, message), [])
-                break
-            except UnicodeDecodeError:
-                message = (
-                    f"not {self.source.encoding.upper()} text, though the start of the file is; "
-                    "save the whole file as UTF-8"
-                )
-                self.reject(self.source.first_undecodable_line(), Problem(None, None, message), [])
-                break
-            line = reader.line_num
+        for line, row in rows:
             self.rows_read += 1
             if self.rows_read >= next_report:
                 next_report += PROGRESS_EVERY_ROWS
                 self.report("reading")
+            if row.__class__ is BadLine:  # not CSV text: reported with its line, and reading goes on
+                self.reject(line, Problem(None, None, row.message), [])
+                keep = self.skip_invalid
+                continue
             if len(row) != width:
                 if not row:  # a blank line
                     self.rows_read -= 1
@@ -210,11 +230,19 @@ class _Run:
             if sensor is None:
                 try:
                     sensor = catalog.raptor_sensor(row, line) if raptor else catalog.long_sensor(*key, by_type)
+                except UnknownSensor as error:
+                    sensor = _Refused(error.problem, "/".join(part.strip() for part in key))
                 except InvalidRow as error:
-                    sensor = error
-                refs[key] = sensor
-            if isinstance(sensor, InvalidRow):  # reported, not raised again: a re-raise grows its traceback
-                self.reject(line, sensor, row)
+                    sensor = _Refused(error.problem, None)
+                if sensor.__class__ is not _Refused:
+                    refs[key] = sensor
+                elif refusals_remembered < MAX_REMEMBERED_REFUSALS:
+                    refusals_remembered += 1
+                    refs[key] = sensor
+            if sensor.__class__ is _Refused:  # a Problem, not the exception: that would keep its traceback
+                self.reject(line, sensor.problem, row)
+                if sensor.unknown is not None:
+                    self.note_unknown(sensor.unknown)
                 keep = self.skip_invalid
                 continue
             try:
@@ -274,17 +302,21 @@ class _Run:
         _, conflicts = stage.conflicts(None)
         keys = {(conflict.sensor_ref, conflict.staged_at): conflict for conflict in conflicts}
         time_column, width = self.time_column, len(self.file_format.headers)
+        value_name = self.file_format.headers[time_column + 1]
         with TextSource(self.source.path) as source:
-            reader = csv.reader(source.text, strict=True)
-            next(reader)
-            for row in reader:
-                if len(row) != width:
+            records = Records(source.text, source.encoding)
+            rows = iter(records)
+            next(rows)
+            records.width = width
+            for line, row in rows:
+                if row.__class__ is BadLine or len(row) != width:
                     continue
                 sensor = self._refs.get(tuple(row[:12]) if self.file_format.is_raptor else tuple(row[:3]))
-                if sensor is None or isinstance(sensor, InvalidRow):
+                if sensor is None or sensor.__class__ is _Refused:
                     continue
                 try:
                     observed_at = self._time_text(row[time_column], sensor.zone, stage)
+                    parse_float(row[time_column + 1], value_name)  # a bad value was rejected already
                 except InvalidRow:
                     continue
                 conflict = keys.get((sensor.ref, observed_at))
@@ -293,7 +325,7 @@ class _Run:
                         f"sensor {sensor.label} at {conflict.observed_at} is given more than once with "
                         "different values; none of them was imported"
                     )
-                    self.reject(reader.line_num, Problem(None, None, message), row)
+                    self.reject(line, Problem(None, None, message), row)
 
     def _time_text(self, text, zone, stage):
         name = self.file_format.headers[self.time_column]
@@ -312,4 +344,6 @@ class _Run:
         result.problems = self.problems
         result.problem_count = self.problem_count
         result.errors_path = self.errors_path if self._errors_writer is not None else None
+        result.unknown_sensor_rows = self.unknown_sensor_rows
+        result.unknown_sensors = list(self.unknown_sensors)
         return result

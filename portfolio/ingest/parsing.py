@@ -8,6 +8,10 @@ from portfolio.ingest.errors import InvalidRow
 from portfolio.validators import timezone_names
 
 TIME_EXAMPLE = "YYYY-MM-DD HH:MM:SS"
+# Times outside these years are typing mistakes (0001, 9999), and near the ends of what a
+# datetime holds a zone conversion or a 15-minute bucket would overflow.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def parse_float(text, column):
@@ -52,12 +56,14 @@ def parse_datetime(text, column):
 
 
 def to_utc(moment, zone, column, text):
-    """An aware UTC datetime; a naive ``moment`` is a wall-clock time in ``zone``.
+    """An aware UTC datetime from 1900 to 2099; a naive ``moment`` is a wall-clock time in ``zone``.
 
     A wall-clock time that the zone skips (clocks going forward) is refused. One that
     occurs twice (clocks going back) is read as its first occurrence; files that need the
     second one must give offsets or UTC (docs/readings-import.md).
     """
+    if not EARLIEST.year <= moment.year < LATEST.year:
+        raise InvalidRow(f"{text.strip()!r} is not in the years {EARLIEST.year} to {LATEST.year - 1}", column)
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
     aware = moment.replace(tzinfo=zone).astimezone(UTC)

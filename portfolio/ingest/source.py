@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from portfolio.ingest.errors import Problem, ReadingsFileError
+from portfolio.ingest.records import UNDECODABLE_ERRORS
 
 SNIFF_BYTES = 64 * 1024
 
@@ -29,8 +30,9 @@ class TextSource:
 
     UTF-8 (with or without a byte order mark) unless the first 64 KB are not UTF-8, in
     which case Windows-1252, what Excel saves as "CSV" on Windows (Latin-1 for the few
-    bytes Windows-1252 leaves undefined). ``bytes_read`` is how far into the file reading
-    has got, for progress.
+    bytes Windows-1252 leaves undefined). Bytes that are not text in that encoding further
+    on do not stop reading: they decode to a marker that ``Records`` reports against their
+    line. ``bytes_read`` is how far into the file reading has got, for progress.
     """
 
     def __init__(self, path):
@@ -43,7 +45,7 @@ class TextSource:
             self._raw.close()
             raise
         buffered = io.BufferedReader(self._raw, buffer_size=1024 * 1024)
-        self.text = io.TextIOWrapper(buffered, encoding=self.encoding, newline="")
+        self.text = io.TextIOWrapper(buffered, encoding=self.encoding, errors=UNDECODABLE_ERRORS, newline="")
 
     def _sniff(self):
         head = self._raw.read(SNIFF_BYTES)
@@ -55,7 +57,9 @@ class TextSource:
                 raise refuse(f"This is not a CSV file: it is {what}.")
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
-        if b"\x00" in head:
+        # A zero byte in the header line is binary data; one further on is that line's problem.
+        first_line = head.split(b"\n", 1)[0]
+        if b"\x00" in first_line:
             raise refuse(f"This is not a CSV text file: it holds binary data (a zero byte at byte {head.index(0)}).")
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
@@ -68,16 +72,6 @@ class TextSource:
                 return "latin-1"
             return "cp1252"
         return "utf-8"
-
-    def first_undecodable_line(self):
-        """The number of the first line that is not text in this file's encoding (a slow scan, for messages)."""
-        with open(self.path, "rb") as scan:
-            for number, raw_line in enumerate(scan, start=1):
-                try:
-                    raw_line.decode(self.encoding)
-                except UnicodeDecodeError:
-                    return number
-        return None
 
     @property
     def bytes_read(self):

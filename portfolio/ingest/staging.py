@@ -123,8 +123,9 @@ class PostgresStage(Stage):
 
     @staticmethod
     def make_row(line, sensor_ref, observed_at, value, text):
-        # The file's own text when float() read it plainly: PostgreSQL reads the same number.
-        plain = text.isascii() and text.strip() == text  # no tab or line end to upset COPY's format
+        # The file's own text when float() read it plainly: PostgreSQL reads the same number. Not for
+        # zero: '1e-400' is 0.0 to Python but "out of range" to PostgreSQL.
+        plain = value != 0.0 and text.isascii() and text.strip() == text  # no tab or line end to upset COPY
         return f"{line}\t{sensor_ref}\t{observed_at}\t{text if plain else repr(value)}\n"
 
     def conflicts(self, limit):

@@ -8,8 +8,10 @@ with a ``SpreadsheetError`` naming the row and column.
 Writing escapes formulae: a text cell starting with = + - @ (or tab or CR) could run as a
 formula when the file is opened. In CSV such a cell gets a leading apostrophe, which
 reading strips again (exactly one, from every cell, so a value that itself starts with an
-apostrophe is written with two); numbers are written as numbers and never escaped. In
-XLSX such a cell is written as a text cell, which spreadsheet programs never evaluate.
+apostrophe is written with two); numbers, and text that is a plain number such as "-5.2",
+are never escaped. In XLSX such a cell is written as a text cell, which spreadsheet
+programs never evaluate. Every CSV the application writes for people goes through
+``escape_text`` or ``escape_formula`` (the readings errors files).
 """
 
 import csv
@@ -28,6 +30,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 from portfolio.resources.problems import Problem, SpreadsheetError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A number written as text ("-5.2", "+1e3"): a spreadsheet reads it as the number, never a formula.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 CSV_ESCAPE = "'"
 ZIP_SIGNATURE = b"PK\x03\x04"
 MAX_SHAPE_PROBLEMS = 20
@@ -197,9 +201,23 @@ def _sheet(records, file_format):
     return sheet
 
 
+def is_formula_like(cell):
+    """Text a spreadsheet program could run as a formula (OWASP CSV injection), other than a plain number."""
+    return isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(cell)
+
+
+def escape_formula(cell):
+    """A CSV cell that no spreadsheet program will run: formula-like text gets a leading apostrophe.
+
+    For files people open and do not import again (errors files); text such as '-5.2' stays a number.
+    """
+    return CSV_ESCAPE + cell if is_formula_like(cell) else cell
+
+
 def escape_text(cell):
-    """A CSV cell that no spreadsheet program will run: formula-like text gets a leading apostrophe."""
-    if isinstance(cell, str) and cell.startswith((*FORMULA_STARTS, CSV_ESCAPE)):
+    """``escape_formula``, and an apostrophe in front of one already there, so that ``read_csv``
+    (which strips one from every cell) reads back exactly what was written."""
+    if is_formula_like(cell) or (isinstance(cell, str) and cell.startswith(CSV_ESCAPE)):
         return CSV_ESCAPE + cell
     return cell
 

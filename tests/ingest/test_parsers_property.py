@@ -18,6 +18,7 @@ from portfolio.choices import EquipmentType, SensorType
 from portfolio.ingest import ReadingsFileError, import_readings
 from portfolio.ingest.formats import LONG_HEADERS_BY_ID, LONG_HEADERS_BY_TYPE, RAPTOR_HEADERS
 from portfolio.ingest.parsing import parse_datetime, parse_float, parse_zone, to_utc
+from portfolio.models import Observation, Sensor
 from tests.factories import SensorFactory
 
 # Cells that are sometimes right, so that random rows get past the first check now and then.
@@ -129,3 +130,58 @@ def test_random_long_files_import_or_are_refused_with_reasons(catalog, headers, 
 @given(st.binary(max_size=300))
 def test_random_bytes_are_refused_with_a_reason(catalog, data):
     _import(data)
+
+
+def _one_line(text):
+    return text.replace("\r", "").replace("\n", "")
+
+
+# Lines no row can be: each must be named by its number in the errors file, and cost no other row.
+NO_QUOTE = st.text(st.characters(blacklist_characters='\r\n"'), max_size=20)
+BROKEN_LINE = st.one_of(
+    NO_QUOTE.map(lambda text: '"' + text),  # a quote left open
+    NO_QUOTE.map(lambda text: '"a"b' + text),  # text after a closing quote
+    st.tuples(ANY_TEXT, ANY_TEXT).map(lambda parts: _one_line(parts[0]) + "\x00" + _one_line(parts[1])),
+    st.text(st.characters(blacklist_characters='\r\n,"'), min_size=1, max_size=30),  # one cell
+    st.binary(min_size=1, max_size=10).map(lambda data: b"\xff" + data.translate(None, b'\r\n,"')),  # not UTF-8
+)
+ODD_TIMES = ["0001-01-01T00:00:00+09:00", "9999-12-31T23:59:59-05:00", "2024-06-01T00:00:00+23:59", "2024-02-30T00:00"]
+ODD_VALUES = ["1e-400", "9" * 400, "-nan", "١٢", "0x1p3", "1e308", "-1e309", " 1 ", "+.5", "\u00a0"]
+
+
+@pytest.mark.django_db
+@IMPORT_SETTINGS
+@given(
+    broken=st.lists(st.tuples(st.integers(0, 12), BROKEN_LINE), max_size=5),
+    odd=st.lists(st.tuples(st.sampled_from([*ODD_TIMES, "2024-06-01T00:00:00Z"]), st.sampled_from(ODD_VALUES))),
+)
+def test_every_line_is_stored_or_named_in_the_errors_file(catalog, broken, odd):
+    """With skip-invalid, whatever lines a file holds, each row is stored or named, never lost, never a crash."""
+    good = [["F-1", "E-1", "S-1", f"2024-06-01T{n:02d}:00:00Z", str(n)] for n in range(12)]
+    lines = [("good", ",".join(row)) for row in good] + [("odd", ",".join(["F-1", "E-1", "S-2", *o])) for o in odd]
+    for position, text in sorted(broken, key=lambda item: item[0], reverse=True):
+        lines.insert(position, ("broken", text))
+    encoded = [text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass") for _, text in lines]
+    data = b"\n".join([",".join(LONG_HEADERS_BY_ID).encode(), *encoded]) + b"\n"
+    with tempfile.TemporaryDirectory() as directory, transaction.atomic():
+        SensorFactory(sensor_id="S-2", equipment=Sensor.objects.get(sensor_id="S-1").equipment)
+        path = Path(directory) / "broken.csv"
+        path.write_bytes(data)
+        result = import_readings(path, skip_invalid=True)
+        stored = {
+            sensor_id: sorted(values)
+            for sensor_id in ("S-1", "S-2")
+            for values in [Observation.objects.filter(sensor__sensor_id=sensor_id).values_list("value", flat=True)]
+        }
+        named = []
+        if result.errors_path is not None:
+            with open(result.errors_path, newline="", encoding="utf-8") as stream:
+                named = [int(row[0]) for row in list(csv.reader(stream))[1:]]
+        transaction.set_rollback(True)
+    kinds = {number: kind for number, (kind, _) in enumerate(lines, start=2)}
+    assert stored["S-1"] == [float(n) for n in range(12)]
+    assert {number for number, kind in kinds.items() if kind == "broken"} <= set(named)
+    assert not [number for number in named if kinds[number] == "good"]
+    odd_lines = [number for number, kind in kinds.items() if kind == "odd"]
+    assert len(stored["S-2"]) <= len(odd_lines) - len([number for number in named if kinds[number] == "odd"])
+    assert result.rows_skipped == len(named) == len(set(named))

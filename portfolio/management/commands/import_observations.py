@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.ingest import ReadingsFileError, import_readings, jobs
+from portfolio.ingest.errors import unknown_sensors_summary
 from portfolio.ingest.importer import TIME_BASES
 from portfolio.ingest.progress import ConsoleProgress
 from portfolio.models import ImportRecord, Portfolio
@@ -91,6 +92,10 @@ class Command(BaseCommand):
         rate = result.rows_read / result.seconds if result.seconds else 0
         timing = f"{result.seconds:.1f} s, {rate:,.0f} rows/s"
         self.stdout.write(self.style.SUCCESS(f"{path.name}: {jobs.summary(result)} ({timing})"))
+        if result.unknown_sensor_rows:
+            self.stdout.write(
+                f"{path.name}: {unknown_sensors_summary(result.unknown_sensor_rows, result.unknown_sensors)}"
+            )
         if result.rows_skipped:
             self.stdout.write(f"{path.name}: rejected rows and reasons written to {result.errors_path}")
         return True
