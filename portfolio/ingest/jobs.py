@@ -17,7 +17,7 @@ from django.core.files import File
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from portfolio.ingest.errors import ReadingsFileError
+from portfolio.ingest.errors import ReadingsFileError, unknown_sensors_summary
 from portfolio.ingest.importer import ImportResult, Progress, import_readings
 from portfolio.models import ImportRecord, Portfolio
 from portfolio.models.imports import MAX_PROBLEMS
@@ -159,7 +159,8 @@ def summary(result: ImportResult):
     ]
     if created:
         sentence += f"; created {', '.join(created)}"
-    return sentence + "."
+    unknown = unknown_sensors_summary(result.unknown_sensor_rows, result.unknown_sensors)
+    return sentence + (f". {unknown}." if unknown else ".")
 
 
 def _problem_dicts(problems):
@@ -212,6 +213,9 @@ def finish_with_refusal(record, error: ReadingsFileError):
         record.message = f"Refused, nothing imported: {error.problems[0]}"
     else:
         record.message = f"Refused, nothing imported: {error.problem_count:,} problems (the first are listed)."
+    unknown = unknown_sensors_summary(error.unknown_sensor_rows, error.unknown_sensors)
+    if unknown:
+        record.message += f" {unknown}."
     record.finished_at = timezone.now()
     record.save()
 

@@ -175,3 +175,33 @@ def test_progress_is_written_at_most_once_a_period_and_only_while_running():
     ImportRecord.objects.filter(pk=record.pk).update(status="imported", rows_read=95)
     report(Progress("done", rows_read=90, bytes_read=1000, bytes_total=1000))
     assert stored() == (1000, 95), "a finished record keeps its final counts"
+
+
+UNKNOWN_SENSORS = CONTENT + (
+    b"NORTH,INV-1,AC-9,2024-06-01T00:00:00+00:00,1\nNORTH,INV-7,AC-1,2024-06-01T00:00:00+00:00,1\n"
+)
+
+
+def test_the_record_names_the_unknown_sensors_of_a_refused_file():
+    SensorFactory(sensor_id="AC-1", equipment__equipment_id="INV-1", equipment__farm__farm_id="NORTH")
+    record = queued_record(UNKNOWN_SENSORS)
+
+    assert jobs.run_readings_import(record.pk) == "refused"
+
+    record.refresh_from_db()
+    assert "2 rows name a farm, equipment or sensor that does not exist: NORTH/INV-1/AC-9, NORTH/INV-7/AC-1" in (
+        record.message
+    )
+
+
+def test_the_record_names_the_unknown_sensors_a_skip_invalid_import_left_out():
+    SensorFactory(sensor_id="AC-1", equipment__equipment_id="INV-1", equipment__farm__farm_id="NORTH")
+    record = queued_record(UNKNOWN_SENSORS, skip_invalid=True)
+
+    assert jobs.run_readings_import(record.pk) == "imported"
+
+    record.refresh_from_db()
+    assert record.rows_new == 2
+    assert "2 rows name a farm, equipment or sensor that does not exist: NORTH/INV-1/AC-9, NORTH/INV-7/AC-1" in (
+        record.message
+    )
