@@ -24,6 +24,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: set everything up and serve the admin with the demo portfolio on http://$(HOST):$(PORT)/, with its worker and the sandbox
 run: export DEBUG ?= 1
 run: export SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+# The sandbox is on this machine, over http: let outbound calls reach it (production leaves this empty).
+run: export OUTBOUND_ALLOW_HOSTS ?= 127.0.0.1,localhost
 run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo

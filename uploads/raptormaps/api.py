@@ -10,6 +10,7 @@ from datetime import timedelta
 from uploads.http import CallFailed, Client
 from uploads.models import Service
 from uploads.tokens import CachedToken
+from uploads.xmlerrors import looks_like_xml, read_xml_error
 
 __all__ = ["RaptorMapsApi", "TokenAuth", "put_to_signed_url", "url_expired"]
 
@@ -146,14 +147,23 @@ def put_to_signed_url(client, signed_url, path, progress=None):
         bare=True,
         is_expired_url=url_expired,
         progress=progress,
+        url_name="signed URL",  # checked like a base URL: https, a public host (uploads/netguard.py)
     )
 
 
 def url_expired(response):
-    """Whether the storage refused the PUT because the signed URL is no longer valid."""
+    """Whether the storage refused the PUT because the signed URL is no longer valid.
+
+    An XML error (S3's ``<Error>``) is read with defusedxml, and only its Code and Message
+    count; one that cannot be read safely says nothing of expiry.
+    """
     if response.status_code not in EXPIRED_URL_STATUSES:
         return False
-    text = response.text[:2000].lower()
+    if looks_like_xml(response):
+        error = read_xml_error(response.content)
+        text = f"{error.code} {error.message}".lower()
+    else:
+        text = response.text[:2000].lower()
     return any(word in text for word in EXPIRED_URL_WORDS)
 
 
