@@ -40,8 +40,8 @@ run: $(VENV)/.runtime-installed .env
 
 # A development checkout: manage.py runs with DEBUG=1 without typing it (see README).
 .env:
-	@printf '# Development settings for this checkout (git-ignored; the environment wins).\nDEBUG=1\n' > $@
-	@echo "Wrote .env with DEBUG=1 for this development checkout."
+	@printf '# Development settings for this checkout (git-ignored; the environment wins).\nDEBUG=1\n# The local sandbox is called over http on this machine.\nOUTBOUND_ALLOW_HOSTS=127.0.0.1,localhost\n' > $@
+	@echo "Wrote .env with DEBUG=1 and OUTBOUND_ALLOW_HOSTS=127.0.0.1,localhost for this development checkout."
 
 ## test: install what the tests need and run the whole suite
 test: $(VENV)/.dev-installed

@@ -51,6 +51,7 @@ __all__ = [
     "OutcomeUnknown",
     "RetryPolicy",
     "ServiceError",
+    "failure_reason",
 ]
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,12 @@ class ServiceError(Exception):
         self.status_code = status_code
         self.body = body
         self.reason = message if reason is None else reason
+
+
+def failure_reason(exc):
+    """One line saying why a call failed, without anything the service sent (for stored summaries)."""
+    reason = getattr(exc, "reason", None) or str(exc)
+    return reason.splitlines()[0] if reason else type(exc).__name__
 
 
 class CallFailed(ServiceError):
@@ -299,10 +306,10 @@ class Client:
                 self._record(call, method, target, started, clock, None, exc, decision, body, response)
                 raise decision.error from None
             except (requests.RequestException, DeadlineExceeded, OSError) as exc:
-                if exchange.expired:
-                    exc = DeadlineExceeded(exchange.seconds)
-                decision = self._after_exception(call, exc, idempotent)
-                self._record(call, method, target, started, clock, None, exc, decision, body)
+                # Whatever broke once the deadline passed, it broke because the deadline closed it.
+                error = DeadlineExceeded(exchange.seconds) if exchange.expired else exc
+                decision = self._after_exception(call, error, idempotent)
+                self._record(call, method, target, started, clock, None, error, decision, body)
                 if decision.give_up:
                     raise decision.error from None
                 self._wait(decision.wait)

@@ -17,6 +17,7 @@ The connection-time check is in uploads/transport.py: it connects to the address
 so a name that resolves differently the second time (DNS rebinding) gains nothing.
 """
 
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -143,10 +144,7 @@ class OutboundGuard:
         is internal (one bad answer among good ones is still an attempt to reach inside).
         """
         literal = _literal_address(host)
-        if literal is not None:
-            found = [literal]
-        else:
-            found = self.resolver(host, port)
+        found = [literal] if literal is not None else self.resolver(host, port)
         if self.is_allowed_host(host):
             return found
         for address in found:
@@ -166,10 +164,9 @@ def validate_outbound_base_url(url):
     try:
         _, host, port = guard.check_url(url, what="base URL")
         if _literal_address(host) is None:
-            try:
+            # A name that does not resolve now is checked again at every connection.
+            with contextlib.suppress(OSError, UnicodeError):
                 guard.addresses(host, port)
-            except (OSError, UnicodeError):
-                pass  # does not resolve now: checked again at every connection
     except OutboundRefused as exc:
         raise ValidationError(_sentence(str(exc)), code="outbound_refused") from None
 

@@ -14,6 +14,7 @@
   answer of a gigabyte is refused after the cap, not held in memory.
 """
 
+import contextlib
 import contextvars
 import socket
 import sys
@@ -97,10 +98,8 @@ def _shut(connection, raw_socket):
     sock = getattr(connection, "sock", None) or raw_socket
     if sock is None:
         return
-    try:
+    with contextlib.suppress(OSError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class _GuardedConnection:

@@ -12,7 +12,10 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+
+from uploads.admin.display import when
 
 __all__ = ["OutboundConnectionAdminMixin", "run_now_action"]
 
@@ -48,6 +51,22 @@ class OutboundConnectionAdminMixin:
     def run_now(self, request, obj):
         """Queue a run of ``obj`` asked for from the admin, and say so."""
         raise NotImplementedError
+
+    @admin.display(description="last connection test")
+    def connection_test_info(self, obj):
+        """How the last Test connection went: outcome, when, status and our one-line reason (never a body)."""
+        if obj.connection_tested_at is None:
+            return "Never tested."
+        verdict = "works" if obj.connection_ok else "failed"
+        status = f" · HTTP {obj.connection_status}" if obj.connection_status else ""
+        return format_html(
+            '<span class="connection-{}">{}</span> {}{} · {}',
+            verdict,
+            verdict,
+            when(obj.connection_tested_at),
+            status,
+            obj.connection_summary,
+        )
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

@@ -53,7 +53,7 @@ class TokenAuth(CachedToken):
 class RaptorMapsApi:
     """Calls for one integration: token, org integrations, signed URL, and the PUT of a file."""
 
-    def __init__(self, integration, *, run=None, heartbeat=None, policy=None, timeout=None):
+    def __init__(self, integration, *, run=None, heartbeat=None, policy=None, timeout=None, deadline=None):
         self.integration = integration
         self.base_url = integration.base_url.rstrip("/")
         self.auth = TokenAuth(integration, self)
@@ -65,6 +65,7 @@ class RaptorMapsApi:
             heartbeat=heartbeat,
             policy=policy,
             timeout=timeout,
+            deadline=deadline,
         )
 
     def close(self):
