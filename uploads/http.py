@@ -344,7 +344,7 @@ class Client:
         if 300 <= status < 400:
             # Never followed: the next hop would escape the checks this URL passed.
             where = redact_url(response.headers.get("Location") or "") or "nowhere"
-            message = f"{what}: the service redirected to {where}; redirects are not followed."
+            message = f"{what}: redirects are not followed; the service redirected to {where}"
             return self._give_up(call, message, status, excerpt, reason=message)
         said = _error_sentence(response)
         if said:

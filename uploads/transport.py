@@ -29,7 +29,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 
 from uploads.netguard import OutboundGuard, OutboundRefused
 
-__all__ = ["DeadlineExceeded", "Exchange", "ResponseTooLarge", "guarded_session", "read_body"]
+__all__ = ["DeadlineExceeded", "Exchange", "GuardedSession", "ResponseTooLarge", "guarded_session", "read_body"]
 
 # Answers are read in blocks this big: the cap is checked between them.
 READ_CHUNK_BYTES = 64 * 1024
@@ -178,12 +178,22 @@ class GuardedAdapter(HTTPAdapter):
         raise OutboundRefused("outbound calls do not go through a proxy.")
 
 
+class GuardedSession(requests.Session):
+    """A session that sees no redirect at all: a 3xx is an answer like any other, its body read by ``read_body``.
+
+    (With ``allow_redirects=False`` requests still prepares the next hop and reads the 3xx's
+    whole body to do so, before any cap applies.)
+    """
+
+    def get_redirect_target(self, resp):
+        return None
+
+
 def guarded_session(guard=None):
     """A requests session for outbound calls: guarded connections, no proxies or .netrc, no redirects."""
     guard = guard or OutboundGuard.from_settings()
-    session = requests.Session()
+    session = GuardedSession()
     session.trust_env = False  # no proxy variables, no .netrc credentials
-    session.max_redirects = 0
     adapter = GuardedAdapter(guard)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
