@@ -24,6 +24,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: set everything up and serve the admin with the demo portfolio on http://$(HOST):$(PORT)/, with its worker and the sandbox
 run: export DEBUG ?= 1
 run: export SANDBOX_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+# The sandbox is on this machine, over http: let outbound calls reach it (production leaves this empty).
+run: export OUTBOUND_ALLOW_HOSTS ?= 127.0.0.1,localhost
 run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
@@ -38,8 +40,8 @@ run: $(VENV)/.runtime-installed .env
 
 # A development checkout: manage.py runs with DEBUG=1 without typing it (see README).
 .env:
-	@printf '# Development settings for this checkout (git-ignored; the environment wins).\nDEBUG=1\n' > $@
-	@echo "Wrote .env with DEBUG=1 for this development checkout."
+	@printf '# Development settings for this checkout (git-ignored; the environment wins).\nDEBUG=1\n# The local sandbox is called over http on this machine.\nOUTBOUND_ALLOW_HOSTS=127.0.0.1,localhost\n' > $@
+	@echo "Wrote .env with DEBUG=1 and OUTBOUND_ALLOW_HOSTS=127.0.0.1,localhost for this development checkout."
 
 ## test: install what the tests need and run the whole suite
 test: $(VENV)/.dev-installed

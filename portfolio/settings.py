@@ -139,6 +139,16 @@ UPLOADS_LEASE_SECONDS = float(os.environ.get("UPLOADS_LEASE_SECONDS", 180))
 UPLOADS_INGEST_SAFETY_LAG_SECONDS = float(os.environ.get("UPLOADS_INGEST_SAFETY_LAG_SECONDS", 60))
 # Where a run writes its CSV parts while it uploads them (deleted afterwards).
 UPLOADS_WORK_DIR = Path(os.environ.get("UPLOADS_WORK_DIR", BASE_DIR / "var" / "uploads"))
+# Where outbound calls may go, and how long and how big an answer may be (docs/security.md,
+# "Outbound calls"). Calls go over https to public addresses only; the hosts listed here (the
+# sandbox and the tests: 127.0.0.1,localhost) are let through, over http too. Empty in production.
+OUTBOUND_ALLOW_HOSTS = config.env_list(os.environ, "OUTBOUND_ALLOW_HOSTS")
+# One request and its whole answer (connect, send, headers, body) end within this, however the
+# server trickles; a file body gets more time on top, at the minimum rate below.
+OUTBOUND_TOTAL_DEADLINE_SECONDS = float(os.environ.get("OUTBOUND_TOTAL_DEADLINE_SECONDS", 300))
+OUTBOUND_MIN_UPLOAD_BYTES_PER_SECOND = int(os.environ.get("OUTBOUND_MIN_UPLOAD_BYTES_PER_SECOND", 1_000_000))
+# An answer larger than this is refused, not read (the largest expected is a list of assets).
+OUTBOUND_MAX_RESPONSE_BYTES = int(os.environ.get("OUTBOUND_MAX_RESPONSE_BYTES", 16 * 1024 * 1024))
 # The local stand-in for both services (`manage.py sandbox`); the demo points its integration here.
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8765")
 

@@ -25,3 +25,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # so suites running side by side never share one.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# The sandbox and the scripted servers of the tests listen on 127.0.0.1 over http: let them
+# through the outbound rules, as `make run` does for the demo. Attack tests empty it.
+OUTBOUND_ALLOW_HOSTS = ["127.0.0.1", "localhost"]

@@ -39,6 +39,14 @@ def test_demo_refuses_to_run_without_debug(settings):
     assert not Portfolio.objects.exists()
 
 
+def test_demo_says_how_to_let_the_local_sandbox_through_the_outbound_rules(settings, tmp_path):
+    settings.DEBUG = True
+    settings.DEMO_ADMIN_PASSWORD_FILE = tmp_path / "demo-admin-password"
+    settings.OUTBOUND_ALLOW_HOSTS = []  # production's default
+    with pytest.raises(CommandError, match=r"set OUTBOUND_ALLOW_HOSTS=127\.0\.0\.1,localhost \(make run does\)"):
+        run_demo()
+
+
 def logs_in(client, username, password):
     """Log in through the admin's login page, as a person does (the lockout needs the request)."""
     client.logout()

@@ -5,11 +5,14 @@ the first upload within a minute of starting, and its runs and attempts in the a
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError
 from django.db import transaction
 
 from portfolio.demo import PORTFOLIO
 from portfolio.models import Portfolio
 from uploads.models import RaptorMapsIntegration, TimeBasis, WattCarbonAccount
+from uploads.netguard import validate_outbound_base_url
 from uploads.sandbox import raptormaps as sandbox
 from uploads.sandbox import wattcarbon as wattcarbon_sandbox
 from uploads.schedules import sync_raptormaps_schedule, sync_wattcarbon_schedule
@@ -22,6 +25,7 @@ ACCOUNT_NAME = "Demo: WattCarbon sandbox"
 @transaction.atomic
 def load_demo_uploads():
     """Create or refresh the demo integration and account; return counts like the portfolio loader."""
+    check_sandbox_url()
     portfolio = Portfolio.objects.get(slug=PORTFOLIO["slug"])
     integration = RaptorMapsIntegration.objects.filter(name=INTEGRATION_NAME).first() or RaptorMapsIntegration(
         name=INTEGRATION_NAME
@@ -51,3 +55,14 @@ def load_demo_uploads():
     account.save()
     sync_wattcarbon_schedule(account)
     return {"Raptor Maps integration": 1, "WattCarbon account": 1}
+
+
+def check_sandbox_url():
+    """Refuse, in words, a SANDBOX_URL the outbound rules would refuse (an http sandbox not allowed)."""
+    try:
+        validate_outbound_base_url(settings.SANDBOX_URL)
+    except ValidationError as exc:
+        raise CommandError(
+            f"SANDBOX_URL={settings.SANDBOX_URL}: {' '.join(exc.messages)} For the local sandbox, set "
+            "OUTBOUND_ALLOW_HOSTS=127.0.0.1,localhost (make run does)."
+        ) from None

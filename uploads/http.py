@@ -3,7 +3,12 @@
 Both services' clients (Raptor Maps, WattCarbon) make every request through
 :meth:`Client.call`. It
 
-- sends with connect and read timeouts, streaming a file body from disk with a Content-Length;
+- goes only where the outbound rules allow (https, no user:password@, no internal address;
+  uploads/netguard.py), over connections that check the address they connect to, and follows
+  no redirect (a 3xx is an error naming where it pointed; uploads/transport.py);
+- sends with connect and read timeouts and a total deadline for the request and its whole
+  answer, streaming a file body from disk with a Content-Length;
+- reads the answer in chunks up to a size cap (``OUTBOUND_MAX_RESPONSE_BYTES``);
 - retries what may succeed later (connection errors, timeouts, 429 honouring Retry-After,
   502/503/504, and a plain 500 a few times) with exponential backoff and jitter, up to a limit,
   and never a 4xx that says the request itself is wrong;
@@ -11,11 +16,13 @@ Both services' clients (Raptor Maps, WattCarbon) make every request through
 - refuses to repeat a request that creates something when its outcome is unknown (the
   caller looks the object up instead: :class:`OutcomeUnknown`);
 - records one :class:`~uploads.models.Attempt` per request, with the URL and the response
-  excerpt redacted (uploads/redaction.py).
+  excerpt redacted (uploads/redaction.py); an XML error answer is read with defusedxml
+  (uploads/xmlerrors.py) into one readable line.
 """
 
 import email.utils
 import logging
+import math
 import os
 import random
 import time
@@ -30,10 +37,14 @@ from django.views.decorators.debug import sensitive_variables
 from urllib3.util import SKIP_HEADER
 
 from uploads.models import Attempt, AttemptOutcome
+from uploads.netguard import OutboundGuard, OutboundRefused
 from uploads.redaction import redact_text, redact_url
 from uploads.taskcontext import current_task_id
+from uploads.transport import DeadlineExceeded, Exchange, ResponseTooLarge, guarded_session, read_body
+from uploads.xmlerrors import looks_like_xml, read_xml_error
 
 __all__ = [
+    "INTERACTIVE_DEADLINE",
     "INTERACTIVE_POLICY",
     "INTERACTIVE_TIMEOUT",
     "CallFailed",
@@ -41,6 +52,7 @@ __all__ = [
     "OutcomeUnknown",
     "RetryPolicy",
     "ServiceError",
+    "failure_reason",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,13 +73,24 @@ _BARE_HEADERS = {"User-Agent": SKIP_HEADER, "Accept-Encoding": SKIP_HEADER, "Acc
 
 
 class ServiceError(Exception):
-    """A call to an outside service did not succeed. The message is redacted and readable."""
+    """A call to an outside service did not succeed. The message is redacted and readable.
 
-    def __init__(self, message, *, operation="", status_code=None, body=""):
+    ``reason`` is the message without anything the service sent (its body): what a stored
+    summary may keep (Test connection).
+    """
+
+    def __init__(self, message, *, operation="", status_code=None, body="", reason=None):
         super().__init__(message)
         self.operation = operation
         self.status_code = status_code
         self.body = body
+        self.reason = message if reason is None else reason
+
+
+def failure_reason(exc):
+    """One line saying why a call failed, without anything the service sent (for stored summaries)."""
+    reason = getattr(exc, "reason", None) or str(exc)
+    return reason.splitlines()[0] if reason else type(exc).__name__
 
 
 class CallFailed(ServiceError):
@@ -104,6 +127,7 @@ class RetryPolicy:
 # Someone is waiting at the page (Test connection): one quick retry, short timeouts, no long Retry-After.
 INTERACTIVE_POLICY = RetryPolicy(max_attempts=2, base_delay=1.0, max_delay=2.0, max_retry_after=5.0)
 INTERACTIVE_TIMEOUT = (5.0, 20.0)
+INTERACTIVE_DEADLINE = 30.0
 
 
 def retry_after_seconds(response, now=None):
@@ -169,6 +193,8 @@ class Client:
     or asset); ``task_id`` the django-q2 task. ``secrets`` returns the values that must never
     be recorded (tokens, keys), in addition to the patterns redaction knows. ``heartbeat`` is
     called while the client works or waits, so a lease holder can show it is alive.
+    ``guard`` holds the outbound rules (from the settings unless given; tests give one with a
+    resolver of their own); ``deadline`` is the total seconds of one request and its answer.
     """
 
     def __init__(
@@ -180,9 +206,10 @@ class Client:
         task_id="",
         policy=None,
         timeout=None,
+        deadline=None,
         secrets=None,
         heartbeat=None,
-        session=None,
+        guard=None,
         sleep=time.sleep,
     ):
         self.service = service
@@ -191,9 +218,13 @@ class Client:
         self.task_id = task_id or current_task_id()
         self.policy = policy or RetryPolicy.from_settings()
         self.timeout = timeout or (settings.UPLOADS_HTTP_CONNECT_TIMEOUT, settings.UPLOADS_HTTP_READ_TIMEOUT)
+        self.deadline = min(deadline or math.inf, settings.OUTBOUND_TOTAL_DEADLINE_SECONDS)
+        self.max_response_bytes = settings.OUTBOUND_MAX_RESPONSE_BYTES
+        self.min_upload_rate = settings.OUTBOUND_MIN_UPLOAD_BYTES_PER_SECOND
         self._secrets = secrets or (lambda: [])
         self.heartbeat = heartbeat or (lambda: None)
-        self.session = session or requests.Session()
+        self.guard = guard or OutboundGuard.from_settings()
+        self.session = guarded_session(self.guard)
         self.session.headers["User-Agent"] = USER_AGENT
         self._sleep = sleep
 
@@ -221,6 +252,7 @@ class Client:
         is_expired_url=None,
         subject=None,
         progress=None,
+        url_name="URL",
     ):
         """Make the request, retrying as the policy allows; return the 2xx response or raise.
 
@@ -228,6 +260,7 @@ class Client:
         PUT). ``auth`` has ``headers()`` and ``renew()``. ``is_expired_url(response)`` says
         when a refusal means the signed URL expired (renewed up to twice, not counted as a
         retry). ``idempotent=False``: a timeout, a reset or a 5xx after sending raises OutcomeUnknown.
+        A URL the outbound rules refuse (``url_name`` names it in the message) is never called.
         """
         call = _Call(operation, subject=subject if subject is not None else self.subject)
         while True:
@@ -240,24 +273,47 @@ class Client:
                 request_headers.update(auth.headers())
             if bare:
                 request_headers = {**_BARE_HEADERS, **request_headers}
-            body = FileBody(body_path, progress=self._body_progress(progress)) if body_path else None
             started = timezone.now()
             clock = time.monotonic()
             try:
-                response = self.session.request(
-                    method,
-                    target,
-                    params=params,
-                    headers=request_headers,
-                    json=json,
-                    data=body if body is not None else data,
-                    files=files,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                decision = self._after_exception(call, exc, idempotent)
+                self.guard.check_url(target, what=url_name)
+            except OutboundRefused as exc:
+                decision = self._refused(call, exc)
+                self._record(call, method, target, started, clock, None, exc, decision, None)
+                raise decision.error from None
+            body = FileBody(body_path, progress=self._body_progress(progress)) if body_path else None
+            exchange = Exchange(self._deadline_for(body))
+            response = None
+            try:
+                with exchange:
+                    response = self.session.request(
+                        method,
+                        target,
+                        params=params,
+                        headers=request_headers,
+                        json=json,
+                        data=body if body is not None else data,
+                        files=files,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                        stream=True,
+                    )
+                    read_body(response, self.max_response_bytes)
+                    if exchange.expired:
+                        raise DeadlineExceeded()
+            except OutboundRefused as exc:
+                decision = self._refused(call, exc)
                 self._record(call, method, target, started, clock, None, exc, decision, body)
+                raise decision.error from None
+            except ResponseTooLarge as exc:
+                decision = self._too_large(call, exc, idempotent)
+                self._record(call, method, target, started, clock, None, exc, decision, body, response)
+                raise decision.error from None
+            except (requests.RequestException, DeadlineExceeded, OSError) as exc:
+                # Whatever broke once the deadline passed, it broke because the deadline closed it.
+                error = DeadlineExceeded(exchange.seconds) if exchange.expired else exc
+                decision = self._after_exception(call, error, idempotent)
+                self._record(call, method, target, started, clock, None, error, decision, body)
                 if decision.give_up:
                     raise decision.error from None
                 self._wait(decision.wait)
@@ -275,6 +331,12 @@ class Client:
                 auth.renew()
             self._wait(decision.wait)
 
+    def _deadline_for(self, body):
+        """The total seconds of one exchange: the deadline, plus time to send a file body at the minimum rate."""
+        if body is None or not self.min_upload_rate:
+            return self.deadline
+        return self.deadline + len(body) / self.min_upload_rate
+
     # -- decisions ---------------------------------------------------------------------------
 
     def _after_response(self, call, response, auth, is_expired_url, idempotent):
@@ -283,6 +345,14 @@ class Client:
             return _Decision(ok=True)
         excerpt = self._excerpt(response, call)
         what = f"{call.operation}: HTTP {status}"
+        if 300 <= status < 400:
+            # Never followed: the next hop would escape the checks this URL passed.
+            where = redact_url(response.headers.get("Location") or "") or "nowhere"
+            message = f"{what}: redirects are not followed; the service redirected to {where}"
+            return self._give_up(call, message, status, excerpt, reason=message)
+        said = _error_sentence(response)
+        if said:
+            excerpt = said
         if status == 401 and auth is not None and getattr(auth, "renewable", True) and not call.token_renewed:
             call.token_renewed = True
             return _Decision(note="token refused; renewing it and trying again", renew_token=True)
@@ -298,11 +368,12 @@ class Client:
             )
         retryable = status in RETRY_STATUSES or (status == 500 and call.retries_500 < self.policy.max_500_retries)
         if not retryable:
-            return self._give_up(call, f"{what} {excerpt}".strip(), status, excerpt)
+            return self._give_up(call, f"{what} {excerpt}".strip(), status, excerpt, reason=what)
         if status == 500:
             call.retries_500 += 1
         if call.number >= self.policy.max_attempts:
-            return self._give_up(call, f"{what} after {call.number} attempts. {excerpt}".strip(), status, excerpt)
+            reason = f"{what} after {call.number} attempts."
+            return self._give_up(call, f"{reason} {excerpt}".strip(), status, excerpt, reason=reason)
         wait = self.policy.backoff(call.number)
         asked = retry_after_seconds(response)
         if asked is not None:
@@ -317,6 +388,9 @@ class Client:
 
     def _after_exception(self, call, exc, idempotent):
         message = f"{call.operation}: {_describe(exc)}"
+        if isinstance(exc, DeadlineExceeded) and idempotent:
+            # Not retried: the next try would hold the worker as long again; the next run tries.
+            return self._give_up(call, message, None, "")
         if not idempotent and not _never_sent(exc):
             return _Decision(
                 give_up=True,
@@ -329,16 +403,37 @@ class Client:
             return self._give_up(call, f"{message} after {call.number} attempts", None, "")
         return _Decision(wait=self.policy.backoff(call.number))
 
-    def _give_up(self, call, message, status, excerpt):
+    def _give_up(self, call, message, status, excerpt, reason=None):
         error = CallFailed(
-            redact_text(message, call.secrets), operation=call.operation, status_code=status, body=excerpt
+            redact_text(message, call.secrets),
+            operation=call.operation,
+            status_code=status,
+            body=excerpt,
+            reason=None if reason is None else redact_text(reason, call.secrets),
         )
         return _Decision(give_up=True, error=error)
 
+    def _refused(self, call, exc):
+        """A URL or address the outbound rules refuse: never called, never retried."""
+        return self._give_up(call, f"{call.operation}: not called: {exc}", None, "")
+
+    def _too_large(self, call, exc, idempotent):
+        """An answer over the cap: not read, not retried (the same answer would come again)."""
+        message = (
+            f"{call.operation}: {exc}, over the {self.max_response_bytes:,}-byte limit "
+            "(OUTBOUND_MAX_RESPONSE_BYTES); not read."
+        )
+        if not idempotent:
+            message += " The request may have been carried out; not repeated."
+            return _Decision(give_up=True, error=OutcomeUnknown(message, operation=call.operation))
+        return self._give_up(call, message, None, "")
+
     # -- recording ---------------------------------------------------------------------------
 
-    def _record(self, call, method, url, started, clock, response, exc, decision, body):
+    def _record(self, call, method, url, started, clock, response, exc, decision, body, unread=None):
+        """Save the attempt; ``unread`` is an answer refused before its body was read (only its status is kept)."""
         duration_ms = round((time.monotonic() - clock) * 1000)
+        answer = response if response is not None else unread
         if decision.ok:
             outcome = AttemptOutcome.OK
         elif decision.give_up:
@@ -360,7 +455,7 @@ class Client:
             operation=call.operation,
             method=method,
             url=redact_url(url)[:2000],
-            status_code=response.status_code if response is not None else None,
+            status_code=answer.status_code if answer is not None else None,
             outcome=outcome,
             error=redact_text(error, call.secrets),
             response_excerpt=self._excerpt(response, call) if response is not None else "",
@@ -438,8 +533,25 @@ def _never_sent(exc):
     return False
 
 
+def _error_sentence(response):
+    """The one readable line of an XML error answer (read with defusedxml), or ""."""
+    if not response.content or not looks_like_xml(response):
+        return ""
+    return read_xml_error(response.content).sentence()
+
+
 def _describe(exc):
     """A short, readable name for a transport error (the URL in requests' messages is redacted later)."""
+    if isinstance(exc, DeadlineExceeded):
+        seconds = exc.args[0] if exc.args else settings.OUTBOUND_TOTAL_DEADLINE_SECONDS
+        return (
+            f"no complete answer within the {seconds:g} s deadline (OUTBOUND_TOTAL_DEADLINE_SECONDS); "
+            "the connection was closed"
+        )
+    if isinstance(exc, OutboundRefused):
+        return f"not called: {exc}"
+    if isinstance(exc, ResponseTooLarge):
+        return f"{exc}; not read"
     if isinstance(exc, requests.ConnectTimeout):
         return "timed out connecting"
     if isinstance(exc, requests.ReadTimeout):

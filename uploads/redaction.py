@@ -23,6 +23,8 @@ _JSON_SECRET = re.compile(rf'("(?:{_SECRET_KEYS})"\s*:\s*)"[^"]*"', re.IGNORECAS
 _JSON_AUTH_INFO = re.compile(r'("auth_info"\s*:\s*)\{[^{}]*\}', re.IGNORECASE)
 _FORM_SECRET = re.compile(rf"\b((?:{_SECRET_KEYS})=)[^&\s\"'<>]+", re.IGNORECASE)
 _BEARER = re.compile(r"\b(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# A path with a query but no scheme, as HTTP libraries write it ("... with url: /o.csv?X-Amz-Credential=...").
+_PATH_QUERY = re.compile(r"(?<![\w:/])(/[^\s?\"'<>]*)\?([^\s\"'<>]+)")
 _XML_SIGNATURE = re.compile(r"(<(StringToSign|CanonicalRequest|SignatureProvided)[^>]*>).*?(</\2>)", re.DOTALL)
 MIN_SECRET_LENGTH = 4
 
@@ -34,13 +36,15 @@ def redact_url(url):
     except ValueError:
         return REDACTED
     netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(name, value if name in PUBLIC_PARAMETERS else REDACTED) for name, value in pairs], safe="[]"
-        )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return urlunsplit((parts.scheme, netloc, parts.path, _redact_query(parts.query), ""))
+
+
+def _redact_query(query):
+    """A query string with every value but the public ones replaced (names kept, so people can read it)."""
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(name, value if name in PUBLIC_PARAMETERS else REDACTED) for name, value in pairs], safe="[]")
 
 
 def redact_text(text, secrets=()):
@@ -51,6 +55,7 @@ def redact_text(text, secrets=()):
         if secret and len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, REDACTED)
     text = _URL.sub(lambda match: redact_url(match.group(0)), text)
+    text = _PATH_QUERY.sub(lambda match: f"{match.group(1)}?{_redact_query(match.group(2))}", text)
     text = _JSON_AUTH_INFO.sub(rf'\1"{REDACTED}"', text)
     text = _JSON_SECRET.sub(rf'\1"{REDACTED}"', text)
     text = _FORM_SECRET.sub(rf"\1{REDACTED}", text)

@@ -4,6 +4,7 @@ import pytest
 from django_q.conf import Conf
 
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
+from tests.uploads.servers import ScriptedServer
 from uploads.sandbox import raptormaps as sandbox_defaults
 
 
@@ -35,3 +36,18 @@ def integration(sandbox):
         integration_id=sandbox_defaults.DEFAULT_INTEGRATION_ID,
         org_id=sandbox_defaults.DEFAULT_ORG_ID,
     )
+
+
+@pytest.fixture
+def scripted():
+    """Start ScriptedServers on 127.0.0.1 (``scripted(reply, ...)``); closed after the test."""
+    servers = []
+
+    def start(*replies):
+        server = ScriptedServer(replies)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()

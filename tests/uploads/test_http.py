@@ -5,7 +5,6 @@ these pin its rules one at a time, with answers the sandbox has no reason to giv
 """
 
 import socket
-import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -16,70 +15,6 @@ from uploads.http import CallFailed, Client, OutcomeUnknown, RetryPolicy, retry_
 from uploads.models import Attempt, Service
 
 pytestmark = pytest.mark.django_db
-
-
-class ScriptedServer:
-    """Answers each request with the next scripted reply; keeps the raw bytes it received.
-
-    A reply is (status, headers, body) or "reset" (close the connection without answering).
-    """
-
-    def __init__(self, replies):
-        self.replies = list(replies)
-        self.requests = []
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while self.replies:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                raw = self._read_request(conn)
-                self.requests.append(raw)
-                reply = self.replies.pop(0)
-                if reply == "reset":
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                    continue
-                status, headers, body = reply
-                head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
-                head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-                conn.sendall(head.encode() + b"\r\n" + body.encode())
-
-    @staticmethod
-    def _read_request(conn):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += conn.recv(65536)
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = next(
-            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
-            0,
-        )
-        while len(body) < length:
-            body += conn.recv(65536)
-        return head.decode(), body
-
-    def close(self):
-        self.sock.close()
-
-
-@pytest.fixture
-def scripted():
-    servers = []
-
-    def start(*replies):
-        server = ScriptedServer(replies)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 @pytest.fixture

@@ -40,6 +40,9 @@ def test_user_info_is_dropped_and_public_parameters_kept():
         ('{"client_secret": "s3cr3t-value"}', "s3cr3t-value"),
         ("<Error><Code>SignatureDoesNotMatch</Code><StringToSign>AWS4 abc</StringToSign></Error>", "AWS4 abc"),
         (f"HTTPConnectionPool(host='h', port=1): Max retries exceeded with url: {S3_URL}", "deadbeefcafe"),
+        # requests' own messages name the path and query without the scheme.
+        ("Max retries exceeded with url: /b/o.csv?X-Amz-Credential=AKIAEXAMPLE%2Fus&X-Amz-Signature=ab", "AKIAEXAMPLE"),
+        ("Max retries exceeded with url: /b/o.csv?sig=azure-sas-sig-value&se=2026", "azure-sas-sig-value"),
     ],
 )
 def test_text_patterns_are_redacted(text, leak):

@@ -251,6 +251,7 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
         "org_integration",
         "api_token_status",
         "client_secret_status",
+        "connection_test_info",
     ]
 
     class Media:
@@ -288,7 +289,16 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
             fieldsets.append(
                 (
                     "Status",
-                    {"fields": ["recent_runs", "watermarks_table", "interval_info", "schedule_info", "token_info"]},
+                    {
+                        "fields": [
+                            "connection_test_info",
+                            "recent_runs",
+                            "watermarks_table",
+                            "interval_info",
+                            "schedule_info",
+                            "token_info",
+                        ]
+                    },
                 )
             )
         return fieldsets

@@ -14,10 +14,12 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portfolio.roles import refuse, role_needed
+from uploads.admin.display import when
 
 __all__ = ["OutboundConnectionAdminMixin", "run_now_action"]
 
@@ -57,6 +59,22 @@ class OutboundConnectionAdminMixin:
     def has_run_now_permission(self, request, obj=None):
         """The model's own permission for running now ("uploads.upload_now")."""
         return request.user.has_perm(f"{self.opts.app_label}.{self.run_now_name}")
+
+    @admin.display(description="last connection test")
+    def connection_test_info(self, obj):
+        """How the last Test connection went: outcome, when, status and our one-line reason (never a body)."""
+        if obj.connection_tested_at is None:
+            return "Never tested."
+        verdict = "works" if obj.connection_ok else "failed"
+        status = f" · HTTP {obj.connection_status}" if obj.connection_status else ""
+        return format_html(
+            '<span class="connection-{}">{}</span> {}{} · {}',
+            verdict,
+            verdict,
+            when(obj.connection_tested_at),
+            status,
+            obj.connection_summary,
+        )
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

@@ -114,7 +114,14 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
     search_fields = ["name", "email", "account_id"]
     autocomplete_fields = ["portfolio"]
     actions = ["test_connection_action", "sync_now_action"]
-    readonly_fields = ["recent_syncs", "coverage", "schedule_info", "token_info", "api_key_status"]
+    readonly_fields = [
+        "recent_syncs",
+        "coverage",
+        "schedule_info",
+        "token_info",
+        "api_key_status",
+        "connection_test_info",
+    ]
 
     class Media:
         css = {"all": ["uploads/admin.css"]}
@@ -135,7 +142,8 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
             ("Sync", {"fields": ["sync_interval_seconds", "chunk_rows", "enabled"]}),
         ]
         if obj is not None:
-            fieldsets.append(("Status", {"fields": ["recent_syncs", "coverage", "schedule_info", "token_info"]}))
+            status = ["connection_test_info", "recent_syncs", "coverage", "schedule_info", "token_info"]
+            fieldsets.append(("Status", {"fields": status}))
         return fieldsets
 
     def get_queryset(self, request):

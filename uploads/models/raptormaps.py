@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from portfolio.models import Farm
 from uploads.fields import EncryptedSecretField
+from uploads.models.outbound import OutboundConnection, base_url_field
 
 __all__ = ["RaptorMapsIntegration", "TimeBasis", "UploadWatermark"]
 
@@ -24,7 +25,7 @@ class TimeBasis(models.TextChoices):
     UTC = "utc", "UTC"
 
 
-class RaptorMapsIntegration(models.Model):
+class RaptorMapsIntegration(OutboundConnection):
     name = models.CharField(max_length=100, unique=True)
     enabled = models.BooleanField(default=True, help_text="Disabled integrations have no schedule.")
     portfolio = models.ForeignKey(
@@ -38,7 +39,7 @@ class RaptorMapsIntegration(models.Model):
     farms = models.ManyToManyField(
         Farm, blank=True, related_name="raptormaps_integrations", help_text="Only these farms (when no portfolio)."
     )
-    base_url = models.URLField("API base URL", default=DEFAULT_BASE_URL)
+    base_url = base_url_field(DEFAULT_BASE_URL)
     api_token = EncryptedSecretField(what="API token", help_text="A ready API access token (Bearer).")
     client_id = models.CharField("client ID", max_length=200, blank=True)
     client_secret = EncryptedSecretField(what="client secret")

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from uploads.fields import EncryptedSecretField
+from uploads.models.outbound import OutboundConnection, base_url_field
 
 __all__ = ["SyncState", "WattCarbonAccount", "WattCarbonAssetLink", "WattCarbonMeterLink"]
 
@@ -17,7 +18,7 @@ DEFAULT_CHUNK_ROWS = 10_000
 MAX_CHUNK_ROWS = 500_000
 
 
-class WattCarbonAccount(models.Model):
+class WattCarbonAccount(OutboundConnection):
     """One WattCarbon account (personal or organisational) and the portfolio synced to it.
 
     The API key decides where assets land (contract 2.1), so it is held with the account it
@@ -32,7 +33,7 @@ class WattCarbonAccount(models.Model):
         related_name="wattcarbon_accounts",
         help_text="Its meters and assets are synced to this account.",
     )
-    base_url = models.URLField("API base URL", default=DEFAULT_BASE_URL)
+    base_url = base_url_field(DEFAULT_BASE_URL)
     email = models.EmailField("login email")
     api_key = EncryptedSecretField(what="API key", help_text="From the account's settings page on WattCarbon.")
     account_id = models.CharField("account ID", max_length=100, help_text="The {account_id} of the API's paths.")

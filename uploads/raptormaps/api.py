@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 from uploads.http import CallFailed, Client
 from uploads.models import Service
 from uploads.tokens import CachedToken
+from uploads.xmlerrors import looks_like_xml, read_xml_error
 
 __all__ = ["RaptorMapsApi", "TokenAuth", "put_to_signed_url", "url_expired"]
 
@@ -54,7 +55,7 @@ class TokenAuth(CachedToken):
 class RaptorMapsApi:
     """Calls for one integration: token, org integrations, signed URL, and the PUT of a file."""
 
-    def __init__(self, integration, *, run=None, heartbeat=None, policy=None, timeout=None):
+    def __init__(self, integration, *, run=None, heartbeat=None, policy=None, timeout=None, deadline=None):
         self.integration = integration
         self.base_url = integration.base_url.rstrip("/")
         self.auth = TokenAuth(integration, self)
@@ -66,6 +67,7 @@ class RaptorMapsApi:
             heartbeat=heartbeat,
             policy=policy,
             timeout=timeout,
+            deadline=deadline,
         )
 
     def close(self):
@@ -149,14 +151,23 @@ def put_to_signed_url(client, signed_url, path, progress=None):
         bare=True,
         is_expired_url=url_expired,
         progress=progress,
+        url_name="signed URL",  # checked like a base URL: https, a public host (uploads/netguard.py)
     )
 
 
 def url_expired(response):
-    """Whether the storage refused the PUT because the signed URL is no longer valid."""
+    """Whether the storage refused the PUT because the signed URL is no longer valid.
+
+    An XML error (S3's ``<Error>``) is read with defusedxml, and only its Code and Message
+    count; one that cannot be read safely says nothing of expiry.
+    """
     if response.status_code not in EXPIRED_URL_STATUSES:
         return False
-    text = response.text[:2000].lower()
+    if looks_like_xml(response):
+        error = read_xml_error(response.content)
+        text = f"{error.code} {error.message}".lower()
+    else:
+        text = response.text[:2000].lower()
     return any(word in text for word in EXPIRED_URL_WORDS)
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from uploads.http import INTERACTIVE_POLICY, INTERACTIVE_TIMEOUT, ServiceError
+from uploads.http import INTERACTIVE_DEADLINE, INTERACTIVE_POLICY, INTERACTIVE_TIMEOUT, ServiceError, failure_reason
 from uploads.models import RaptorMapsIntegration
 from uploads.raptormaps.api import RaptorMapsApi
 from uploads.schedules import sync_raptormaps_schedule
@@ -22,14 +22,28 @@ class ConnectionReport:
 
 
 def test_connection(integration):
-    api = RaptorMapsApi(integration, policy=INTERACTIVE_POLICY, timeout=INTERACTIVE_TIMEOUT)
+    """List the org's integrations with the integration's credentials; the outcome is stored on it too.
+
+    What is stored is one line of ours (the outcome, the status, the reason), never what
+    Raptor Maps sent back.
+    """
+    api = RaptorMapsApi(
+        integration, policy=INTERACTIVE_POLICY, timeout=INTERACTIVE_TIMEOUT, deadline=INTERACTIVE_DEADLINE
+    )
     try:
         integrations = api.org_integrations()
     except (ServiceError, SecretUnavailable) as exc:
+        integration.record_connection_test(
+            False, f"failed: {failure_reason(exc)}", getattr(exc, "status_code", None), api.secrets()
+        )
         return ConnectionReport(ok=False, integrations=[], error=str(exc))
     finally:
         api.close()
     report = ConnectionReport(ok=True, integrations=integrations)
+    found = "is among them" if report.matching(integration.integration_id) else "is not among them"
+    integration.record_connection_test(
+        True, f"ok: {len(integrations)} org integration(s); {integration.integration_id} {found}", 200
+    )
     remember_interval(integration, report.matching(integration.integration_id))
     return report
 

@@ -34,7 +34,7 @@ DUPLICATE_STATUSES = (400, 409, 422)
 class WattCarbonApi:
     """The calls of one account. Each returns parsed JSON, or raises a ServiceError (uploads/http.py)."""
 
-    def __init__(self, account, *, run=None, heartbeat=None, policy=None, timeout=None):
+    def __init__(self, account, *, run=None, heartbeat=None, policy=None, timeout=None, deadline=None):
         self.account = account
         self.base_url = account.base_url.rstrip("/")
         self.auth = CachedToken(account, self.fetch_token, TOKEN_RENEW_MARGIN)
@@ -46,6 +46,7 @@ class WattCarbonApi:
             heartbeat=heartbeat,
             policy=policy,
             timeout=timeout,
+            deadline=deadline,
         )
         # The doc asks every client to name itself [doc].
         self.client.session.headers["User-Agent"] = account.user_agent

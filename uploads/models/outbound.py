@@ -1,0 +1,55 @@
+"""What every outbound connection (a Raptor Maps integration, a WattCarbon account) has in common.
+
+Its base URL is checked with the outbound rules when it is saved (uploads/netguard.py), and it
+remembers how its last "Test connection" went: the outcome, when, the HTTP status and one line
+of reason, redacted, never what the service sent back.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+from uploads.netguard import validate_outbound_base_url
+from uploads.redaction import redact_text
+
+__all__ = ["SUMMARY_CHARS", "OutboundConnection", "base_url_field"]
+
+SUMMARY_CHARS = 300
+
+
+def base_url_field(default):
+    """The API base URL of a connection: https, a public host (or one in OUTBOUND_ALLOW_HOSTS)."""
+    return models.URLField(
+        "API base URL",
+        default=default,
+        validators=[validate_outbound_base_url],
+        help_text="https:// and a public host; no user:password@.",
+    )
+
+
+class OutboundConnection(models.Model):
+    """Abstract: the outcome of the last connection test."""
+
+    connection_tested_at = models.DateTimeField("connection tested at", null=True, blank=True, editable=False)
+    connection_ok = models.BooleanField("connection works", null=True, blank=True, editable=False)
+    connection_status = models.PositiveSmallIntegerField(
+        "connection test HTTP status", null=True, blank=True, editable=False
+    )
+    connection_summary = models.CharField("connection test", max_length=SUMMARY_CHARS, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def record_connection_test(self, ok, summary, status=None, secrets=()):
+        """Store a test's outcome: one redacted line, saved at once without touching other fields."""
+        line = " ".join(redact_text(summary or "", secrets).split())
+        if len(line) > SUMMARY_CHARS:
+            line = line[: SUMMARY_CHARS - 1] + "…"
+        values = {
+            "connection_tested_at": timezone.now(),
+            "connection_ok": ok,
+            "connection_status": status,
+            "connection_summary": line,
+        }
+        for name, value in values.items():
+            setattr(self, name, value)
+        type(self).objects.filter(pk=self.pk).update(**values)
