@@ -14,6 +14,9 @@ from audit.secret_fields import track_secret_fields
 
 __all__ = ["SECRET_FIELDS", "TRACKED", "track_models"]
 
+# The outcome of the last Test connection: a record of the connection, not a change of it.
+CONNECTION_TEST = ("connection_tested_at", "connection_ok", "connection_status", "connection_summary")
+
 # model → fields left out of the trail: bookkeeping the application moves on every run or
 # login (it would bury the changes people make), values the database computes, and caches.
 TRACKED = {
@@ -32,8 +35,15 @@ TRACKED = {
         "remote_interval_seconds",
         "created_at",
         "updated_at",
+        *CONNECTION_TEST,
     ),
-    "uploads.WattCarbonAccount": ("access_token", "access_token_expires_at", "created_at", "updated_at"),
+    "uploads.WattCarbonAccount": (
+        "access_token",
+        "access_token_expires_at",
+        "created_at",
+        "updated_at",
+        *CONNECTION_TEST,
+    ),
     "auth.User": ("last_login",),
     "auth.Group": (),
     "django_q.Schedule": ("next_run", "task"),

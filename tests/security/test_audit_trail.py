@@ -324,6 +324,12 @@ def test_bookkeeping_the_application_moves_leaves_no_entries(client):
     schedule.save()
     client.post("/admin/login/", {"username": "ops", "password": "ops-password-Ef56"})  # moves last_login
     assert User.objects.get(pk=user.pk).last_login is not None
+    assert LogEntry.objects.count() == before
+
+    account = make_account()
+    before = LogEntry.objects.count()
+    account.connection_tested_at, account.connection_ok, account.connection_summary = account.created_at, True, "ok"
+    account.save()  # what Test connection stores
 
     assert LogEntry.objects.count() == before
     assert isinstance(Meter.objects.get(pk=meter.pk).derived_through, datetime)
