@@ -70,6 +70,11 @@ def track_models():
         if auditlog.contains(model):
             continue
         secrets = SECRET_FIELDS.get(label, ())
-        auditlog.register(model, exclude_fields=[*left_out, *secrets], m2m_fields=set(M2M_FIELDS.get(label, ())))
+        # Reverse relations (a farm's equipment) are other objects' fields: auditlog would write
+        # "portfolio.Equipment.None" into every create and delete.
+        reverse = [field.name for field in model._meta.get_fields() if field.auto_created and not field.concrete]
+        auditlog.register(
+            model, exclude_fields=[*left_out, *secrets, *reverse], m2m_fields=set(M2M_FIELDS.get(label, ()))
+        )
         if secrets:
             track_secret_fields(model, secrets)

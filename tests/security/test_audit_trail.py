@@ -121,6 +121,8 @@ def test_an_admin_create_change_and_delete_record_who_when_what_and_from_where(a
         assert entry.timestamp is not None
     assert changed.changes_dict == {"name": ["Sunbelt", "Sunbelt West"]}
     assert created.changes_dict["slug"] == ["None", "sunbelt"]
+    # Its own fields only: not its farms, meters or assets (reverse relations).
+    assert set(created.changes_dict) <= {field.name for field in Portfolio._meta.concrete_fields}
 
 
 def test_a_forged_forwarded_for_header_is_not_recorded_as_the_address(admin_client):
@@ -150,6 +152,16 @@ def test_the_history_page_lists_the_trail(admin_client, admin_user):
     assert admin_user.username in page and f"address {OFFICE}" in page
     assert "Mesa &lt;b&gt;North&lt;/b&gt;" in page and "<b>North</b>" not in page  # values are escaped
     assert "web POST /admin/portfolio/portfolio/" in page
+
+
+def test_the_history_page_of_an_object_made_outside_the_admin_shows_its_trail_alone(admin_client):
+    with audit_context(source="command", command="demo"):
+        portfolio = PortfolioFactory(name="Mesa")
+
+    page = admin_client.get(reverse("admin:portfolio_portfolio_history", args=[portfolio.pk])).content.decode()
+
+    assert page.count('class="audit-entry"') == 1 and "command demo" in page
+    assert "have a change history" not in page  # Django's note about its own, empty, log
 
 
 def test_administrators_search_the_whole_log(admin_client):
