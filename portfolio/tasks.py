@@ -16,6 +16,6 @@ def import_spreadsheet(record_id):
 
 
 def clean_spreadsheet_previews():
-    """Delete expired spreadsheet previews and their files (scheduled hourly by migration 0005)."""
+    """Delete expired spreadsheet previews and their files (scheduled hourly by migration 0006)."""
     expired, orphans = previews.clean_previews()
     return f"{expired} expired preview(s) and {orphans} unreferenced file(s) deleted"

@@ -91,15 +91,26 @@ def queue_readings_import(uploaded_file, *, user, options):
     record.sha256 = content.sha256.hexdigest()
     record.file_size = content.bytes_hashed
     record.save()
-    task_name = f"import readings #{record.pk} {record.file_name}"[:100]
+
+    def refused(exc):
+        finish_with_failure(record, exc)
+        _discard_upload(record)
+
+    return send_to_worker(record, TASK, f"import readings #{record.pk} {record.file_name}", on_refused=refused)
+
+
+def send_to_worker(record, task, task_name, *, on_refused=None):
+    """Queue ``task(record.pk)`` for a worker and note its task id on the record.
+
+    If the broker refuses, the record is finished as failed (``on_refused(exc)`` instead, when
+    given) and the error is raised again; in sync mode the task has already recorded its outcome.
+    """
     try:
-        task_id = async_task(TASK, record.pk, task_name=task_name)
+        task_id = async_task(task, record.pk, task_name=task_name[:100])
     except Exception as exc:
         record.refresh_from_db()
-        # The broker refused the task (in sync mode the task has already recorded its own failure).
         if not record.is_finished:
-            finish_with_failure(record, exc)
-            _discard_upload(record)
+            (on_refused or (lambda error: finish_with_failure(record, error)))(exc)
         raise
     # Only this column: a worker may already be writing the record's progress.
     ImportRecord.objects.filter(pk=record.pk).update(task_id=task_id)
@@ -222,7 +233,9 @@ def finish_with_refusal(record, error: ReadingsFileError):
 
 def finish_with_failure(record, exc):
     """Record an unexpected error: the class and text for the page, the traceback for the log."""
-    logger.exception("Readings import #%s (%s) failed", record.pk, record.file_name, exc_info=exc)
+    logger.exception(
+        "%s import #%s (%s) failed", record.get_kind_display().capitalize(), record.pk, record.file_name, exc_info=exc
+    )
     record.status = ImportRecord.Status.FAILED
     text = str(exc).strip()
     record.message = f"Failed, nothing imported: {type(exc).__name__}" + (f": {text}" if text else "")

@@ -11,10 +11,8 @@ import logging
 from pathlib import Path
 
 from django.core.files.storage import default_storage
-from django.utils import timezone
-from django_q.tasks import async_task
 
-from portfolio.ingest.jobs import start_record
+from portfolio.ingest.jobs import finish_with_failure, send_to_worker, start_record
 from portfolio.models import ImportRecord, SpreadsheetPreview
 from portfolio.resources import RESOURCES
 from portfolio.resources.importing import Upload, import_spreadsheet
@@ -45,29 +43,7 @@ def queue_spreadsheet_import(preview, *, dry_run):
     if dry_run:
         SpreadsheetPreview.objects.filter(pk=preview.pk).update(record=record)
     what = "preview" if dry_run else "import"
-    task_name = f"{what} spreadsheet #{record.pk} {record.file_name}"[:100]
-    try:
-        task_id = async_task(TASK, record.pk, task_name=task_name)
-    except Exception as exc:
-        record.refresh_from_db()
-        # The broker refused the task (in sync mode the task has already recorded its outcome).
-        if not record.is_finished:
-            _finish_with_failure(record, exc)
-        raise
-    # Only this column: a worker may already be writing the record.
-    ImportRecord.objects.filter(pk=record.pk).update(task_id=task_id)
-    record.task_id = task_id
-    return record
-
-
-def _finish_with_failure(record, exc):
-    """Record an unexpected error: the class and text for the page, the traceback for the log."""
-    logger.exception("Spreadsheet import #%s (%s) failed", record.pk, record.file_name, exc_info=exc)
-    text = str(exc).strip()
-    record.status = ImportRecord.Status.FAILED
-    record.message = f"Failed, nothing imported: {type(exc).__name__}" + (f": {text}" if text else "")
-    record.finished_at = timezone.now()
-    record.save(update_fields=["status", "message", "finished_at"])
+    return send_to_worker(record, TASK, f"{what} spreadsheet #{record.pk} {record.file_name}")
 
 
 def _release_file(record, dry_run):
@@ -105,7 +81,7 @@ def run_spreadsheet_import(record_id):
     except BaseException as exc:  # the worker's timeout is a SystemExit; record it too
         record.refresh_from_db()
         if not record.is_finished:
-            _finish_with_failure(record, exc)
+            finish_with_failure(record, exc)
         raise
     finally:
         _release_file(record, dry_run)
