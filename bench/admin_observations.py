@@ -23,11 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from _scratch import recreate_database  # noqa: E402 - bench/ is on sys.path: these run as scripts
+from _scratch import recreate_database, use_bench_environment  # noqa: E402 - bench/ is on sys.path: these run as scripts
 
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_admin")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings")
+use_bench_environment()
 os.environ["ALLOWED_HOSTS"] = "testserver"
 
 FARMS, EQUIPMENT_PER_FARM, SENSORS_PER_EQUIPMENT = 20, 25, 2

@@ -33,11 +33,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from _scratch import recreate_database  # noqa: E402 - bench/ is on sys.path: these run as scripts
+from _scratch import recreate_database, use_bench_environment  # noqa: E402 - bench/ is on sys.path: these run as scripts
 
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_import")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings")
+use_bench_environment()
 
 FARMS, INVERTERS_PER_FARM = 10, 25
 SENSOR_TYPES = ("dc_voltage", "dc_current_amp", "ac_power", "dc_power")  # 10 x 25 x 4 = 1,000 sensors

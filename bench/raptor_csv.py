@@ -37,11 +37,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from _scratch import recreate_database  # noqa: E402 - bench/ is on sys.path: these run as scripts
+from _scratch import recreate_database, use_bench_environment  # noqa: E402 - bench/ is on sys.path: these run as scripts
 
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_raptor_csv")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings")
+use_bench_environment()
 
 ZONES = ("America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney")
 INVERTERS, METERS = 11, 2  # per farm: 11 x 4 inverter sensors, 2 x 2 meter sensors, 2 on a weather station

@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"
+sys.path.insert(0, str(ROOT / "bench"))
+from _scratch import BENCH_ENVIRONMENT  # noqa: E402 - these run as scripts
 
 CHILD = """
 import json, resource, sys, tempfile
@@ -45,10 +47,9 @@ def main():
     WORK.mkdir(parents=True, exist_ok=True)
     database = WORK / "unknown_sensors.sqlite3"
     env = {
+        **BENCH_ENVIRONMENT,
         **os.environ,
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{database}"),
-        "SECRET_KEY": "bench-only",
-        "DJANGO_SETTINGS_MODULE": "portfolio.settings",
     }
     env.pop("REDIS_URL", None)
     if "BENCH_DATABASE_URL" not in os.environ:

@@ -48,7 +48,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from _scratch import recreate_database  # noqa: E402 - bench/ is on sys.path: these run as scripts
+from _scratch import recreate_database, use_bench_environment  # noqa: E402 - bench/ is on sys.path: these run as scripts
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_wattcarbon_sync"
 WORK = ROOT / "var" / "bench" / "wattcarbon-sync"
@@ -359,8 +359,7 @@ def main():
     else:
         os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
         recreate_database()
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings")
+    use_bench_environment()
     os.environ["UPLOADS_INGEST_SAFETY_LAG_SECONDS"] = "0"  # the readings count as complete at once
     # SIGTERM (a CI timeout, kill) ends the bench through its finally blocks, stopping the sandbox.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
