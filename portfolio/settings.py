@@ -118,6 +118,11 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 Q_CLUSTER = config.q_cluster(os.environ)
 
+# A running import stamps ImportRecord.heartbeat_at while it works (portfolio/ingest/heartbeat.py);
+# one silent for longer than this is taken for dead (its worker was killed): the reaper marks it
+# failed and releases its file, and the upload horizon stops waiting for it (docs/readings-import.md).
+IMPORT_STALE_AFTER_SECONDS = float(os.environ.get("IMPORT_STALE_AFTER_SECONDS", 180))
+
 # Secrets at rest (API keys, client secrets, cached tokens): Fernet keys, or any text hashed
 # into one. The first encrypts, all decrypt (rotation: put the new key first, then
 # `manage.py reencrypt_secrets`). Required without DEBUG; with DEBUG it defaults to SECRET_KEY.

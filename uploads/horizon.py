@@ -2,20 +2,24 @@
 
 Raptor Maps uploads and WattCarbon syncs both send what was ingested after a watermark; both
 stop at this horizon, so a row committed late never falls behind a watermark that passed it.
+Only a live import holds it back: one whose worker stopped (no heartbeat for
+IMPORT_STALE_AFTER_SECONDS) never commits, so the horizon passes it, and reaps it.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from portfolio.ingest.reaper import live_imports, reap_stale_imports
 from portfolio.models import ImportRecord
 
 __all__ = ["ingestion_horizon"]
 
-# An import stuck in "running" longer than this is taken to be dead and no longer holds the horizon back.
-STUCK_IMPORT_AFTER = timedelta(hours=6)
+logger = logging.getLogger(__name__)
 
 
 def ingestion_horizon(now=None):
@@ -28,12 +32,24 @@ def ingestion_horizon(now=None):
     now = now or timezone.now()
     horizon = now - timedelta(seconds=settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS)
     reason = f"{settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS:g} s safety lag"
-    running = ImportRecord.objects.filter(
-        status=ImportRecord.Status.RUNNING,
-        kind=ImportRecord.Kind.READINGS,
-        started_at__gt=now - STUCK_IMPORT_AFTER,
-    ).aggregate(first=Min("started_at"))["first"]
+    _reap()
+    running = live_imports(now).filter(kind=ImportRecord.Kind.READINGS).aggregate(first=Min("started_at"))["first"]
     if running is not None and running < horizon:
         horizon = running
         reason = "a readings import still running since then"
     return horizon, reason
+
+
+def _reap():
+    """Mark imports whose worker died as failed now rather than at the next scheduled reaping.
+
+    Cheap (one indexed query, usually empty) and best effort: the horizon ignores stale
+    imports whether or not they were reaped. Not inside a caller's transaction, whose
+    rollback would leave the files deleted and the records running.
+    """
+    if transaction.get_connection().in_atomic_block:
+        return
+    try:
+        reap_stale_imports()
+    except DatabaseError:
+        logger.exception("Stale imports could not be reaped; the scheduled reaper will try again")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from portfolio.ingest.errors import ReadingsFileError, unknown_sensors_summary
+from portfolio.ingest.heartbeat import Heartbeat
 from portfolio.ingest.importer import ImportResult, Progress, import_readings
 from portfolio.models import ImportRecord, Portfolio
 from portfolio.models.imports import MAX_PROBLEMS
@@ -119,16 +120,18 @@ def send_to_worker(record, task, task_name, *, on_refused=None):
 
 
 def start_record(record):
+    """Mark the record running, with its first heartbeat (``portfolio.ingest.heartbeat``)."""
     record.status = ImportRecord.Status.RUNNING
-    record.started_at = timezone.now()
-    record.save(update_fields=["status", "started_at"])
+    record.started_at = record.heartbeat_at = timezone.now()
+    record.save(update_fields=["status", "started_at", "heartbeat_at"])
 
 
 def progress_recorder(record, min_interval=1.0):
     """A ``progress`` callback for ``import_readings`` that writes the record's progress columns.
 
     At most once per ``min_interval`` seconds (and whenever the phase changes), and only
-    while the record is running, so a late call can never overwrite the final counts.
+    while the record is running, so a late call can never overwrite the final counts. Each
+    write is also a heartbeat: the worker is alive.
     """
     last_write = -float("inf")
     last_phase = None
@@ -141,7 +144,7 @@ def progress_recorder(record, min_interval=1.0):
         last_write, last_phase = now, progress.phase
         record.bytes_read, record.rows_read = progress.bytes_read, progress.rows_read
         ImportRecord.objects.filter(pk=record.pk, status=ImportRecord.Status.RUNNING).update(
-            bytes_read=progress.bytes_read, rows_read=progress.rows_read
+            bytes_read=progress.bytes_read, rows_read=progress.rows_read, heartbeat_at=timezone.now()
         )
 
     return record_progress
@@ -278,25 +281,26 @@ def run_readings_import(record_id):
     errors_path = None
     try:
         start_record(record)
-        upload_path = Path(record.upload.path)
-        if not record.sha256 or record.file_size is None:
-            record.sha256, record.file_size = file_sha256(upload_path)
-            record.save(update_fields=["sha256", "file_size"])
-        options = record.options or {}
-        errors_path = _errors_path(record)
-        try:
-            result = import_readings(
-                upload_path,
-                portfolio=_portfolio(options.get("portfolio")),
-                time_basis=options.get("time_basis", "local"),
-                skip_invalid=bool(options.get("skip_invalid", False)),
-                errors_path=errors_path,
-                progress=progress_recorder(record),
-            )
-        except ReadingsFileError as error:
-            finish_with_refusal(record, error)
-        else:
-            finish_with_result(record, result)
+        with Heartbeat(record):
+            upload_path = Path(record.upload.path)
+            if not record.sha256 or record.file_size is None:
+                record.sha256, record.file_size = file_sha256(upload_path)
+                record.save(update_fields=["sha256", "file_size"])
+            options = record.options or {}
+            errors_path = _errors_path(record)
+            try:
+                result = import_readings(
+                    upload_path,
+                    portfolio=_portfolio(options.get("portfolio")),
+                    time_basis=options.get("time_basis", "local"),
+                    skip_invalid=bool(options.get("skip_invalid", False)),
+                    errors_path=errors_path,
+                    progress=progress_recorder(record),
+                )
+            except ReadingsFileError as error:
+                finish_with_refusal(record, error)
+            else:
+                finish_with_result(record, result)
     except BaseException as exc:  # the worker's timeout is a SystemExit; record it too
         finish_with_failure(record, exc)
         raise

@@ -56,6 +56,11 @@ class ImportRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Stamped by the running worker every few seconds: a record "running" whose heartbeat is
+    # older than IMPORT_STALE_AFTER_SECONDS lost its worker (portfolio/ingest/reaper.py).
+    heartbeat_at = models.DateTimeField(
+        "last sign of life", null=True, blank=True, help_text="When the worker last said it was still at it."
+    )
 
     # Progress, written by the worker while it reads the file.
     bytes_read = models.BigIntegerField(default=0)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 
+from portfolio.ingest.heartbeat import Heartbeat
 from portfolio.ingest.jobs import finish_with_failure, send_to_worker, start_record
 from portfolio.models import ImportRecord, SpreadsheetPreview
 from portfolio.resources import RESOURCES
@@ -68,16 +69,17 @@ def run_spreadsheet_import(record_id):
     dry_run = bool(record.options.get("dry_run"))
     try:
         start_record(record)
-        path = Path(record.upload.path)
-        upload = Upload(record.file_name, path.stat().st_size, path.read_bytes)
-        import_spreadsheet(
-            RESOURCES[record.target](),
-            upload,
-            source=ImportRecord.Source.ADMIN,
-            user=record.user,
-            dry_run=dry_run,
-            record=record,
-        )
+        with Heartbeat(record):  # one long transaction reports no progress: the thread says it lives
+            path = Path(record.upload.path)
+            upload = Upload(record.file_name, path.stat().st_size, path.read_bytes)
+            import_spreadsheet(
+                RESOURCES[record.target](),
+                upload,
+                source=ImportRecord.Source.ADMIN,
+                user=record.user,
+                dry_run=dry_run,
+                record=record,
+            )
     except BaseException as exc:  # the worker's timeout is a SystemExit; record it too
         record.refresh_from_db()
         if not record.is_finished:

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.ingest import ReadingsFileError, import_readings, jobs
 from portfolio.ingest.errors import unknown_sensors_summary
+from portfolio.ingest.heartbeat import Heartbeat
 from portfolio.ingest.importer import TIME_BASES
 from portfolio.ingest.progress import ConsoleProgress
 from portfolio.models import ImportRecord, Portfolio
@@ -72,9 +73,10 @@ class Command(BaseCommand):
                 console(update)
 
         try:
-            result = import_readings(
-                path, portfolio=portfolio, time_basis=time_basis, skip_invalid=skip_invalid, progress=progress
-            )
+            with Heartbeat(record):  # the commit reports no progress: keep the record alive meanwhile
+                result = import_readings(
+                    path, portfolio=portfolio, time_basis=time_basis, skip_invalid=skip_invalid, progress=progress
+                )
         except ReadingsFileError as error:
             if console is not None:
                 console.close()
