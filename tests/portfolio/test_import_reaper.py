@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from portfolio import tasks
 from portfolio.ingest import jobs
+from portfolio.ingest.heartbeat import Heartbeat
 from portfolio.ingest.reaper import reap_stale_imports
 from portfolio.models import ImportRecord, Observation, SpreadsheetPreview
 from portfolio.resources.previews import create_preview, preview_path, storage_name
@@ -177,7 +178,7 @@ def test_a_killed_import_command_is_reaped_by_the_horizon_check(sensors, tmp_pat
 def test_a_live_import_with_a_fresh_heartbeat_is_not_reaped(sensors):
     record = queued_record(LIVE_ROWS)
     worker = start_job_worker(record)
-    wait_for(lambda: beating(record.pk), what="the import to run and beat")
+    wait_for(lambda: ImportRecord.objects.get(pk=record.pk).status == "running", what="the import to run")
     record.refresh_from_db()
     # Past the stale period since it started: only its heartbeat says it is alive.
     started_stale_at = record.started_at + timedelta(seconds=STALE_SECONDS + 0.5)
@@ -230,3 +231,19 @@ def test_a_stale_spreadsheet_preview_is_reaped_and_its_preview_discarded(admin_u
     assert not record.upload
     assert not SpreadsheetPreview.objects.filter(pk=preview.pk).exists(), "nothing left to confirm"
     assert not path.exists()
+
+
+def test_the_heartbeat_thread_stamps_a_running_record_while_the_job_reports_nothing():
+    started = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    record = ImportRecord.objects.create(
+        kind="readings",
+        target="readings",
+        source="admin",
+        file_name="year.csv",
+        status="running",
+        started_at=started,
+        heartbeat_at=started,
+    )
+    with Heartbeat(record):  # e.g. the readings commit, one transaction without progress
+        wait_for(lambda: ImportRecord.objects.get(pk=record.pk).heartbeat_at > started, what="a beat")
+    assert reap_stale_imports() == []
