@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 
 from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
 from portfolio.admin.readonly import ReadOnlyAdminMixin
+from portfolio.ingest.reaper import live_imports
 from portfolio.models import ImportRecord, SpreadsheetPreview
 from portfolio.roles import ADMINISTRATOR, is_administrator, refuse, role_needed
 
@@ -91,6 +92,11 @@ def phase_of(record, now):
         if (now - record.created_at).total_seconds() > WORKER_WAIT_SECONDS:
             return "Still waiting for a worker. Is the background worker running (manage.py qcluster)?"
         return "Waiting for a worker to start it."
+    if not live_imports(now).filter(pk=record.pk).exists():
+        return (
+            f"No sign of life from the worker for more than {settings.IMPORT_STALE_AFTER_SECONDS:g} s: "
+            "it has stopped, and the import will be marked failed (nothing imported)."
+        )
     limit = settings.Q_CLUSTER.get("timeout")
     if limit and record.started_at and (now - record.started_at).total_seconds() > limit:
         return f"Running longer than a worker may ({human_duration(limit)}): the worker has probably stopped."
@@ -182,7 +188,7 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 },
             ),
             ("File", {"fields": ["file_size_display", "sha256", "options_display", "task_id"]}),
-            ("Times", {"fields": ["created_at", "started_at", "finished_at", "duration"]}),
+            ("Times", {"fields": ["created_at", "started_at", "heartbeat_at", "finished_at", "duration"]}),
         ]
         if obj is not None and obj.problems:
             fieldsets.insert(1, ("Problems", {"fields": ["problems_table"]}))

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portfolio import tasks
+from portfolio.admin.imports import phase_of
 from portfolio.ingest import jobs
 from portfolio.ingest.heartbeat import Heartbeat
 from portfolio.ingest.reaper import reap_stale_imports
@@ -247,3 +248,22 @@ def test_the_heartbeat_thread_stamps_a_running_record_while_the_job_reports_noth
     with Heartbeat(record):  # e.g. the readings commit, one transaction without progress
         wait_for(lambda: ImportRecord.objects.get(pk=record.pk).heartbeat_at > started, what="a beat")
     assert reap_stale_imports() == []
+
+
+def test_the_record_page_says_a_silent_worker_has_stopped_before_the_reaper_runs():
+    started = timezone.now() - timedelta(seconds=STALE_SECONDS * 2)
+    record = ImportRecord.objects.create(
+        kind="readings",
+        target="readings",
+        source="admin",
+        file_name="year.csv",
+        status="running",
+        started_at=started,
+        heartbeat_at=started,
+    )
+    assert phase_of(record, timezone.now()) == (
+        f"No sign of life from the worker for more than {STALE_SECONDS} s: it has stopped, "
+        "and the import will be marked failed (nothing imported)."
+    )
+    ImportRecord.objects.filter(pk=record.pk).update(heartbeat_at=timezone.now())
+    assert "No sign of life" not in phase_of(ImportRecord.objects.get(pk=record.pk), timezone.now())
