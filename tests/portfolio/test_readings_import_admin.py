@@ -313,11 +313,21 @@ def test_progress_says_when_no_worker_seems_to_be_there(admin_client):
     queued = ImportRecord.objects.create(
         kind="readings", target="readings", source="admin", file_name="q.csv", created_at=long_ago
     )
-    stalled = ImportRecord.objects.create(
-        kind="readings", target="readings", source="admin", file_name="s.csv", status="running", started_at=long_ago
+    stalled = ImportRecord.objects.create(  # still beating, but past the worker's timeout
+        kind="readings",
+        target="readings",
+        source="admin",
+        file_name="s.csv",
+        status="running",
+        started_at=long_ago,
+        heartbeat_at=timezone.now(),
+    )
+    silent = ImportRecord.objects.create(  # no sign of life for longer than IMPORT_STALE_AFTER_SECONDS
+        kind="readings", target="readings", source="admin", file_name="d.csv", status="running", started_at=long_ago
     )
     assert "Is the background worker running" in admin_client.get(record_url(queued, "progress")).json()["phase"]
     assert "the worker has probably stopped" in admin_client.get(record_url(stalled, "progress")).json()["phase"]
+    assert "No sign of life from the worker" in admin_client.get(record_url(silent, "progress")).json()["phase"]
 
 
 def test_progress_needs_permission_to_see_the_record(client):
