@@ -47,7 +47,7 @@ def atomic_with_retries(write, *, what):
             if retries >= retries_allowed or not lost_a_lock(error):
                 raise
             retries += 1
-            pause = random.uniform(BACKOFF_SECONDS / 5, BACKOFF_SECONDS * 2 ** (retries - 1))  # noqa: S311 (not a secret)
+            pause = random.uniform(BACKOFF_SECONDS / 5, BACKOFF_SECONDS * 2 ** (retries - 1))
             logger.warning(
                 "%s lost a lock to another transaction (%s); retry %d of %d (IMPORT_DEADLOCK_RETRIES) in %.2f s",
                 what,

@@ -10,15 +10,18 @@ import json
 import logging
 import os
 import select
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import close_old_connections, connection
+from django.db import OperationalError, connection
 
 from portfolio.ingest import import_readings
 from portfolio.models import Observation
@@ -132,3 +135,142 @@ def test_two_imports_of_the_same_sensors_in_opposite_order_both_succeed_every_ti
 def _readings(observations):
     for sensor_id, observed_at, value in observations.values_list("sensor__sensor_id", "observed_at", "value"):
         yield sensor_id, observed_at.minute + 60 * observed_at.hour, value
+
+
+# --- one lost lock, forced deterministically -----------------------------------------------------
+#
+# PostgreSQL: another transaction locks the LAST row the import writes; once the import waits
+# for it, that transaction asks for the FIRST row, which the import holds: a deadlock, and with
+# its own deadlock_timeout set long, the import is the one PostgreSQL cancels. SQLite: another
+# connection holds the write lock past the import's busy timeout. Either way the other
+# transaction then commits, and a retried import goes through.
+
+LOSER = "portfolio.ingest.retry"
+
+
+def _pg_connect():
+    import psycopg  # the PostgreSQL driver; not importable on a SQLite-only machine
+
+    db = connection.settings_dict
+    return psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
+        dbname=db["NAME"], autocommit=True,
+    )  # fmt: skip
+
+
+@contextmanager
+def postgres_deadlock(first, last, importing):
+    table = Observation._meta.db_table
+    other, monitor = _pg_connect(), _pg_connect()
+    try:
+        other.execute("SET deadlock_timeout = '60s'")  # the import (1 s, the default) finds the cycle first
+        other.execute("BEGIN")
+        other.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [last.pk])
+        yield
+        deadline = time.monotonic() + 30
+        while not monitor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()[0]:
+            assert importing.is_alive() and time.monotonic() < deadline, "the import never waited for the lock"
+            time.sleep(0.02)
+        other.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [first.pk])  # closes the cycle
+        other.execute("COMMIT")
+    finally:
+        other.close()
+        monitor.close()
+
+
+@contextmanager
+def sqlite_lock_held(released):
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the write lock, until the import has given up once
+    holder = threading.Thread(target=lambda: released.wait(timeout=30) and other.execute("COMMIT"))
+    holder.start()
+    try:
+        yield
+    finally:
+        released.set()
+        holder.join()
+        other.close()
+
+
+class _FirstRetry(logging.Handler):
+    """Releases the other connection's lock when the import logs its first retry."""
+
+    def __init__(self, event):
+        super().__init__()
+        self.event = event
+
+    def emit(self, record):
+        self.event.set()
+
+
+@pytest.fixture
+def short_busy_timeout():
+    """SQLite's busy timeout (20 s) cut to half a second for the import's connection."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    options = connection.settings_dict["OPTIONS"]
+    saved = options["timeout"]
+    connection.close()
+    options["timeout"] = 0.5
+    yield
+    connection.close()
+    options["timeout"] = saved
+
+
+@pytest.mark.parametrize("retries_allowed", [3, 0])
+def test_a_write_that_loses_a_lock_is_redone_whole_and_wins(
+    sensors, tmp_path, settings, caplog, short_busy_timeout, retries_allowed
+):
+    settings.IMPORT_DEADLOCK_RETRIES = retries_allowed
+    first, last = (Observation.objects.create(sensor=s, observed_at=datetime(2024, 6, 1, tzinfo=UTC), value=1.0)
+                   for s in (sensors[0], sensors[-1]))  # fmt: skip
+    path = round_file(tmp_path, 0, "forward", range(SENSORS), offset=0.25)  # updates both, adds the rest
+    outcome = {}
+    released = threading.Event()
+    handler = _FirstRetry(released)
+    logging.getLogger(LOSER).addHandler(handler)
+
+    def run_import():
+        try:
+            outcome["result"] = import_readings(path, time_basis="utc")
+        except OperationalError as error:
+            outcome["error"] = error
+        finally:
+            released.set()
+
+    def run_import_in_its_thread():
+        try:
+            run_import()
+        finally:
+            connection.close()  # the thread's own connection
+
+    try:
+        if connection.vendor == "postgresql":
+            # The import runs in a thread: the other transaction waits for it in this one.
+            importing = threading.Thread(target=run_import_in_its_thread)
+            with postgres_deadlock(first, last, importing):
+                importing.start()
+            importing.join(timeout=60)
+        else:
+            with sqlite_lock_held(released):
+                run_import()
+    finally:
+        logging.getLogger(LOSER).removeHandler(handler)
+
+    retried = [record.getMessage() for record in caplog.records if record.name == LOSER]
+    if retries_allowed:
+        result = outcome.get("result")
+        assert result is not None, outcome.get("error")
+        assert result.retries == 1 and len(retried) == 1, retried
+        assert "retry 1 of 3 (IMPORT_DEADLOCK_RETRIES)" in retried[0] and "round-0-forward.csv" in retried[0]
+        assert (result.rows_new, result.rows_updated) == (SENSORS * TIMES - 2, 2)
+        assert Observation.objects.count() == SENSORS * TIMES
+        first.refresh_from_db()
+        assert first.value == 0.25
+    else:  # no retry allowed: the loser fails whole, nothing of it stored
+        assert "result" not in outcome and not retried
+        assert "deadlock detected" in str(outcome["error"]) or "database is locked" in str(outcome["error"])
+        assert sorted(Observation.objects.values_list("value", flat=True)) == [1.0, 1.0]
