@@ -24,9 +24,9 @@ from django.conf import settings as django_settings
 from django.db import OperationalError, connection
 
 from portfolio.ingest import import_readings
-from portfolio.models import Observation
+from portfolio.models import Observation, Sensor
 from tests.factories import EquipmentFactory, FarmFactory, SensorFactory
-from tests.ingest.files import LONG_HEADERS_BY_ID, csv_text, write_file
+from tests.ingest.files import LONG_HEADERS_BY_ID, RAPTOR_HEADERS, csv_text, write_file
 from tests.uploads.test_raptormaps_workers import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,7 +47,7 @@ for line in sys.stdin:
     try:
         result = import_readings(line.strip(), time_basis="utc")
         outcome = {"new": result.rows_new, "updated": result.rows_updated, "unchanged": result.rows_unchanged,
-                   "retries": getattr(result, "retries", 0)}
+                   "renamed": result.catalog_updated, "retries": getattr(result, "retries", 0)}
     except Exception as error:
         outcome = {"error": f"{type(error).__name__}: {error}"}
     print(json.dumps(outcome), flush=True)
@@ -56,20 +56,31 @@ for line in sys.stdin:
 
 @pytest.fixture
 def sensors():
-    farm = FarmFactory(farm_id="F-1", timezone="UTC")
-    equipment = EquipmentFactory(farm=farm, equipment_id="INV-1")
+    farm = FarmFactory(farm_id="F-1", name="Farm one", timezone="UTC")
+    equipment = EquipmentFactory(farm=farm, equipment_id="INV-1", name="Inverter 1")
     return [SensorFactory(equipment=equipment, sensor_id=f"S-{n:03d}", sensor_type="dc_power") for n in range(SENSORS)]
 
 
-def round_file(tmp_path, round_number, name, sensor_order, offset):
-    """One file of the round: every sensor at the round's TIMES times, sensors in the order given."""
+def round_file(tmp_path, round_number, name, sensor_order, offset, raptor=False):
+    """One file of the round: every sensor at the round's TIMES times, sensors in the order given.
+
+    A Raptor Maps file also renames every sensor (the farm and equipment columns are as stored,
+    so only sensor rows are written): the catalog's writes are then contended as well.
+    """
     start = datetime(2024, 6, 1, tzinfo=UTC) + timedelta(days=round_number)
-    rows = [
-        ["F-1", "INV-1", f"S-{n:03d}", (start + timedelta(minutes=15 * t)).isoformat(), f"{n * 10 + t + offset}"]
-        for n in sensor_order
-        for t in range(TIMES)
-    ]
-    return write_file(tmp_path, csv_text(rows, header=LONG_HEADERS_BY_ID), name=f"round-{round_number}-{name}.csv")
+    rows = []
+    for n in sensor_order:
+        for t in range(TIMES):
+            at, value = (start + timedelta(minutes=15 * t)).isoformat(), f"{n * 10 + t + offset}"
+            if raptor:
+                sensor = [f"S-{n:03d}", f"{name} {round_number} {n}", "dc_power"]
+                rows.append(
+                    ["F-1", "Farm one", "UTC", "", "", "", "INV-1", "Inverter 1", "inverter", *sensor, at, value]
+                )
+            else:
+                rows.append(["F-1", "INV-1", f"S-{n:03d}", at, value])
+    header = RAPTOR_HEADERS if raptor else LONG_HEADERS_BY_ID
+    return write_file(tmp_path, csv_text(rows, header=header), name=f"round-{round_number}-{name}.csv")
 
 
 def start_importer():
@@ -92,13 +103,14 @@ def read_line(process):
     return process.stdout.readline().strip()
 
 
-def test_two_imports_of_the_same_sensors_in_opposite_order_both_succeed_every_time(sensors, tmp_path):
+@pytest.mark.parametrize("raptor", [False, True], ids=["long format", "Raptor Maps renaming the sensors"])
+def test_two_imports_of_the_same_sensors_in_opposite_order_both_succeed_every_time(sensors, tmp_path, raptor):
     importers = [start_importer(), start_importer()]
     outcomes, failed = [], []
     try:
         for round_number in range(ROUNDS):
-            forward = round_file(tmp_path, round_number, "forward", range(SENSORS), offset=0.25)
-            backward = round_file(tmp_path, round_number, "backward", reversed(range(SENSORS)), offset=0.5)
+            forward = round_file(tmp_path, round_number, "forward", range(SENSORS), 0.25, raptor)
+            backward = round_file(tmp_path, round_number, "backward", reversed(range(SENSORS)), 0.5, raptor)
             # Both get their file at the same moment: each is blocked reading stdin until then.
             for importer, path in zip(importers, (forward, backward), strict=True):
                 importer.stdin.write(f"{path}\n")
@@ -122,6 +134,10 @@ def test_two_imports_of_the_same_sensors_in_opposite_order_both_succeed_every_ti
             offsets = {round(value - (int(sensor_id[2:]) * 10 + minute // 15), 2)
                        for sensor_id, minute, value in _readings(stored)}  # fmt: skip
             assert len(offsets) == 1 and offsets <= {0.25, 0.5}, offsets
+            if raptor:  # each renamed every sensor; the names left are the last committed file's, like the values
+                assert [result["renamed"] for result in results] == [SENSORS, SENSORS], results
+                names = {name.rsplit(" ", 1)[0] for name in Sensor.objects.values_list("name", flat=True)}
+                assert names == {f"{'forward' if offsets == {0.25} else 'backward'} {round_number}"}, names
     finally:
         for importer in importers:
             importer.stdin.close()
@@ -129,7 +145,8 @@ def test_two_imports_of_the_same_sensors_in_opposite_order_both_succeed_every_ti
     assert not failed, f"{len(failed)} of {ROUNDS} rounds had an import fail: {failed}"
     assert Observation.objects.count() == ROUNDS * SENSORS * TIMES
     retries = sum(result["retries"] for results in outcomes for result in results)
-    print(f"\n{ROUNDS} rounds of two concurrent imports on {connection.vendor}: {retries} transaction(s) retried")
+    kind = "Raptor Maps" if raptor else "long-format"
+    print(f"\n{ROUNDS} rounds of two concurrent {kind} imports on {connection.vendor}: {retries} write(s) retried")
 
 
 def _readings(observations):
