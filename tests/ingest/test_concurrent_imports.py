@@ -244,7 +244,12 @@ def test_a_write_that_loses_a_lock_is_redone_whole_and_wins(
     settings.IMPORT_DEADLOCK_RETRIES = retries_allowed
     first, last = (Observation.objects.create(sensor=s, observed_at=datetime(2024, 6, 1, tzinfo=UTC), value=1.0)
                    for s in (sensors[0], sensors[-1]))  # fmt: skip
-    path = round_file(tmp_path, 0, "forward", range(SENSORS), offset=0.25)  # updates both, adds the rest
+    # Renames every sensor, adds one, updates the two readings and adds the rest: what the lost
+    # attempt created (the sensor) must be created again by the retry, with the rest.
+    path = round_file(tmp_path, 0, "forward", range(SENSORS), 0.25, raptor=True)
+    new_sensor = ["F-1", "Farm one", "UTC", "", "", "", "INV-1", "Inverter 1", "inverter", "S-NEW", "New", "dc_power"]
+    with path.open("a") as file:
+        file.write(",".join([*new_sensor, "2024-06-01T00:00:00+00:00", "7"]) + "\n")
     outcome = {}
     released = threading.Event()
     handler = _FirstRetry(released)
@@ -283,11 +288,17 @@ def test_a_write_that_loses_a_lock_is_redone_whole_and_wins(
         assert result is not None, outcome.get("error")
         assert result.retries == 1 and len(retried) == 1, retried
         assert "retry 1 of 3 (IMPORT_DEADLOCK_RETRIES)" in retried[0] and "round-0-forward.csv" in retried[0]
-        assert (result.rows_new, result.rows_updated) == (SENSORS * TIMES - 2, 2)
-        assert Observation.objects.count() == SENSORS * TIMES
+        assert (result.rows_new, result.rows_updated) == (SENSORS * TIMES - 2 + 1, 2)
+        assert (result.sensors_created, result.catalog_updated) == (1, SENSORS)
+        assert Observation.objects.count() == SENSORS * TIMES + 1
+        assert Sensor.objects.get(sensor_id="S-NEW").observations.get().value == 7
+        assert set(Sensor.objects.exclude(sensor_id="S-NEW").values_list("name", flat=True)) == {
+            f"forward 0 {n}" for n in range(SENSORS)
+        }
         first.refresh_from_db()
         assert first.value == 0.25
     else:  # no retry allowed: the loser fails whole, nothing of it stored
         assert "result" not in outcome and not retried
         assert "deadlock detected" in str(outcome["error"]) or "database is locked" in str(outcome["error"])
         assert sorted(Observation.objects.values_list("value", flat=True)) == [1.0, 1.0]
+        assert not Sensor.objects.filter(sensor_id="S-NEW").exists()
