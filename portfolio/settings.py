@@ -105,6 +105,10 @@ SPREADSHEET_PREVIEW_TTL_SECONDS = int(os.environ.get("SPREADSHEET_PREVIEW_TTL_SE
 # The readings import (command line and admin worker) reads a file line by line; a line longer
 # than this is a row error naming the line, never read whole into memory (docs/security.md).
 READINGS_MAX_LINE_BYTES = int(os.environ.get("READINGS_MAX_LINE_BYTES", 1024 * 1024))
+# Readings imports that lose a lock to another import (a PostgreSQL deadlock or serialization
+# failure, SQLite's "database is locked" after its busy timeout) redo their whole write this many
+# more times, after a short random pause (portfolio/ingest/retry.py); 0 turns retrying off.
+IMPORT_DEADLOCK_RETRIES = int(os.environ.get("IMPORT_DEADLOCK_RETRIES", 3))
 # Uploads above this size go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

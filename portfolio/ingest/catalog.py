@@ -122,6 +122,7 @@ class Catalog:
         self._equipment_raw = {}  # (farm_id, equipment_id) -> (raw columns, line)
         self._sensor_raw = {}  # (farm_id, equipment_id, sensor key) -> (name, line)
         self._portfolio_checked = False
+        self._created = []  # what the last apply() created: forgotten again if its transaction is retried
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -348,23 +349,29 @@ class Catalog:
     # --- writing ---------------------------------------------------------------------------
 
     def apply(self):
-        """Create and update what the file introduced; return (sensor pk by ref, counts). In a transaction."""
+        """Create and update what the file introduced; return (sensor pk by ref, counts). In a transaction.
+
+        Farms, equipment and sensors are written sorted by their IDs, so two imports naming the
+        same ones lock them in the same order. May be called again after the transaction was
+        rolled back (a retry): what the rolled-back call created is created again.
+        """
+        for instance in self._created:  # their rows went with the rollback
+            instance.pk = None
+            instance._state.adding = True
+        self._created = []
         counts = {"farms_created": 0, "equipment_created": 0, "sensors_created": 0, "catalog_updated": 0}
-        for plan in self.farms.values():
-            if isinstance(plan, Problem) or not plan.changed:
+        plans = [plan for _, plan in sorted(self.farms.items()) if not isinstance(plan, Problem)]
+        for plan in plans:
+            if not plan.changed:
                 continue
-            counts["farms_created" if plan.farm.pk is None else "catalog_updated"] += 1
-            plan.farm.save()
+            self._save(plan.farm, counts, "farms_created")
         new_sensors = []
-        for plan in self.farms.values():
-            if isinstance(plan, Problem):
-                continue
-            for equipment in plan.equipment.values():
+        for plan in plans:
+            for _, equipment in sorted(plan.equipment.items()):
                 if getattr(equipment, "_ingest_changed", False):
-                    counts["equipment_created" if equipment.pk is None else "catalog_updated"] += 1
                     equipment.farm = plan.farm
-                    equipment.save()
-            for sensor in plan.sensors.values():
+                    self._save(equipment, counts, "equipment_created")
+            for _, sensor in sorted(plan.sensors.items()):
                 if not getattr(sensor, "_ingest_changed", False):
                     continue
                 sensor.equipment = sensor.equipment  # the equipment's pk is known now
@@ -374,5 +381,14 @@ class Catalog:
                     counts["catalog_updated"] += 1
                     sensor.save(update_fields=["name"])
         Sensor.objects.bulk_create(new_sensors)
+        self._created.extend(new_sensors)
         counts["sensors_created"] = len(new_sensors)
         return [ref.sensor.pk for ref in self.refs], counts
+
+    def _save(self, instance, counts, created_count):
+        if instance.pk is None:
+            counts[created_count] += 1
+            self._created.append(instance)
+        else:
+            counts["catalog_updated"] += 1
+        instance.save()

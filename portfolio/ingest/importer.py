@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from django.db import transaction
 from django.utils import timezone
 
 from portfolio.ingest import formats
@@ -14,6 +13,7 @@ from portfolio.ingest.catalog import Catalog
 from portfolio.ingest.errors import UNKNOWN_SENSORS_LISTED, InvalidRow, Problem, ReadingsFileError, UnknownSensor
 from portfolio.ingest.parsing import parse_datetime, parse_float, to_utc
 from portfolio.ingest.records import BadLine, Records
+from portfolio.ingest.retry import atomic_with_retries
 from portfolio.ingest.source import TextSource, refuse
 from portfolio.ingest.staging import stage_for_connection
 from portfolio.resources.files import escape_formula
@@ -56,6 +56,7 @@ class ImportResult:
     unknown_sensor_rows: int = 0  # rows (long format) naming a farm, equipment or sensor that does not exist
     unknown_sensors: list[str] = field(default_factory=list)  # the first UNKNOWN_SENSORS_LISTED of them
     seconds: float = 0.0
+    retries: int = 0  # times the write was redone after losing a lock to another import (IMPORT_DEADLOCK_RETRIES)
 
 
 def import_readings(
@@ -333,9 +334,16 @@ class _Run:
 
     def commit(self, stage):
         result = ImportResult(self.file_format.name, rows_read=self.rows_read)
-        with transaction.atomic():
+        distinct = stage.prepare(self.check_conflicts)
+        now = timezone.now()
+
+        def write():  # all of the import's writes: redone whole when another import wins a lock
             sensor_pks, counts = self.catalog.apply()
-            new, updated, distinct = stage.commit(sensor_pks, timezone.now(), self.check_conflicts)
+            return counts, *stage.upsert(sensor_pks, now)
+
+        (counts, new, updated), result.retries = atomic_with_retries(
+            write, what=f"The import of {self.source.path.name}"
+        )
         result.rows_new, result.rows_updated = new, updated
         result.rows_unchanged = distinct - new - updated
         for name, count in counts.items():

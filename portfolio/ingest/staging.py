@@ -11,7 +11,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 
 from portfolio.models import Observation
 
@@ -160,39 +160,50 @@ class PostgresStage(Stage):
                 "WHERE s.sensor_ref = d.sensor_ref AND s.observed_at = d.observed_at AND (d.n > 1 OR s.line <> d.keep)"
             )
 
-    def commit(self, sensor_pks, now, check_conflicts):
-        """Upsert the staged rows; return (new, updated, distinct rows). Call inside a transaction.
+    def prepare(self, check_conflicts):
+        """Finish staging and deal with keys given twice; return the distinct rows. Before the write.
 
         ``check_conflicts(stage)`` is called when some key was given twice; it raises to
-        refuse the file, or returns to leave those keys out.
+        refuse the file, or returns to leave those keys out. Only the private staging table
+        is touched, so this is done once, outside the (retried) write.
         """
         self.finish()
-        with connection.cursor() as cursor:
-            self._map_sensors(cursor, sensor_pks)
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")  # the check below groups every staged row
             # Temporary tables get no statistics of their own; without them the planner guesses badly.
             cursor.execute(f"ANALYZE {STAGING}")
-            # A value that did not change keeps its ingested_at, so it is not uploaded again.
-            upsert = (
-                f"WITH written AS (INSERT INTO {self.table} AS o (sensor_id, observed_at, value, ingested_at) "
-                f"SELECT m.sensor_id, s.observed_at, s.value, %s FROM {STAGING} s JOIN {SENSOR_MAP} m "
-                "ON m.ref = s.sensor_ref ON CONFLICT (sensor_id, observed_at) DO UPDATE "
-                "SET value = EXCLUDED.value, ingested_at = EXCLUDED.ingested_at "
-                "WHERE o.value IS DISTINCT FROM EXCLUDED.value RETURNING (xmax = 0) AS inserted) "
-                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
-            )
             # One set-based pass finds keys given twice (DO UPDATE ... WHERE could hide them from the upsert).
             cursor.execute(
                 f"SELECT EXISTS (SELECT 1 FROM {STAGING} GROUP BY sensor_ref, observed_at HAVING count(*) > 1)"
             )
-            distinct = self.rows
-            if cursor.fetchone()[0]:
-                check_conflicts(self)
-                self.drop_conflicts()
-                distinct = self.distinct_rows()
-            cursor.execute(upsert, [now])
-            new, updated = cursor.fetchone()
-        return new, updated, distinct
+            if not cursor.fetchone()[0]:
+                return self.rows
+            check_conflicts(self)
+            self.drop_conflicts()
+        return self.distinct_rows()
+
+    def upsert(self, sensor_pks, now):
+        """Upsert the prepared rows; return (new, updated). Inside the import's transaction.
+
+        Rows are written in (sensor, time) order, whatever the file's order: two imports of
+        the same sensors then lock the same rows in the same order, and one waits for the
+        other instead of both deadlocking.
+        """
+        with connection.cursor() as cursor:
+            self._map_sensors(cursor, sensor_pks)
+            cursor.execute("SET LOCAL work_mem = '64MB'")  # the sort below
+            # A value that did not change keeps its ingested_at, so it is not uploaded again.
+            cursor.execute(
+                f"WITH written AS (INSERT INTO {self.table} AS o (sensor_id, observed_at, value, ingested_at) "
+                f"SELECT m.sensor_id, s.observed_at, s.value, %s FROM {STAGING} s JOIN {SENSOR_MAP} m "
+                "ON m.ref = s.sensor_ref ORDER BY m.sensor_id, s.observed_at "
+                "ON CONFLICT (sensor_id, observed_at) DO UPDATE "
+                "SET value = EXCLUDED.value, ingested_at = EXCLUDED.ingested_at "
+                "WHERE o.value IS DISTINCT FROM EXCLUDED.value RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
+                [now],
+            )
+            return cursor.fetchone()
 
 
 class SqliteStage(Stage):
@@ -243,14 +254,19 @@ class SqliteStage(Stage):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {STAGING} WHERE conflict")
 
-    def commit(self, sensor_pks, now, check_conflicts):
+    def prepare(self, check_conflicts):
         self.finish()
         if self.conflicts(0)[0]:
             check_conflicts(self)
             self.drop_conflicts()
+        return self.distinct_rows()
+
+    def upsert(self, sensor_pks, now):
+        # SQLite has one writer at a time (IMMEDIATE transactions): no order can deadlock it.
         now = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
             self._map_sensors(cursor, sensor_pks)
+            # Counted inside the write's transaction: another import may have written some meanwhile.
             cursor.execute(
                 f"SELECT count(*) FROM {STAGING} s JOIN {SENSOR_MAP} m ON m.ref = s.sensor_ref "
                 f"JOIN {self.table} o ON o.sensor_id = m.sensor_id AND o.observed_at = s.observed_at"
@@ -266,9 +282,10 @@ class SqliteStage(Stage):
                 [now],
             )
             written = cursor.rowcount
-        distinct = self.distinct_rows()
+            cursor.execute(f"SELECT count(*) FROM {STAGING}")
+            (distinct,) = cursor.fetchone()
         new = distinct - existing
-        return new, written - new, distinct
+        return new, written - new
 
 
 def stage_for_connection():
