@@ -60,7 +60,7 @@ def broker_check():
 
 
 def scheduler_check():
-    """"stale" when a schedule this cluster runs has been due too long, else "ok"."""
+    """Stale when a schedule this cluster runs has been due too long, else ok."""
     stale_before = timezone.now() - timedelta(seconds=settings.HEALTHZ_SCHEDULER_STALE_SECONDS)
     # The same schedules django_q.scheduler picks up: active, and this cluster's or nobody's.
     ours = Q(cluster=Conf.CLUSTER_NAME)
@@ -77,7 +77,7 @@ def run_check(name, check):
     """One check's answer; any error is "failing", logged by its kind only (no text, no host)."""
     try:
         return check()
-    except Exception as exc:  # noqa: BLE001 - whatever breaks, the probe answers, never a traceback
+    except Exception as exc:  # whatever breaks, the probe answers, never with a traceback
         logger.warning("Health check %s failing: %s", name, type(exc).__name__)
         return "failing"
 
