@@ -1,8 +1,8 @@
 """`/healthz`: is this deployment able to work? For load balancers and process supervisors.
 
 Three checks, each answered "ok" or "failing"/"stale", and nothing else: no versions, host
-names, paths, exception text or settings (docs/security.md, "Health check"). Nothing is
-cached: every probe asks the database, the broker and the schedule table afresh.
+names, paths, exception text or settings (README.md and docs/security.md, "Health check").
+Nothing is cached: every probe asks the database, the broker and the schedule table afresh.
 
 The scheduler has no heartbeat of its own that both brokers share (django-q2's ``Stat`` lives
 in Redis, or in each process's own cache with the ORM broker), so the signal is what the
