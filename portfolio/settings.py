@@ -191,10 +191,16 @@ LOGGING = {
     },
 }
 
+# Health check (/healthz, portfolio/health.py): the scheduler is "stale" when a schedule has been
+# due this long without a tick (it ticks every 30 s or so; 5 minutes covers a cluster restart).
+HEALTHZ_SCHEDULER_STALE_SECONDS = config.env_int(os.environ, "HEALTHZ_SCHEDULER_STALE_SECONDS", default=300, minimum=1)
+
 # Production safety (docs/security.md, "Production settings"). Without DEBUG: HTTPS only
 # (redirect, HSTS, secure cookies), no framing, no referrer to other sites. Behind a proxy that
 # ends TLS, SECURE_PROXY_SSL_HEADER names the header it sets, so the redirect does not loop.
 SECURE_SSL_REDIRECT = config.env_bool(os.environ, "SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers probe /healthz over plain HTTP inside the network: answered, not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = config.proxy_ssl_header(os.environ)
 SECURE_HSTS_SECONDS = config.env_int(os.environ, "SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = config.env_bool(os.environ, "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
