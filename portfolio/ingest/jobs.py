@@ -174,7 +174,11 @@ def summary(result: ImportResult):
     if created:
         sentence += f"; created {', '.join(created)}"
     unknown = unknown_sensors_summary(result.unknown_sensor_rows, result.unknown_sensors)
-    return sentence + (f". {unknown}." if unknown else ".")
+    sentence += f". {unknown}." if unknown else "."
+    if result.retries:
+        times = "once" if result.retries == 1 else f"{result.retries} times"
+        sentence += f" Written again {times}: another import held the same rows."
+    return sentence
 
 
 def _problem_dicts(problems):

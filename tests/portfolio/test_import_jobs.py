@@ -205,3 +205,11 @@ def test_the_record_names_the_unknown_sensors_a_skip_invalid_import_left_out():
     assert "2 rows name a farm, equipment or sensor that does not exist: NORTH/INV-1/AC-9, NORTH/INV-7/AC-1" in (
         record.message
     )
+
+
+def test_the_summary_says_when_the_write_was_redone_after_losing_a_lock():
+    result = ImportResult("long format", rows_read=2, rows_new=2, retries=1)
+    assert jobs.summary(result) == (
+        "2 rows (long format): 2 new, 0 updated, 0 unchanged. Written again once: another import held the same rows."
+    )
+    assert jobs.summary(ImportResult("long format", rows_read=2, rows_new=2)).endswith("0 unchanged.")
