@@ -2,8 +2,11 @@
 
 Raptor Maps uploads and WattCarbon syncs both send what was ingested after a watermark; both
 stop at this horizon, so a row committed late never falls behind a watermark that passed it.
-Only a live import holds it back: one whose worker stopped (no heartbeat for
-IMPORT_STALE_AFTER_SECONDS) never commits, so the horizon passes it, and reaps it.
+A running import holds it back until it ends or the reaper marks it failed: one whose worker
+stopped (no heartbeat for IMPORT_STALE_AFTER_SECONDS) never commits, and the horizon check reaps
+it first. Staleness alone does not release it: on SQLite a live import cannot beat while its
+final transaction holds the write lock, and passing it then would put its rows behind a
+watermark; the reaper cannot mark it failed meanwhile either (it needs the same lock).
 """
 
 import logging
@@ -14,7 +17,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from portfolio.ingest.reaper import live_imports, reap_stale_imports
+from portfolio.ingest.reaper import reap_stale_imports
 from portfolio.models import ImportRecord
 
 __all__ = ["ingestion_horizon"]
@@ -33,7 +36,9 @@ def ingestion_horizon(now=None):
     horizon = now - timedelta(seconds=settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS)
     reason = f"{settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS:g} s safety lag"
     _reap()
-    running = live_imports(now).filter(kind=ImportRecord.Kind.READINGS).aggregate(first=Min("started_at"))["first"]
+    running = ImportRecord.objects.filter(
+        status=ImportRecord.Status.RUNNING, kind=ImportRecord.Kind.READINGS
+    ).aggregate(first=Min("started_at"))["first"]
     if running is not None and running < horizon:
         horizon = running
         reason = "a readings import still running since then"
@@ -43,9 +48,9 @@ def ingestion_horizon(now=None):
 def _reap():
     """Mark imports whose worker died as failed now rather than at the next scheduled reaping.
 
-    Cheap (one indexed query, usually empty) and best effort: the horizon ignores stale
-    imports whether or not they were reaped. Not inside a caller's transaction, whose
-    rollback would leave the files deleted and the records running.
+    Cheap (one indexed query, usually empty) and best effort: an import it cannot reap (inside
+    a caller's transaction, whose rollback would leave the files deleted and the records
+    running, or a database error) keeps holding the horizon until the scheduled reaper does.
     """
     if transaction.get_connection().in_atomic_block:
         return
