@@ -236,9 +236,9 @@ def test_a_stale_spreadsheet_preview_is_reaped_and_its_preview_discarded(admin_u
     assert not path.exists()
 
 
-def test_the_heartbeat_thread_stamps_a_running_record_while_the_job_reports_nothing():
-    started = timezone.now() - timedelta(seconds=STALE_SECONDS)
-    record = ImportRecord.objects.create(
+def running_since(started):
+    """A running readings import whose last sign of life was at ``started``."""
+    return ImportRecord.objects.create(
         kind="readings",
         target="readings",
         source="admin",
@@ -247,6 +247,11 @@ def test_the_heartbeat_thread_stamps_a_running_record_while_the_job_reports_noth
         started_at=started,
         heartbeat_at=started,
     )
+
+
+def test_the_heartbeat_thread_stamps_a_running_record_while_the_job_reports_nothing():
+    started = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    record = running_since(started)
     with Heartbeat(record):  # e.g. the readings commit, one transaction without progress
         wait_for(lambda: ImportRecord.objects.get(pk=record.pk).heartbeat_at > started, what="a beat")
     assert reap_stale_imports() == []
@@ -254,15 +259,7 @@ def test_the_heartbeat_thread_stamps_a_running_record_while_the_job_reports_noth
 
 def test_the_record_page_says_a_silent_worker_has_stopped_before_the_reaper_runs():
     started = timezone.now() - timedelta(seconds=STALE_SECONDS * 2)
-    record = ImportRecord.objects.create(
-        kind="readings",
-        target="readings",
-        source="admin",
-        file_name="year.csv",
-        status="running",
-        started_at=started,
-        heartbeat_at=started,
-    )
+    record = running_since(started)
     assert phase_of(record, timezone.now()) == (
         f"No sign of life from the worker for more than {STALE_SECONDS} s: it has stopped, "
         "and the import will be marked failed (nothing imported)."
