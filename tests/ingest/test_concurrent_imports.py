@@ -29,7 +29,7 @@ from tests.factories import EquipmentFactory, FarmFactory, SensorFactory
 from tests.ingest.files import LONG_HEADERS_BY_ID, RAPTOR_HEADERS, csv_text, write_file
 from tests.uploads.test_raptormaps_workers import database_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 SENSORS = 200
 TIMES = 5  # readings per sensor per file

@@ -30,7 +30,7 @@ from tests.factories import SensorFactory
 from tests.uploads.test_raptormaps_workers import database_url, wait_for
 from uploads.horizon import ingestion_horizon
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 # Short enough for a test to wait out, long enough for a busy machine to beat in time.
 STALE_SECONDS = 3

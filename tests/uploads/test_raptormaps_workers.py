@@ -20,7 +20,7 @@ from django.db import connection
 from tests.uploads.expectations import assert_values_match, expected_rows, received_rows, run_task
 from uploads.models import Attempt, Lease, RunStatus, UploadRun, UploadWatermark
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries"), pytest.mark.slow]
 
 LEASE_SECONDS = 3
 
