@@ -1,7 +1,7 @@
 """The domain's tables: every enumeration and every rule that is a table lives here.
 
 Forms, imports, the admin, the CSV generator and the payload builders read these; none of
-them keeps a copy. Sources: ``shared/docs/contracts.md`` (Raptor Maps section 1.4,
+them keeps a copy. Sources: ``docs/contracts.md`` (Raptor Maps section 1.4,
 WattCarbon sections 2.2 and 2.3).
 """
 

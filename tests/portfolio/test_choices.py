@@ -1,6 +1,6 @@
 """The domain tables in ``portfolio.choices`` agree with the external contracts.
 
-The contract (``shared/docs/contracts.md``) is written out literally below and is the
+The contract (``docs/contracts.md``) is written out literally below and is the
 source of truth; the tables in ``portfolio/choices.py`` are compared against it in both
 directions: nothing the contract has is missing, nothing the contract lacks is added.
 

@@ -8,7 +8,7 @@ Each rule is checked twice where it exists twice:
   (``Model.objects.create`` / ``bulk_create``), with an ``IntegrityError``.
 
 Which sensor types an equipment type may have is the Raptor Maps contract
-(``shared/docs/contracts.md`` section 1.4, via ``portfolio.choices.SENSOR_TYPES``);
+(``docs/contracts.md`` section 1.4, via ``portfolio.choices.SENSOR_TYPES``);
 ``tests/portfolio/test_choices.py`` checks that table against the contract.
 """
 

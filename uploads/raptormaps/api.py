@@ -1,4 +1,4 @@
-"""The Raptor Maps API as this app understands it (shared/docs/contracts.md, section 1).
+"""The Raptor Maps API as this app understands it (docs/contracts.md, section 1).
 
 Every path, field name and status this client relies on is here, in one place, so that a
 real account showing otherwise is a change to this module only. Assumed (not publicly
