@@ -23,8 +23,14 @@ from portfolio.validators import MAX_FLOAT, validate_aware, validate_finite
 
 __all__ = ["Asset", "DemandResponseEvent"]
 
-EARLIEST_YEAR_BUILT = 1600
+# A plausible year of construction, as WattCarbon would take it: from 1800 to next year (a
+# building finished next January). The database holds a fixed outer bound; forms the exact one.
+EARLIEST_YEAR_BUILT = 1800
 LATEST_YEAR_BUILT = 2100
+
+
+def latest_year_built():
+    return timezone.now().year + 1
 
 
 def _is_empty(value):
@@ -76,7 +82,12 @@ class Asset(Located):
     year_built = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(EARLIEST_YEAR_BUILT), MaxValueValidator(LATEST_YEAR_BUILT)],
+        validators=[
+            MinValueValidator(
+                EARLIEST_YEAR_BUILT, "%(show_value)s is before %(limit_value)s: give a year from %(limit_value)s on."
+            ),
+            MaxValueValidator(latest_year_built, "%(show_value)s is after %(limit_value)s: next year is the latest."),
+        ],
     )
     number_of_stories = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(200)]

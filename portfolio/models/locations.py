@@ -9,8 +9,15 @@ from portfolio.validators import LATITUDE_VALIDATORS, LONGITUDE_VALIDATORS
 __all__ = ["Located", "coordinate_constraints", "validate_coordinates"]
 
 ADDRESS_PARTS = ("street", "city", "state", "postal_code", "country")
-# An address in parts is usable only with at least these.
-REQUIRED_ADDRESS_PARTS = ("street", "city")
+# WattCarbon takes an address object only whole: every part, or the one-line address instead.
+REQUIRED_ADDRESS_PARTS = ADDRESS_PARTS
+ADDRESS_PART_LABELS = {
+    "street": "street",
+    "city": "city",
+    "state": "state",
+    "postal_code": "postal code",
+    "country": "country",
+}
 
 
 def coordinate_constraints(prefix):
@@ -31,6 +38,14 @@ def coordinate_constraints(prefix):
             name=f"{prefix}_longitude_range",
         ),
     ]
+
+
+def complete_address():
+    """Every address part filled in (a database condition)."""
+    condition = Q()
+    for part in ADDRESS_PARTS:
+        condition &= ~Q(**{part: ""})
+    return condition
 
 
 def validate_coordinates(instance):
@@ -66,7 +81,7 @@ class Located(models.Model):
         constraints = [
             *coordinate_constraints("%(app_label)s_%(class)s"),
             models.CheckConstraint(
-                condition=~Q(address="") | (~Q(street="") & ~Q(city="")) | Q(latitude__isnull=False),
+                condition=~Q(address="") | complete_address() | Q(latitude__isnull=False),
                 name="%(app_label)s_%(class)s_location_given",
                 violation_error_message="Give a location: an address in parts, a one-line address, or coordinates.",
             ),
@@ -93,9 +108,13 @@ class Located(models.Model):
     def clean_location(self):
         errors = {}
         if any(getattr(self, part) for part in ADDRESS_PARTS):
-            for part in REQUIRED_ADDRESS_PARTS:
-                if not getattr(self, part):
-                    errors[part] = "An address in parts needs at least the street and the city."
+            missing = [part for part in REQUIRED_ADDRESS_PARTS if not getattr(self, part)]
+            for part in missing:
+                errors[part] = (
+                    f"An address in parts needs all five parts (street, city, state, postal code and "
+                    f"country); the {ADDRESS_PART_LABELS[part]} is missing. Or clear the parts and give "
+                    f"a one-line address or coordinates."
+                )
         try:
             validate_coordinates(self)
         except ValidationError as exc:

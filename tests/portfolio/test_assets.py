@@ -86,6 +86,14 @@ NO_LOCATION = {
     "latitude": None,
     "longitude": None,
 }
+WHOLE_ADDRESS = {
+    "street": "606 Ellis St",
+    "city": "San Francisco",
+    "state": "CA",
+    "postal_code": "94109",
+    "country": "US",
+}
+NEXT_YEAR = datetime.now(UTC).year + 1
 
 
 def asset_of_kind(kind, **kwargs):
@@ -304,7 +312,7 @@ def test_an_asset_without_any_location_is_refused_on_the_address(validation_mess
 @pytest.mark.parametrize(
     "location",
     [
-        pytest.param({"street": "60 Greene St", "city": "Riverside"}, id="street-and-city"),
+        pytest.param(WHOLE_ADDRESS, id="whole-address-in-parts"),
         pytest.param({"address": "60 Greene St Riverside IA"}, id="one-line-address"),
         pytest.param({"latitude": 41.48, "longitude": -91.58}, id="coordinates"),
     ],
@@ -316,10 +324,24 @@ def test_an_asset_located_by_parts_one_line_address_or_coordinates_is_valid(vali
 
 
 @pytest.mark.django_db
-def test_an_assets_address_in_parts_needs_the_city(validation_messages):
-    asset = asset_of_kind(AssetKind.STORAGE_DIRECT, **{**NO_LOCATION, "street": "60 Greene St"})
+@pytest.mark.parametrize("missing", ["street", "city", "state", "postal_code", "country"])
+def test_an_assets_address_in_parts_is_refused_unless_whole_naming_the_missing_part(validation_messages, missing):
+    asset = asset_of_kind(AssetKind.STORAGE_DIRECT, **{**NO_LOCATION, **WHOLE_ADDRESS, missing: ""})
 
-    assert validation_messages(asset) == {"city": ["An address in parts needs at least the street and the city."]}
+    label = missing.replace("_", " ")
+    assert validation_messages(asset) == {
+        missing: [
+            "An address in parts needs all five parts (street, city, state, postal code and country); "
+            f"the {label} is missing. Or clear the parts and give a one-line address or coordinates."
+        ]
+    }
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_address_of_street_and_city_alone():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AssetFactory(**{**NO_LOCATION, "street": "60 Greene St", "city": "Riverside"})
+    assert not Asset.objects.exists()
 
 
 @pytest.mark.django_db
@@ -343,12 +365,6 @@ OUT_OF_RANGE = [
     pytest.param(AssetKind.SOLAR, "nameplate_capacity_kw", -5.0, "greater than or equal to 0.001", id="capacity-neg"),
     pytest.param(AssetKind.ELECTRIFICATION_EEMETERED, "area_sqft", 0, "greater than or equal to 1", id="area-zero"),
     pytest.param(
-        AssetKind.ELECTRIFICATION_EEMETERED, "year_built", 1599, "greater than or equal to 1600", id="year-too-early"
-    ),
-    pytest.param(
-        AssetKind.ELECTRIFICATION_EEMETERED, "year_built", 2101, "less than or equal to 2100", id="year-too-late"
-    ),
-    pytest.param(
         AssetKind.ELECTRIFICATION_EEMETERED, "number_of_stories", 0, "greater than or equal to 1", id="stories-zero"
     ),
 ]
@@ -368,13 +384,36 @@ def test_numbers_out_of_range_are_refused_by_validation(validation_messages, kin
     [
         pytest.param(AssetKind.SOLAR, "nameplate_capacity_kw", 0.001, id="smallest-capacity"),
         pytest.param(AssetKind.ELECTRIFICATION_EEMETERED, "area_sqft", 1, id="smallest-area"),
-        pytest.param(AssetKind.ELECTRIFICATION_EEMETERED, "year_built", 1600, id="earliest-year"),
-        pytest.param(AssetKind.ELECTRIFICATION_EEMETERED, "year_built", 2100, id="latest-year"),
+        pytest.param(AssetKind.ELECTRIFICATION_EEMETERED, "year_built", 1800, id="earliest-year"),
+        pytest.param(AssetKind.ELECTRIFICATION_EEMETERED, "year_built", NEXT_YEAR, id="next-year"),
         pytest.param(AssetKind.ELECTRIFICATION_EEMETERED, "number_of_stories", 1, id="one-story"),
     ],
 )
 def test_numbers_at_the_edge_of_their_range_are_accepted(validation_messages, kind, field, value):
     assert validation_messages(asset_of_kind(kind, **{field: value})) == {}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("year", "message"),
+    [
+        pytest.param(1600, "1600 is before 1800: give a year from 1800 on.", id="before-1800"),
+        pytest.param(NEXT_YEAR + 1, f"{NEXT_YEAR + 1} is after {NEXT_YEAR}: next year is the latest.", id="after-next"),
+    ],
+)
+def test_an_implausible_year_built_is_refused_saying_the_range(validation_messages, year, message):
+    messages = validation_messages(asset_of_kind(AssetKind.ELECTRIFICATION_EEMETERED, year_built=year))
+
+    assert messages == {"year_built": [message]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("year", [1799, 2101])
+def test_the_database_refuses_a_year_built_outside_its_outer_bounds(year):
+    traits = TRAITS[AssetKind.ELECTRIFICATION_EEMETERED]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AssetFactory(portfolio=PortfolioFactory(), **{**traits, "year_built": year})
+    assert not Asset.objects.exists()
 
 
 @pytest.mark.django_db

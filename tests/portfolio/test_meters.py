@@ -48,7 +48,15 @@ NO_LOCATION = {
     "latitude": None,
     "longitude": None,
 }
-PARTS_MESSAGE = "An address in parts needs at least the street and the city."
+
+
+def parts_message(part):
+    return (
+        "An address in parts needs all five parts (street, city, state, postal code and country); "
+        f"the {part.replace('_', ' ')} is missing. Or clear the parts and give a one-line address or coordinates."
+    )
+
+
 NO_LOCATION_MESSAGE = "Give a location: an address in parts, a one-line address, or latitude and longitude."
 
 
@@ -64,7 +72,6 @@ def unsaved_meter(**kwargs):
 @pytest.mark.parametrize(
     "location",
     [
-        pytest.param({"street": "60 Greene St", "city": "Riverside"}, id="street-and-city"),
         pytest.param(
             {"street": "60 Greene St", "city": "Riverside", "state": "IA", "postal_code": "52327", "country": "US"},
             id="all-parts",
@@ -81,28 +88,30 @@ def test_a_meter_located_by_parts_one_line_address_or_coordinates_is_valid(valid
 @pytest.mark.parametrize(
     ("location", "missing"),
     [
-        pytest.param({"street": "60 Greene St"}, "city", id="street-without-city"),
+        pytest.param({"street": "60 Greene St", "city": "Riverside"}, "state", id="street-and-city-only"),
         pytest.param({"city": "Riverside", "state": "IA"}, "street", id="city-without-street"),
         pytest.param({"country": "US"}, "street", id="country-only"),
     ],
 )
-def test_an_address_in_parts_needs_the_street_and_the_city(validation_messages, location, missing):
+def test_an_address_in_parts_needs_all_five_parts(validation_messages, location, missing):
     messages = validation_messages(unsaved_meter(**location))
 
-    assert messages[missing] == [PARTS_MESSAGE]
+    assert messages[missing] == [parts_message(missing)]
     assert "address" not in messages
 
 
 @pytest.mark.django_db
-def test_an_address_in_parts_without_both_street_and_city_names_each_missing_part(validation_messages):
-    assert validation_messages(unsaved_meter(state="IA")) == {"street": [PARTS_MESSAGE], "city": [PARTS_MESSAGE]}
+def test_an_incomplete_address_in_parts_names_each_missing_part(validation_messages):
+    messages = validation_messages(unsaved_meter(state="IA", country="US"))
+
+    assert messages == {part: [parts_message(part)] for part in ("street", "city", "postal_code")}
 
 
 @pytest.mark.django_db
 def test_incomplete_parts_are_refused_even_with_a_one_line_address(validation_messages):
     messages = validation_messages(unsaved_meter(address="60 Greene St Riverside IA", street="60 Greene St"))
 
-    assert messages == {"city": [PARTS_MESSAGE]}
+    assert set(messages) == {"city", "state", "postal_code", "country"}
 
 
 @pytest.mark.django_db

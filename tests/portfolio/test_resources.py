@@ -613,3 +613,15 @@ def test_a_date_column_reads_excel_dates(sunbelt):
     assert outcome.ok, problems(outcome)
     bill = BillReading.objects.get()
     assert (bill.start_date, bill.end_date, bill.unit) == (date(2026, 1, 1), date(2026, 2, 1), "therm")
+
+
+def test_a_meter_row_with_an_incomplete_address_is_refused_naming_each_missing_part(sunbelt):
+    header = "portfolio,name,meter_type,street,city,state,postal_code,country,address,latitude,longitude"
+    outcome = import_file("meters", f"{header}\nsunbelt,Main,electricity,1 Main St,Ames,,,,,,\n")
+    assert [problem.split(": An address")[0] for problem in problems(outcome)] == [
+        "row 2, state",
+        "row 2, postal_code",
+        "row 2, country",
+    ]
+    assert "needs all five parts" in problems(outcome)[0]
+    assert not Meter.objects.exists()

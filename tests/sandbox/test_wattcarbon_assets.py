@@ -1,11 +1,14 @@
 """WattCarbon assets: create, find by customId, read, PATCH, for every kind (contracts.md 2.3)."""
 
+from datetime import date
+
 import pytest
 import requests
 
 from tests.fixtures.sandbox import WATTCARBON_KIND_FIELDS, WattCarbonClient, wattcarbon_asset, wattcarbon_headers
 from uploads.sandbox.wattcarbon import DEFAULT_ACCOUNT_ID
 
+NEXT_YEAR = date.today().year + 1
 KINDS = (
     "solar",
     "storage_direct",
@@ -205,13 +208,13 @@ def test_each_required_field_missing_is_a_422_naming_it(wattcarbon, sandbox, met
         ),
         (
             "electrification_eemetered",
-            {"yearBuilt": 1599},
-            [problem(["body", "yearBuilt"], "Input should be greater than or equal to 1600", "greater_than_equal")],
+            {"yearBuilt": 1799},
+            [problem(["body", "yearBuilt"], "Input should be greater than or equal to 1800", "greater_than_equal")],
         ),
         (
             "electrification_eemetered",
-            {"yearBuilt": 2101},
-            [problem(["body", "yearBuilt"], "Input should be less than or equal to 2100", "less_than_equal")],
+            {"yearBuilt": NEXT_YEAR + 1},
+            [problem(["body", "yearBuilt"], f"Input should be less than or equal to {NEXT_YEAR}", "less_than_equal")],
         ),
         (
             "electrification_eemetered",
@@ -293,8 +296,8 @@ def test_each_required_field_missing_is_a_422_naming_it(wattcarbon, sandbox, met
         ),
         (
             "storage_direct",
-            {"location": {"city": "Ames"}},
-            [problem(["body", "location", "street"], "Field required", "missing")],
+            {"location": {"street": "1 Main St", "city": "Ames", "state": "IA", "country": "US"}},
+            [problem(["body", "location", "postalCode"], "Field required", "missing")],
         ),
         (
             "storage_direct",
@@ -335,8 +338,8 @@ def test_each_required_field_missing_is_a_422_naming_it(wattcarbon, sandbox, met
         "registry name alone",
         "registry id alone",
         "negative area",
-        "built before 1600",
-        "built after 2100",
+        "built before 1800",
+        "built after next year",
         "year not whole",
         "no stories",
         "fuel not text",
@@ -347,7 +350,7 @@ def test_each_required_field_missing_is_a_422_naming_it(wattcarbon, sandbox, met
         "utility a list",
         "date not zero-padded",
         "no such date",
-        "address without street",
+        "address without postal code",
         "latitude out of range",
         "meterIds not a list",
         "meter id as text",

@@ -17,10 +17,9 @@ def problem(loc, msg, kind):
     [
         "60 Greene St Riverside IA",
         ADDRESS,
-        {"street": "1 Main St", "city": "Ames"},
         {"latitude": -90, "longitude": 180},
     ],
-    ids=["address string", "address object", "street and city only", "coordinates"],
+    ids=["address string", "address object", "coordinates"],
 )
 def test_a_meter_is_created_with_an_integer_id_and_read_back(wattcarbon, sandbox, location):
     body = wattcarbon_meter_body(location=location, meterType="gas")
@@ -56,10 +55,11 @@ def test_meter_ids_start_at_1001_and_increase_and_start_again_after_a_reset(watt
         again.close()
 
 
-def test_null_optional_address_parts_are_absent(wattcarbon):
-    body = wattcarbon_meter_body(location={"street": "1 Main St", "city": "Ames", "state": None})
+def test_a_null_address_part_counts_as_missing(wattcarbon):
+    body = wattcarbon_meter_body(location={**ADDRESS, "state": None})
     response = wattcarbon.post("/meters", json=body)
-    assert response.json()["location"] == {"street": "1 Main St", "city": "Ames"}
+    assert response.status_code == 422
+    assert response.json() == {"detail": [problem(["body", "location", "state"], "Field required", "missing")]}
 
 
 @pytest.mark.parametrize(
@@ -111,20 +111,24 @@ def test_null_optional_address_parts_are_absent(wattcarbon):
                 problem(
                     ["body", "location"],
                     "location must be an address string, an address object {street, city, state, country, "
-                    "postalCode} (street and city required), or {latitude, longitude}",
+                    "postalCode} (all five required), or {latitude, longitude}",
                     "location_type",
                 )
             ],
         ),
         (
-            {"location": {"street": "1 Main St"}},
-            [problem(["body", "location", "city"], "Field required", "missing")],
+            {"location": {"street": "1 Main St", "city": "Ames"}},
+            [
+                problem(["body", "location", "state"], "Field required", "missing"),
+                problem(["body", "location", "country"], "Field required", "missing"),
+                problem(["body", "location", "postalCode"], "Field required", "missing"),
+            ],
         ),
         (
             {"location": {}},
             [
-                problem(["body", "location", "street"], "Field required", "missing"),
-                problem(["body", "location", "city"], "Field required", "missing"),
+                problem(["body", "location", part], "Field required", "missing")
+                for part in ("street", "city", "state", "country", "postalCode")
             ],
         ),
         (

@@ -53,10 +53,10 @@ OPTIONAL_FIELDS = frozenset(
 REGISTRY_PAIR = ("externalRegistryName", "externalRegistryAssetId")
 
 ADDRESS_FIELDS = ("street", "city", "state", "country", "postalCode")
-ADDRESS_REQUIRED = ("street", "city")
+ADDRESS_REQUIRED = ADDRESS_FIELDS  # an address object is whole, or a one-line string instead
 COORDINATES = {"latitude": 90, "longitude": 180}
 LOCATION_SHAPES = (
-    "an address string, an address object {street, city, state, country, postalCode} (street and city "
+    "an address string, an address object {street, city, state, country, postalCode} (all five "
     "required), or {latitude, longitude}"
 )
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -206,6 +206,8 @@ def _positive(value, loc, problems):
 
 
 def _whole(minimum, maximum=None):
+    """``maximum`` may be a function (a bound that moves with the date)."""
+
     def check(value, loc, problems):
         if isinstance(value, bool) or not isinstance(value, int):
             problems.add(loc, "Input should be a valid integer", "int_type")
@@ -213,8 +215,9 @@ def _whole(minimum, maximum=None):
         if value < minimum:
             problems.add(loc, f"Input should be greater than or equal to {minimum}", "greater_than_equal")
             return None
-        if maximum is not None and value > maximum:
-            problems.add(loc, f"Input should be less than or equal to {maximum}", "less_than_equal")
+        highest = maximum() if callable(maximum) else maximum
+        if highest is not None and value > highest:
+            problems.add(loc, f"Input should be less than or equal to {highest}", "less_than_equal")
             return None
         return value
 
@@ -299,6 +302,7 @@ KIND_CHECKS = {
     "previousFuel": _text,
     "buildingType": _text,
     "replacementType": _text,
-    "yearBuilt": _whole(1600, 2100),
+    # A plausible year: 1800 to next year (a building finishing next January).
+    "yearBuilt": _whole(1800, lambda: date.today().year + 1),
     "numberOfStories": _whole(1),
 }

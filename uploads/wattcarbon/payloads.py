@@ -12,6 +12,7 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from portfolio.choices import ASSET_KINDS, KIND_FIELDS, KINDS_WITH_EVENTS, AssetKind
+from portfolio.models.assets import EARLIEST_YEAR_BUILT, latest_year_built
 from uploads.decimals import plain_decimal
 
 __all__ = [
@@ -57,7 +58,7 @@ def location(obj):
             "country": obj.country,
             "postalCode": obj.postal_code,
         }
-        return {key: value for key, value in parts.items() if value}
+        return parts
     if obj.address:
         return obj.address
     if obj.has_coordinates:
@@ -83,7 +84,10 @@ def asset_problems(asset, meter_ids):
     if asset.kind not in ASSET_KINDS:
         problems.append(f"kind: {asset.kind!r} is not a WattCarbon asset kind.")
     if location(asset) is None:
-        problems.append("location: give an address in parts, a one-line address, or coordinates.")
+        problems.append("location: give the whole address in parts, a one-line address, or coordinates.")
+    latest = latest_year_built()
+    if asset.year_built is not None and not EARLIEST_YEAR_BUILT <= asset.year_built <= latest:
+        problems.append(f"yearBuilt: {asset.year_built} is not plausible (from {EARLIEST_YEAR_BUILT} to {latest}).")
     waiting = sorted(meter.name for meter, remote_id in meter_ids.items() if remote_id is None)
     if waiting:
         problems.append(f"meters: not on WattCarbon yet ({', '.join(waiting)}).")
