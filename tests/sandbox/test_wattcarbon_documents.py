@@ -45,13 +45,15 @@ def test_the_seeds_events_file_is_accepted_and_kept(wattcarbon, sandbox, asset_i
     assert document == {"id": 9001, "type": "demand_response_events", "events": SEED_EVENTS}
 
 
-def test_documents_are_kept_in_order_and_a_header_alone_is_no_events(wattcarbon, sandbox, asset_id):
+def test_documents_are_kept_in_order(wattcarbon, sandbox, asset_id):
     upload(wattcarbon, asset_id, SEED_FILE, type="demand_response_events")
-    response = upload(wattcarbon, asset_id, events_csv(), type="demand_response_events")
-    assert response.json() == {"id": 9002, "assetId": asset_id, "type": "demand_response_events", "events": 0}
+    response = upload(
+        wattcarbon, asset_id, events_csv(SEED_FILE.decode().splitlines()[1]), type="demand_response_events"
+    )
+    assert response.json() == {"id": 9002, "assetId": asset_id, "type": "demand_response_events", "events": 1}
     assert [(document["id"], len(document["events"])) for document in documents(sandbox, asset_id)] == [
         (9001, 3),
-        (9002, 0),
+        (9002, 1),
     ]
 
 
@@ -163,6 +165,16 @@ def test_documents_are_kept_in_order_and_a_header_alone_is_no_events(wattcarbon,
                 }
             ],
         ),
+        (
+            events_csv(),
+            [
+                {
+                    "loc": ["file"],
+                    "msg": "the file has the header Event Start Time,Event End Time but no rows",
+                    "type": "csv_empty",
+                }
+            ],
+        ),
     ],
     ids=[
         "other header",
@@ -174,6 +186,7 @@ def test_documents_are_kept_in_order_and_a_header_alone_is_no_events(wattcarbon,
         "no such day and empty end",
         "one column",
         "empty file",
+        "header alone: no events",
     ],
 )
 def test_a_malformed_events_file_is_a_422_naming_the_line_and_keeps_nothing(

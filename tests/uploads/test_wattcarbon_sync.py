@@ -464,6 +464,31 @@ def test_demand_response_events_across_a_dst_change_and_only_when_they_change(sa
     assert [len(document["events"]) for document in documents] == [2, 1]
 
 
+def test_an_asset_whose_events_are_all_deleted_sends_no_empty_document_and_says_so_once(sandbox):
+    account = make_account(base_url=sandbox.url)
+    asset = AssetFactory(portfolio=account.portfolio, demand_response=True, custom_id="DR")
+    start = datetime(2024, 7, 1, 17, tzinfo=UTC)
+    DemandResponseEventFactory(asset=asset, start=start, end=start + timedelta(hours=2))
+    synced(account)
+
+    asset.events.all().delete()
+    told = run_sync(account)
+
+    assert [len(document["events"]) for document in remote_assets(sandbox)["DR"]["documents"]] == [1]
+    assert len(sandbox.calls("upload_document", service=WC)) == 1  # the first only
+    assert "DR has no events now. WattCarbon refuses an events document without events" in told.log
+    link = WattCarbonAssetLink.objects.get(asset=asset)
+    assert (link.events_fingerprint, link.error) == ("no events", "")
+    # Said once: the next sync has nothing to do, and the asset is not shown as changed.
+    again = run_sync(account)
+    assert again.status == SyncStatus.NOTHING
+    assert "has no events now" not in again.log
+    # New events go up again.
+    DemandResponseEventFactory(asset=asset, start=start + timedelta(days=1), end=start + timedelta(days=1, hours=1))
+    synced(account)
+    assert [len(document["events"]) for document in remote_assets(sandbox)["DR"]["documents"]] == [1, 1]
+
+
 def test_a_sync_queued_from_the_admin_runs_in_the_worker(
     demo, sandbox, sync_worker, django_capture_on_commit_callbacks
 ):

@@ -23,6 +23,7 @@ from portfolio.models import Asset, Meter
 from uploads.admin.display import exact, sync_state_badge, when
 from uploads.admin.wattcarbon_accounts import SYNC_STATE_PARAMETER, queue_sync
 from uploads.models import RunTrigger, SyncState, WattCarbonAccount
+from uploads.wattcarbon.payloads import NO_EVENTS
 from uploads.wattcarbon.state import asset_states, meter_states
 
 __all__ = ["AssetWithSyncStateAdmin", "MeterWithSyncStateAdmin", "SyncStateFilter"]
@@ -249,5 +250,14 @@ class AssetWithSyncStateAdmin(SyncStateAdminMixin, AssetAdmin):
             payload = format_html(
                 '<pre class="uploads-pre">{}</pre>', json.dumps(link.payload, indent=2, sort_keys=True)
             )
-        events = self._moment(link.events_synced_at) if link.events_synced_at else "never uploaded"
+        if link.events_fingerprint == NO_EVENTS:
+            events = format_html(
+                "no events since {}: none are sent (WattCarbon refuses an empty events document), and "
+                "WattCarbon keeps the events last sent until new ones are added here",
+                self._moment(link.events_synced_at),
+            )
+        elif link.events_synced_at:
+            events = self._moment(link.events_synced_at)
+        else:
+            events = "never uploaded"
         return [("last payload accepted", payload), ("events document", events)]

@@ -69,7 +69,7 @@ class Problems:
         return detail
 
 
-def data_rows(file, header, problems, allow_empty=False):
+def data_rows(file, header, problems):
     """(line, fields) for each data row of the right width; problems of shape go to ``problems``.
 
     A wrong header stops the reading: the columns cannot be trusted.
@@ -112,7 +112,7 @@ def data_rows(file, header, problems, allow_empty=False):
     finally:
         with contextlib.suppress(ValueError):
             text.detach()  # the caller closes the file
-    if rows == 0 and not allow_empty:
+    if rows == 0:
         problems.add(None, None, f"the file has the header {','.join(header)} but no rows", "csv_empty")
 
 
@@ -159,9 +159,9 @@ def bill_rows(file, problems):
 
 
 def event_rows(file, problems):
-    """[(start, end), ...] of a demand-response events file, the times as written; a header alone is no events."""
+    """[(start, end), ...] of a demand-response events file, the times as written (at least one event)."""
     events = []
-    for line, (start_text, end_text) in data_rows(file, EVENT_HEADER, problems, allow_empty=True):
+    for line, (start_text, end_text) in data_rows(file, EVENT_HEADER, problems):
         start = _event_time(start_text, line, "Event Start Time", problems)
         end = _event_time(end_text, line, "Event End Time", problems)
         if start is not None and end is not None:

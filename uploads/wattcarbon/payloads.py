@@ -165,14 +165,19 @@ def events_document(asset, events):
     return _csv_bytes(EVENTS_HEADER, ((_local(start, zone), _local(end, zone)) for start, end in events))
 
 
+# What an asset's link records once its events are all gone: WattCarbon refuses an events document
+# without events, so none is sent, and the events last sent stay until new ones replace them.
+NO_EVENTS = "no events"
+
+
 def pending_events(asset, sent_fingerprint):
     """(document, fingerprint, event count) when the asset's events differ from those last sent, else None.
 
-    An asset that never had events sends nothing; one whose events were all deleted sends an
-    empty document, so WattCarbon forgets them too. ``asset.events`` may be prefetched.
+    An asset without events sends nothing (WattCarbon refuses an empty events document); the
+    sync records NO_EVENTS for it instead. ``asset.events`` may be prefetched.
     """
     events = [(event.start, event.end) for event in asset.events.all()]
-    if not events and not sent_fingerprint:
+    if not events:
         return None
     document = events_document(asset, events)
     digest = fingerprint(document)

@@ -366,6 +366,7 @@ class _Sync:
                 continue
             pending = payloads.pending_events(asset, link.events_fingerprint)
             if pending is None:
+                self._note_no_events(asset, link)
                 continue
             document, digest, count = pending
             if self.dry_run:
@@ -384,6 +385,18 @@ class _Sync:
             self.run.documents += 1
             self.run.add_log(f"Uploaded the events of {asset.custom_id}: {count} event(s).")
             self.lease.keep_alive()
+
+    def _note_no_events(self, asset, link):
+        """Events all deleted since the last document: said once, and nothing is sent."""
+        if not link.events_fingerprint or link.events_fingerprint == payloads.NO_EVENTS or asset.events.all():
+            return
+        self.run.add_log(
+            f"{asset.custom_id} has no events now. WattCarbon refuses an events document without "
+            "events, so none was sent; it keeps the events last sent until new ones are added here."
+        )
+        if not self.dry_run:
+            link.events_fingerprint, link.events_synced_at = payloads.NO_EVENTS, timezone.now()
+            link.save(update_fields=["events_fingerprint", "events_synced_at"])
 
     # -- problems ------------------------------------------------------------------------------------
 
