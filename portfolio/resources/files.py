@@ -274,6 +274,10 @@ def _xlsx_cell(sheet, value, font=None):
         cell.data_type = "s"
         if value.startswith(FORMULA_STARTS):
             cell.quotePrefix = True
+    elif isinstance(value, float) and f"{value:.16g}" != repr(value):
+        # openpyxl writes numbers with 16 significant digits, and some doubles need 17: the cell
+        # keeps its number type but gets Python's shortest exact text, so a round trip is exact.
+        cell._value = repr(value)
     if font is not None:
         cell.font = font
     return cell

@@ -4,6 +4,7 @@ import back unchanged, and every kind of bad file is refused with a message nami
 
 import hashlib
 import io
+import math
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -203,9 +204,25 @@ def test_observations_import_with_the_resource_from_a_plain_dataset(inverter):
 # Export, then import the same file: nothing changes, every row is reported unchanged.
 
 
+def needs_seventeen_digits(demo):
+    """Every float of the demo moved to its neighbour towards zero: doubles like 0.9999999999999999
+    that 16 significant digits cannot carry (openpyxl's default), so a lossy writer shows."""
+    for model in MODELS:
+        floats = [field.name for field in model._meta.concrete_fields if field.get_internal_type() == "FloatField"]
+        for row in model.objects.all():
+            for name in floats:
+                value = getattr(row, name)
+                if value:
+                    setattr(row, name, math.nextafter(value, 0.0))
+            if floats:
+                row.save(update_fields=floats)
+    assert IntervalReading.objects.exclude(quantity=0).exists()
+
+
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 @pytest.mark.parametrize("name", list(RESOURCES))
 def test_an_exported_file_imports_back_unchanged(demo, name, file_format):
+    needs_seventeen_digits(demo)
     before = database()
     dataset = RESOURCES[name]().export()
     assert len(dataset) > 0
