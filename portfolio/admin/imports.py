@@ -181,6 +181,7 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                         "rows_new",
                         "rows_updated",
                         "rows_unchanged",
+                        "rows_merged",
                         "rows_invalid",
                         "rows_skipped",
                         errors_file,

@@ -45,6 +45,9 @@ class ImportResult:
     rows_new: int = 0
     rows_updated: int = 0
     rows_unchanged: int = 0
+    # Repeats of a sensor and instant already in the file with the same value (an identical line
+    # twice, or a local hour that repeats when daylight saving ends): stored once, counted here.
+    rows_merged: int = 0
     rows_skipped: int = 0  # invalid rows left out with skip_invalid, written to errors_path
     problems: list[Problem] = field(default_factory=list)  # the first of the skipped rows' problems
     problem_count: int = 0
@@ -346,6 +349,7 @@ class _Run:
         )
         result.rows_new, result.rows_updated = new, updated
         result.rows_unchanged = distinct - new - updated
+        result.rows_merged = self.rows_read - self.problem_count - distinct
         for name, count in counts.items():
             setattr(result, name, count)
         result.rows_skipped = self.problem_count

@@ -160,6 +160,8 @@ def summary(result: ImportResult):
         f"{_count(result.rows_read, 'row')} ({result.file_format}): {result.rows_new:,} new, "
         f"{result.rows_updated:,} updated, {result.rows_unchanged:,} unchanged"
     )
+    if result.rows_merged:
+        sentence += f", {result.rows_merged:,} merged (a sensor and time given again with the same value)"
     if result.rows_skipped:
         sentence += f", {result.rows_skipped:,} invalid skipped (listed in the errors file)"
     created = [
@@ -212,6 +214,7 @@ def finish_with_result(record, result: ImportResult):
     record.rows_new = result.rows_new
     record.rows_updated = result.rows_updated
     record.rows_unchanged = result.rows_unchanged
+    record.rows_merged = result.rows_merged
     record.rows_skipped = result.rows_skipped
     record.rows_invalid = result.rows_skipped
     record.problems = _problem_dicts(result.problems)

@@ -69,6 +69,10 @@ class ImportRecord(models.Model):
     rows_new = models.BigIntegerField(default=0)
     rows_updated = models.BigIntegerField(default=0)
     rows_unchanged = models.BigIntegerField(default=0)
+    rows_merged = models.BigIntegerField(
+        default=0,
+        help_text="Rows that repeat a sensor and time given earlier in the file with the same value: stored once.",
+    )
     rows_invalid = models.BigIntegerField(default=0)
     rows_skipped = models.BigIntegerField(
         default=0, help_text="Invalid rows left out on purpose (skip invalid rows), listed in the errors file."

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from portfolio.ingest import ReadingsFileError, import_readings
+from portfolio.ingest.jobs import summary
 from portfolio.models import Equipment, Farm, Observation, Sensor
 from tests.factories import EquipmentFactory, FarmFactory, ObservationFactory, PortfolioFactory, SensorFactory
 from tests.ingest.files import (
@@ -415,3 +416,44 @@ def test_existing_readings_of_other_sensors_are_left_alone(tmp_path, portfolio):
     other.refresh_from_db()
     assert other.value == 42.0
     assert Observation.objects.count() == 2
+
+
+# --- every row is accounted for ---------------------------------------------------------------------
+
+
+def accounted(result):
+    """new + updated + unchanged + merged + rejected: every row read lands in exactly one."""
+    return result.rows_new + result.rows_updated + result.rows_unchanged + result.rows_merged + result.rows_skipped
+
+
+def test_a_repeated_fall_back_hour_is_merged_and_counted_and_every_row_adds_up(tmp_path, portfolio):
+    # New York falls back on 2024-11-03: 01:00-01:45 local comes twice (EDT, then EST). A file in
+    # local time cannot tell the two apart; rows that repeat with the same value merge into one.
+    hour = [f"2024-11-03 01:{minute:02d}:00" for minute in (0, 15, 30, 45)]
+    rows = [
+        raptor_row("2024-11-03 00:45:00", "7"),
+        *(raptor_row(time, "5") for time in hour),
+        *(raptor_row(time, "5") for time in hour),  # the hour again, the same values
+        raptor_row("2024-11-03 02:00:00", "NaN"),  # rejected
+        raptor_row("2024-11-03 02:15:00", "1"),
+        raptor_row("2024-11-03 02:15:00", "2"),  # the same sensor and time, another value: both rejected
+    ]
+    first = import_readings(write_file(tmp_path, csv_text(rows)), skip_invalid=True)
+
+    assert (first.rows_read, first.rows_new, first.rows_merged, first.rows_skipped) == (12, 5, 4, 3)
+    assert accounted(first) == first.rows_read
+    assert Observation.objects.count() == 5
+
+    again = import_readings(write_file(tmp_path, csv_text(rows)), skip_invalid=True)
+    assert (again.rows_new, again.rows_unchanged, again.rows_merged, again.rows_skipped) == (0, 5, 4, 3)
+    assert accounted(again) == again.rows_read
+
+
+def test_the_import_record_and_its_sentence_say_how_many_rows_merged(tmp_path, portfolio):
+    row = raptor_row("2024-06-01 00:00:00", "1")
+    result = import_readings(write_file(tmp_path, csv_text([row, row, row])))
+
+    assert summary(result) == (
+        "3 rows (Raptor Maps CSV): 1 new, 0 updated, 0 unchanged, "
+        "2 merged (a sensor and time given again with the same value); created 1 farm, 1 piece of equipment, 1 sensor."
+    )
