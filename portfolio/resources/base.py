@@ -105,7 +105,8 @@ class SpreadsheetResource(resources.ModelResource):
                 parts.append(f"Columns given twice: {', '.join(repeated)}.")
             optional = [column for column in self.columns if column not in self.required_columns]
             parts.append(
-                f"A {self.resource_name} file has the columns {', '.join(self.required_columns)}"
+                f"{with_article(self.resource_name).capitalize()} file has the columns "
+                + ", ".join(self.required_columns)
                 + (f" and optionally {', '.join(optional)}" if optional else "")
                 + f"; this one has {', '.join(found) or 'none'}."
             )

@@ -52,13 +52,20 @@ def test_a_refused_file_is_listed_and_the_command_fails_after_the_others(tmp_pat
     bad = write_file(tmp_path, csv_text([raptor_row("2024-06-01 00:00:00", "NaN")]), name="bad.csv")
     good = write_file(tmp_path, csv_text([raptor_row("2024-06-01 00:15:00", "2")]), name="good.csv")
     out, err = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError, match=r"1 of 2 files refused, nothing of them imported: bad.csv"):
+    with pytest.raises(CommandError, match=r"1 of 2 files was refused \(nothing from it was imported\): bad.csv"):
         call_command("import_observations", str(bad), str(good), stdout=out, stderr=err)
     assert "bad.csv: refused, nothing imported. line 2, measured_value: 'NaN' is not a finite number" in err.getvalue()
     assert Observation.objects.count() == 1
     refused = ImportRecord.objects.get(file_name="bad.csv")
     assert (refused.status, refused.rows_invalid) == ("refused", 1)
     assert refused.problems == [{"line": 2, "column": "measured_value", "message": "'NaN' is not a finite number"}]
+
+
+def test_a_single_refused_file_says_so_in_one_sentence(tmp_path, portfolio):
+    bad = write_file(tmp_path, csv_text([raptor_row("2024-06-01 00:00:00", "NaN")]), name="bad.csv")
+    with pytest.raises(CommandError) as caught:
+        call_command("import_observations", str(bad), stdout=io.StringIO(), stderr=io.StringIO())
+    assert str(caught.value) == "bad.csv was refused; nothing was imported from it."
 
 
 def test_skip_invalid_reports_the_errors_file(tmp_path, portfolio):

@@ -642,3 +642,9 @@ def test_a_meter_row_with_an_incomplete_address_is_refused_naming_each_missing_p
     ]
     assert "needs all five parts" in problems(outcome)[0]
     assert not Meter.objects.exists()
+
+
+def test_the_missing_columns_message_reads_as_english_for_every_resource(sunbelt):
+    outcome = import_file("interval-readings", "portfolio,meter\nsunbelt,Main\n")
+    [message] = problems(outcome)
+    assert "An interval-readings file has the columns portfolio, meter, start, end, quantity" in message

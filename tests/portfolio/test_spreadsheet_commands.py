@@ -78,6 +78,16 @@ def test_a_refused_file_exits_non_zero_with_its_problems(tmp_path):
     assert ImportRecord.objects.get().status == "refused"
 
 
+def test_a_file_with_one_problem_says_it_once(tmp_path):
+    path = tmp_path / "farms.csv"
+    path.write_text("farm_id,name\nF1,Mesa\n")
+    with pytest.raises(CommandError) as refused:
+        run("import_spreadsheet", "farms", str(path))
+    message = str(refused.value)
+    assert message.startswith("Nothing was imported: row 1: Missing columns: portfolio, timezone.")
+    assert message.count("Missing columns") == 1
+
+
 def test_unknown_user_and_missing_file_are_refused(tmp_path):
     with pytest.raises(CommandError, match=r"There is no user 'ghost'\."):
         run("import_spreadsheet", "farms", str(tmp_path / "x.csv"), "--user", "ghost")

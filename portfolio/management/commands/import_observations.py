@@ -49,7 +49,12 @@ class Command(BaseCommand):
                 refused.append(path.name)
         if refused:
             names = ", ".join(refused)
-            raise CommandError(f"{len(refused)} of {len(paths)} files refused, nothing of them imported: {names}")
+            if len(paths) == 1:
+                raise CommandError(f"{names} was refused; nothing was imported from it.")
+            was, them = ("was", "it") if len(refused) == 1 else ("were", "them")
+            raise CommandError(
+                f"{len(refused)} of {len(paths)} files {was} refused (nothing from {them} was imported): {names}"
+            )
 
     def _import(self, path, portfolio, time_basis, skip_invalid, user, verbosity):
         sha256, size = jobs.file_sha256(path)

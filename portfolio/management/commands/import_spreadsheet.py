@@ -37,8 +37,15 @@ class Command(BaseCommand):
         else:
             outcome = import_spreadsheet(RESOURCES[resource](), upload, source=source, user=user, dry_run=dry_run)
         if not outcome.ok:
-            listed = "\n".join(f"  {problem}" for problem in outcome.problems[:100])
-            more = len(outcome.problems) - 100
-            tail = f"\n  ... and {more} more" if more > 0 else ""
-            raise CommandError(f"{outcome.message}\n{listed}{tail}")
+            raise CommandError(outcome.message + _listing(outcome))
         self.stdout.write(outcome.message + (" (dry run: nothing was saved)" if dry_run else ""))
+
+
+def _listing(outcome, limit=100):
+    """The problems, one a line, unless the message already says the only one."""
+    problems = [str(problem) for problem in outcome.problems]
+    if len(problems) == 1 and problems[0] in outcome.message:
+        return ""
+    listed = "".join(f"\n  {problem}" for problem in problems[:limit])
+    more = len(problems) - limit
+    return listed + (f"\n  ... and {more:,} more" if more > 0 else "")
