@@ -45,6 +45,7 @@ def test_demo_says_how_to_let_the_local_sandbox_through_the_outbound_rules(setti
     settings.OUTBOUND_ALLOW_HOSTS = []  # production's default
     with pytest.raises(CommandError, match=r"set OUTBOUND_ALLOW_HOSTS=127\.0\.0\.1,localhost \(make run does\)"):
         run_demo()
+    assert not Portfolio.objects.exists()  # nothing half-loaded
 
 
 def logs_in(client, username, password):

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils.module_loading import import_string
 
 DEMO_USERNAME = "admin"
@@ -22,8 +23,9 @@ class Command(BaseCommand):
             raise CommandError("The demo is for development only: set DEBUG=1 to load it.")
         # Each app contributes its part (settings.DEMO_LOADERS); portfolio/ never imports uploads/.
         counts = {}
-        for loader in settings.DEMO_LOADERS:
-            counts.update(import_string(loader)())
+        with transaction.atomic():  # all of the demo or none of it (a loader may refuse, e.g. the outbound rules)
+            for loader in settings.DEMO_LOADERS:
+                counts.update(import_string(loader)())
         summary = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Demo portfolio loaded: {summary}."))
         if not no_login:
