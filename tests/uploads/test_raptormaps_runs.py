@@ -272,3 +272,37 @@ def test_a_queued_run_delivered_twice_runs_once(sandbox, integration, sync_worke
     assert run.status == RunStatus.UPLOADED
     assert UploadRun.objects.count() == 1
     assert len(sandbox.calls("put")) == 1
+
+
+# -- what was learned from the org integration belongs to it ------------------------------------------
+
+
+def test_another_org_integration_forgets_the_learned_interval_and_the_next_run_learns_its_own(
+    sandbox, integration, sync_worker
+):
+    other = {"id": 202, "api_type": "csv_upload", "enabled": True, "query_interval_secs": 3600}
+    sandbox.configure(raptormaps={"org_integrations": [{"id": sandbox_defaults.DEFAULT_INTEGRATION_ID}, other]})
+    assert run_task(integration).status == RunStatus.UPLOADED
+    integration.refresh_from_db()
+    assert integration.remote_interval_seconds == 900
+
+    integration.integration_id = 202
+    integration.save()
+    assert integration.remote_interval_seconds is None  # learned from 101: not 202's
+    integration.refresh_from_db()
+    assert (integration.remote_interval_seconds, integration.interval_seconds) == (None, 900)  # the default
+
+    make_farm_with_readings(integration.portfolio, farm_id="NY-2")  # something new to send
+    assert run_task(integration).status == RunStatus.UPLOADED
+    integration.refresh_from_db()
+    assert integration.remote_interval_seconds == 3600
+
+
+def test_saving_other_fields_keeps_what_was_learned(integration):
+    integration.remote_interval_seconds = 1800
+    integration.save()
+    loaded = type(integration).objects.defer("base_url").get(pk=integration.pk)
+    loaded.name = "Renamed"
+    loaded.save()
+    loaded.refresh_from_db()
+    assert loaded.remote_interval_seconds == 1800

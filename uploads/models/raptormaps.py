@@ -91,6 +91,33 @@ class RaptorMapsIntegration(OutboundConnection):
     def __str__(self):
         return self.name
 
+    # What the learned fields were learned from: another org integration (or another service) may
+    # expect data at another interval, so they are forgotten when it changes, and the next run asks.
+    REMOTE_IDENTITY = ("base_url", "org_id", "integration_id")
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._learned_from = instance._remote_identity()
+        return instance
+
+    def _remote_identity(self):
+        """The loaded ones of REMOTE_IDENTITY (a deferred field is not a change)."""
+        return {name: self.__dict__[name] for name in self.REMOTE_IDENTITY if name in self.__dict__}
+
+    def _remote_changed(self):
+        learned_from, now = getattr(self, "_learned_from", {}), self._remote_identity()
+        return any(now.get(name, value) != value for name, value in learned_from.items())
+
+    def save(self, *args, **kwargs):
+        if self._remote_changed():
+            self.remote_interval_seconds = None
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "remote_interval_seconds"}
+        super().save(*args, **kwargs)
+        self._learned_from = self._remote_identity()
+
     @property
     def uses_client_credentials(self):
         return bool(self.client_id)
