@@ -99,7 +99,7 @@ class _Upload:
         farms = list(integration.covered_farms().order_by("farm_id"))
         if not farms:
             run.add_log("The integration covers no farms; nothing to send.")
-            return self._finish(RunStatus.NOTHING)
+            return self._finish(RunStatus.DRY_RUN if self.dry_run_dir is not None else RunStatus.NOTHING)
         until, reason = ingestion_horizon(self.now)
         since = farm_windows(integration, farms)
         run.window_end = until
@@ -126,6 +126,9 @@ class _Upload:
         self.lease.keep_alive()
         self._record_build(build)
         if not build.parts:
+            if self.dry_run_dir is not None:  # a dry run moves nothing, watermarks included
+                run.add_log("Dry run: nothing new to send.")
+                return self._finish(RunStatus.DRY_RUN)
             run.add_log("Nothing new to send.")
             self._move_watermarks(farms, until)
             return self._finish(RunStatus.NOTHING)
