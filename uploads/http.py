@@ -430,7 +430,7 @@ class Client:
             return _Decision(
                 give_up=True,
                 error=OutcomeUnknown(
-                    redact_text(message, call.secrets) + " The request may have been carried out; not repeated.",
+                    redact_text(message, call.secrets) + ". The request may have been carried out; not repeated.",
                     operation=call.operation,
                 ),
             )
