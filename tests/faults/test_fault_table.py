@@ -64,9 +64,27 @@ class Case:
     def id(self):
         return f"{self.service}-{self.fault}".replace(" ", "_")
 
+    @property
+    def label(self):
+        """The fault as the table names it: the operation it hits first (a connection fault, the token's)."""
+        return f"{self.inject.operation if self.inject else 'token'}: {self.fault}"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault to queue in the sandbox for the next calls of one operation."""
+
+    operation: str
+    mode: str
+    service: str
+    fields: dict
+
+    def __call__(self, sandbox):
+        sandbox.fault(self.operation, self.mode, service=self.service, **self.fields)
+
 
 def fault(operation, mode="status", service="raptormaps", **fields):
-    return lambda sandbox: sandbox.fault(operation, mode, service=service, **fields)
+    return Fault(operation, mode, service, fields)
 
 
 def burst(service, operation, status, times, after):
@@ -318,7 +336,7 @@ def test_fault(case, sandbox, fault_table):
     target.check_consistent(**limits(case))
     checked = target.check_complete(**limits(case))
 
-    fault_table.add(target.service, case.fault, outcome, attempts_text, f"{after_fault}. Next run: {checked}")
+    fault_table.add(target.service, case.label, outcome, attempts_text, f"{after_fault}. Next run: {checked}")
 
 
 def limits(case):
