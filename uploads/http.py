@@ -417,8 +417,12 @@ class Client:
                 error=OutcomeUnknown(redact_text(message, call.secrets), operation=call.operation),
             )
         if call.number >= self.policy.max_attempts:
-            reason = f"{what}, after {call.number} attempts."
-            return self._give_up(call, reason, response.status_code, "", reason=reason)
+            # The stored reason leaves out what the service sent (an HTML page's title).
+            reason = f"{call.operation}: HTTP {response.status_code}, but the answer is not valid JSON"
+            message = f"{what}, after {call.number} attempts."
+            return self._give_up(
+                call, message, response.status_code, "", reason=f"{reason}, after {call.number} attempts."
+            )
         return _Decision(wait=self.policy.backoff(call.number), note=problem)
 
     def _after_exception(self, call, exc, idempotent):
@@ -523,7 +527,8 @@ class Client:
         if response is None:
             return ""
         if is_html(response):
-            return html_summary(response)  # the page's title says it all; its markup is noise
+            # The page's title says it all; its markup is noise.
+            return redact_text(html_summary(response), call.secrets)[:EXCERPT_CHARS]
         try:
             text = response.text
         except (UnicodeError, requests.RequestException):
