@@ -36,12 +36,13 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from urllib3.util import SKIP_HEADER
 
+from uploads.answers import error_sentence, html_summary, is_html, not_json, parses_as_json
 from uploads.models import Attempt, AttemptOutcome
 from uploads.netguard import OutboundGuard, OutboundRefused
 from uploads.redaction import redact_text, redact_url
 from uploads.taskcontext import current_task_id
 from uploads.transport import DeadlineExceeded, Exchange, ResponseTooLarge, guarded_session, read_body
-from uploads.xmlerrors import looks_like_xml, read_xml_error
+from uploads.xmlerrors import looks_like_xml
 
 __all__ = [
     "INTERACTIVE_DEADLINE",
@@ -253,6 +254,7 @@ class Client:
         subject=None,
         progress=None,
         url_name="URL",
+        expect_json=False,
     ):
         """Make the request, retrying as the policy allows; return the 2xx response or raise.
 
@@ -261,6 +263,7 @@ class Client:
         when a refusal means the signed URL expired (renewed up to twice, not counted as a
         retry). ``idempotent=False``: a timeout, a reset or a 5xx after sending raises OutcomeUnknown.
         A URL the outbound rules refuse (``url_name`` names it in the message) is never called.
+        ``expect_json``: a 2xx whose body is not JSON is a failed attempt (retried, or OutcomeUnknown).
         """
         call = _Call(operation, subject=subject if subject is not None else self.subject)
         while True:
@@ -321,7 +324,7 @@ class Client:
             finally:
                 if body is not None:
                     body.close()
-            decision = self._after_response(call, response, auth, is_expired_url, idempotent)
+            decision = self._after_response(call, response, auth, is_expired_url, idempotent, expect_json)
             self._record(call, method, target, started, clock, response, None, decision, body)
             if decision.ok:
                 return response
@@ -339,9 +342,11 @@ class Client:
 
     # -- decisions ---------------------------------------------------------------------------
 
-    def _after_response(self, call, response, auth, is_expired_url, idempotent):
+    def _after_response(self, call, response, auth, is_expired_url, idempotent, expect_json):
         status = response.status_code
         if 200 <= status < 300:
+            if expect_json and not parses_as_json(response):
+                return self._not_json(call, response, idempotent)
             return _Decision(ok=True)
         excerpt = self._excerpt(response, call)
         what = f"{call.operation}: HTTP {status}"
@@ -350,12 +355,14 @@ class Client:
             where = redact_url(response.headers.get("Location") or "") or "nowhere"
             message = f"{what}: redirects are not followed; the service redirected to {where}"
             return self._give_up(call, message, status, excerpt, reason=message)
-        said = _error_sentence(response)
-        if said:
-            excerpt = said
-        if status == 401 and auth is not None and getattr(auth, "renewable", True) and not call.token_renewed:
-            call.token_renewed = True
-            return _Decision(note="token refused; renewing it and trying again", renew_token=True)
+        said = error_sentence(response)
+        if said and looks_like_xml(response) and not is_html(response):
+            excerpt = said  # the XML's one line stands for its body (what is_expired_url and callers read)
+        if status == 401 and auth is not None:
+            if getattr(auth, "renewable", True) and not call.token_renewed:
+                call.token_renewed = True
+                return _Decision(note="token refused; renewing it and trying again", renew_token=True)
+            return self._refused_credentials(call, what, said, status, excerpt)
         if is_expired_url is not None and is_expired_url(response) and call.url_renewals < MAX_URL_RENEWALS:
             call.url_renewals += 1
             return _Decision(note="the signed URL expired; requesting a new one")
@@ -367,13 +374,17 @@ class Client:
                 error=OutcomeUnknown(redact_text(message, call.secrets), operation=call.operation, status_code=status),
             )
         retryable = status in RETRY_STATUSES or (status == 500 and call.retries_500 < self.policy.max_500_retries)
+        if not retryable and status == 500:
+            # A 500 that stays is given up sooner than the others, but it is still a run of attempts.
+            reason = f"{what} after {call.number} attempts."
+            return self._give_up(call, _with(reason, said or excerpt), status, excerpt, reason=reason)
         if not retryable:
-            return self._give_up(call, f"{what} {excerpt}".strip(), status, excerpt, reason=what)
+            return self._give_up(call, _with(what, said or excerpt), status, excerpt, reason=what)
         if status == 500:
             call.retries_500 += 1
         if call.number >= self.policy.max_attempts:
             reason = f"{what} after {call.number} attempts."
-            return self._give_up(call, f"{reason} {excerpt}".strip(), status, excerpt, reason=reason)
+            return self._give_up(call, _with(reason, said or excerpt), status, excerpt, reason=reason)
         wait = self.policy.backoff(call.number)
         asked = retry_after_seconds(response)
         if asked is not None:
@@ -386,6 +397,34 @@ class Client:
             wait = asked
         return _Decision(wait=wait)
 
+    def _refused_credentials(self, call, what, said, status, excerpt):
+        """A 401 that a new token does not cure: say what to do, in words."""
+        if call.token_renewed:
+            why = "the credentials were refused again with a new token; check them"
+        else:
+            why = "the API token was refused and cannot be renewed here; enter a valid one"
+        reason = f"{what}: {why}."
+        return self._give_up(call, _with(reason, said and f"The service said: {said}"), status, excerpt, reason=reason)
+
+    def _not_json(self, call, response, idempotent):
+        """A 2xx whose body should be JSON and is not (cut off, or a page from something in between)."""
+        problem = not_json(response)
+        what = f"{call.operation}: HTTP {response.status_code}, but {problem}"
+        if not idempotent:
+            message = f"{what}. The request may have been carried out; not repeated."
+            return _Decision(
+                give_up=True,
+                error=OutcomeUnknown(redact_text(message, call.secrets), operation=call.operation),
+            )
+        if call.number >= self.policy.max_attempts:
+            # The stored reason leaves out what the service sent (an HTML page's title).
+            reason = f"{call.operation}: HTTP {response.status_code}, but the answer is not valid JSON"
+            message = f"{what}, after {call.number} attempts."
+            return self._give_up(
+                call, message, response.status_code, "", reason=f"{reason}, after {call.number} attempts."
+            )
+        return _Decision(wait=self.policy.backoff(call.number), note=problem)
+
     def _after_exception(self, call, exc, idempotent):
         message = f"{call.operation}: {_describe(exc)}"
         if isinstance(exc, DeadlineExceeded) and idempotent:
@@ -395,7 +434,7 @@ class Client:
             return _Decision(
                 give_up=True,
                 error=OutcomeUnknown(
-                    redact_text(message, call.secrets) + " The request may have been carried out; not repeated.",
+                    redact_text(message, call.secrets) + ". The request may have been carried out; not repeated.",
                     operation=call.operation,
                 ),
             )
@@ -487,6 +526,9 @@ class Client:
     def _excerpt(self, response, call):
         if response is None:
             return ""
+        if is_html(response):
+            # The page's title says it all; its markup is noise.
+            return redact_text(html_summary(response), call.secrets)[:EXCERPT_CHARS]
         try:
             text = response.text
         except (UnicodeError, requests.RequestException):
@@ -533,11 +575,9 @@ def _never_sent(exc):
     return False
 
 
-def _error_sentence(response):
-    """The one readable line of an XML error answer (read with defusedxml), or ""."""
-    if not response.content or not looks_like_xml(response):
-        return ""
-    return read_xml_error(response.content).sentence()
+def _with(message, detail):
+    """``message``, then ``detail`` (what the service said) when there is one."""
+    return f"{message} {detail}".strip() if detail else message
 
 
 def _describe(exc):

@@ -142,10 +142,12 @@ class _GuardedConnection:
         raise error or NewConnectionError(self, f"Failed to establish a new connection: {self.host} has no address")
 
     def request(self, *args, **kwargs):
-        # A connection kept alive from an earlier request is watched by this request's deadline.
+        # A connection kept alive from an earlier request is watched by this request's deadline,
+        # by its socket too: an answer saying Connection: close makes the connection drop its
+        # ``sock`` once the head is read, while the body still comes through that socket.
         exchange = _current_exchange.get()
         if exchange is not None and self.sock is not None:
-            exchange.watch(self)
+            exchange.watch(self, self.sock)
         return super().request(*args, **kwargs)
 
 

@@ -104,8 +104,8 @@ def test_delay_answers_normally_after_waiting(wattcarbon, sandbox):
             "mode 'expire_token' does not apply to wattcarbon token",
         ),
         (
-            {"service": "raptormaps", "operation": "signed_url", "mode": "expire_token"},
-            "mode 'expire_token' does not apply",
+            {"service": "raptormaps", "operation": "put", "mode": "expire_token"},
+            "mode 'expire_token' does not apply to raptormaps put",
         ),
         (
             {"service": WC, "operation": "create_asset", "mode": "expired"},

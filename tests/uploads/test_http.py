@@ -149,6 +149,100 @@ def test_a_second_401_gives_up(scripted, client):
         client.call("op", "GET", server.url, auth=Token())
 
 
+def test_a_second_401_says_the_credentials_were_refused_even_with_a_new_token(scripted, client):
+    server = scripted((401, {}, '{"detail": "Token expired"}'), (401, {}, '{"detail": "Token expired"}'))
+    with pytest.raises(CallFailed) as caught:
+        client.call("op", "GET", server.url, auth=Token())
+    assert str(caught.value) == (
+        "op: HTTP 401: the credentials were refused again with a new token; check them. The service said: Token expired"
+    )
+
+
+class StaticToken(Token):
+    renewable = False
+
+
+def test_a_401_with_a_token_that_cannot_be_renewed_asks_for_a_valid_one(scripted, client):
+    server = scripted((401, {}, '{"error": "invalid_token", "message": "the API token expired"}'))
+    with pytest.raises(CallFailed) as caught:
+        client.call("op", "GET", server.url, auth=StaticToken())
+    assert str(caught.value) == (
+        "op: HTTP 401: the API token was refused and cannot be renewed here; enter a valid one. "
+        "The service said: the API token expired"
+    )
+    assert (
+        caught.value.reason == "op: HTTP 401: the API token was refused and cannot be renewed here; enter a valid one."
+    )
+    assert outcomes() == [(401, "gave_up")]
+
+
+def test_a_json_error_is_told_by_its_message_and_kept_whole_in_the_excerpt(scripted, client):
+    body = '{"detail": [{"loc": ["body", "customId"], "msg": "Field required", "type": "missing"}]}'
+    server = scripted((422, {"Content-Type": "application/json"}, body))
+    with pytest.raises(CallFailed) as caught:
+        client.call("op", "POST", server.url, json={})
+    assert str(caught.value) == "op: HTTP 422 customId: Field required"
+    assert caught.value.body == body  # what callers read to tell a taken customId
+    assert Attempt.objects.get().response_excerpt == body
+
+
+def test_a_plain_500_that_stays_says_how_many_attempts_were_made(scripted, client):
+    server = scripted(*[(500, {}, '{"message": "boom"}')] * 3)
+    with pytest.raises(CallFailed) as caught:
+        client.call("op", "GET", server.url)
+    assert str(caught.value) == "op: HTTP 500 after 3 attempts. boom"
+
+
+PROXY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center>"
+    "<hr><center>nginx</center></body></html>" + "<!-- padding -->" * 40
+)
+
+
+def test_an_html_page_from_a_proxy_is_summarised_not_stored(scripted, client):
+    server = scripted(*[(502, {"Content-Type": "text/html"}, PROXY_PAGE)] * 4)
+    with pytest.raises(CallFailed) as caught:
+        client.call("op", "GET", server.url)
+    summary = f'an HTML page titled "502 Bad Gateway" ({len(PROXY_PAGE):,} bytes)'
+    assert str(caught.value) == f"op: HTTP 502 after 4 attempts. {summary}"
+    assert set(Attempt.objects.values_list("response_excerpt", flat=True)) == {summary}
+
+
+def test_a_2xx_that_is_not_json_is_a_failed_attempt_and_retried(scripted, client, waits):
+    server = scripted((200, {"Content-Type": "application/json"}, '{"url": "htt'), (200, {}, '{"url": "x"}'))
+    assert client.call("op", "GET", server.url, expect_json=True).json() == {"url": "x"}
+    first, second = Attempt.objects.order_by("id")
+    assert (first.status_code, first.outcome) == (200, "retry")
+    assert first.error == "HTTP 200 X: the answer is not valid JSON (12 bytes, cut off or malformed)"
+    assert (second.status_code, second.outcome) == (200, "ok")
+    assert len(waits) == 1
+
+
+def test_a_login_page_instead_of_json_is_named(scripted, client):
+    page = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>...</body></html>"
+    server = scripted(*[(200, {"Content-Type": "text/html; charset=utf-8"}, page)] * 4)
+    with pytest.raises(CallFailed) as caught:
+        client.call("op", "GET", server.url, expect_json=True)
+    assert str(caught.value) == (
+        f'op: HTTP 200, but the answer is not valid JSON: it is an HTML page titled "Sign in" ({len(page)} bytes), '
+        "after 4 attempts."
+    )
+    # What a stored summary may keep leaves out what the service sent.
+    assert caught.value.reason == "op: HTTP 200, but the answer is not valid JSON, after 4 attempts."
+
+
+def test_a_create_answered_with_broken_json_is_an_unknown_outcome_not_repeated(scripted, client):
+    server = scripted((201, {}, '{"id": 50'), (201, {}, '{"id": 5001}'))
+    with pytest.raises(OutcomeUnknown) as caught:
+        client.call("create", "POST", server.url, json={}, idempotent=False, expect_json=True)
+    assert str(caught.value) == (
+        "create: HTTP 201, but the answer is not valid JSON (9 bytes, cut off or malformed). "
+        "The request may have been carried out; not repeated."
+    )
+    assert len(server.requests) == 1
+    assert outcomes() == [(201, "gave_up")]
+
+
 def test_a_file_body_goes_out_with_a_content_length_and_nothing_else(scripted, client, tmp_path):
     path = tmp_path / "part.csv"
     path.write_bytes(b"a,b\n" * 300_000)  # over one 1 MiB block

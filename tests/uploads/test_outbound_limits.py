@@ -70,6 +70,45 @@ def test_a_trickling_server_is_cut_off_at_the_total_deadline(servers, small_limi
     assert attempt.outcome == AttemptOutcome.GAVE_UP and attempt.error.startswith(message)
 
 
+class KeptAliveThenTrickle(TrickleServer):
+    """Answers a first request at once on a kept-alive connection, then the second on the same
+    connection with its head at once (saying Connection: close) and its body a byte at a time."""
+
+    FIRST = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    connections = 0
+    body_sent = 0
+
+    def _trickle(self, conn):
+        self.connections += 1
+        split = self.answer.index(b"\r\n\r\n") + 4
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(self.FIRST)
+                conn.recv(65536)
+                conn.sendall(self.answer[:split])
+                for index in range(split, len(self.answer)):
+                    if self.stopped.wait(self.interval):
+                        return
+                    conn.sendall(self.answer[index : index + 1])
+                    self.body_sent += 1
+            except OSError:
+                return
+
+
+def test_a_kept_alive_connection_is_cut_off_at_the_deadline_while_its_body_trickles(servers, small_limits):
+    # The answer's Connection: close makes http.client let go of the connection's socket once the
+    # head is read; the deadline must still reach the socket the body comes from.
+    server = servers(KeptAliveThenTrickle(ANSWER, interval=0.02))
+    api = client()
+    api.call("list_assets", "GET", server.url + "/assets")
+    with pytest.raises(CallFailed, match=r"no complete answer within the 0\.5 s deadline"):
+        api.call("list_assets", "GET", server.url + "/assets")
+    api.close()
+    assert server.connections == 1  # the second call went over the first call's connection
+    assert server.body_sent < 400  # cut off at the deadline, not read to the end
+
+
 def test_a_create_cut_off_by_the_deadline_is_an_unknown_outcome_not_repeated(servers, small_limits):
     server = servers(HeadThenTrickle(ANSWER, interval=0.05))
     with pytest.raises(OutcomeUnknown, match="not repeated"):

@@ -98,6 +98,7 @@ class RaptorMapsApi:
                 "client_secret": integration.client_secret.reveal(),
                 "audience": TOKEN_AUDIENCE,
             },
+            expect_json=True,
         )
         payload = _json(response, "token")
         token = payload.get("access_token") if isinstance(payload, dict) else None
@@ -109,7 +110,9 @@ class RaptorMapsApi:
 
     def _get_json(self, operation, path):
         """An authenticated GET of the API, its answer parsed as JSON."""
-        response = self.client.call(operation, "GET", f"{self.base_url}{path}", params=self._params(), auth=self.auth)
+        response = self.client.call(
+            operation, "GET", f"{self.base_url}{path}", params=self._params(), auth=self.auth, expect_json=True
+        )
         return _json(response, operation)
 
     def org_integrations(self):
@@ -118,7 +121,10 @@ class RaptorMapsApi:
         if isinstance(payload, dict):
             payload = [payload]
         if not isinstance(payload, list):
-            raise CallFailed("org_integrations: expected a list of integrations.", operation="org_integrations")
+            # With the status it came with: an answer arrived, it was the wrong shape.
+            raise CallFailed(
+                "org_integrations: expected a list of integrations.", operation="org_integrations", status_code=200
+            )
         return [{name: item.get(name) for name in ORG_INTEGRATION_FIELDS} for item in payload if isinstance(item, dict)]
 
     def signed_url(self):
@@ -175,4 +181,6 @@ def _json(response, operation):
     try:
         return response.json()
     except ValueError:
-        raise CallFailed(f"{operation}: the answer is not JSON.", operation=operation) from None
+        raise CallFailed(
+            f"{operation}: the answer is not JSON.", operation=operation, status_code=response.status_code
+        ) from None

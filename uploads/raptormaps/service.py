@@ -155,6 +155,9 @@ class _Upload:
         try:
             found = learn_interval(self.integration, api)
         except ServiceError as exc:
+            if exc.operation == "token" or exc.status_code is None:
+                # No token, or no answer after every retry: the upload's calls would meet the same.
+                raise
             self.run.add_log(f"Could not read the org integration's query interval ({exc}); uploading anyway.")
             return
         if found is None:

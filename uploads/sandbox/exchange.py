@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 # JSON bodies (tokens, control calls) are small; anything bigger is a mistake, not data.
@@ -33,6 +34,34 @@ def json_response(status, payload, headers=None):
 def json_error(status, error, message, headers=None):
     """The one JSON error shape of the sandbox: ``{"error": <code>, "message": <text>}``."""
     return json_response(status, {"error": error, "message": message}, headers)
+
+
+def html_error_page(status):
+    """The HTML page a proxy in front of a service answers with (nginx's shape), not the service's JSON."""
+    try:
+        title = f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        title = str(status)
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
+    # Real proxies pad short error pages (browsers once replaced pages under 512 bytes with their own).
+    padding = "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" * 6
+    return Response(status, (page + padding).encode(), "text/html", note="an HTML error page (fault)")
+
+
+def broken_json(response):
+    """The response with its body cut in the middle, so that it is no longer JSON (same status, same type)."""
+    body = response.body[: len(response.body) // 2]
+    try:
+        json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    else:
+        body += b"{"  # an empty or still valid prefix: make sure it breaks
+    note = "; ".join(filter(None, [response.note, f"the body was cut to {len(body)} of {len(response.body)} bytes"]))
+    return Response(response.status, body, "application/json", dict(response.headers), note)
 
 
 class BadRequest(Exception):

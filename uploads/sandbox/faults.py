@@ -1,20 +1,32 @@
 """Fault injection: make the next N calls of an operation fail the way real networks and APIs do.
 
 A fault is queued with ``POST /_sandbox/faults`` and consumed by the next matching calls, in the
-order faults were queued. The server carries out the modes that concern the connection
-(status, timeout, reset, delay, reset_after); a service's handler carries out its own
-(``expired`` for a Raptor Maps signed URL, ``expire_token`` for a WattCarbon call).
+order faults were queued. The server carries out the modes that concern the connection or the
+answer's bytes (status, timeout, reset, delay, reset_after, reset_mid_response, malformed_json,
+html, trickle); a service's handler carries out its own (``expired`` for a Raptor Maps signed URL,
+``expire_token`` for a call with a bearer token).
 """
 
 import threading
 from dataclasses import asdict, dataclass
 
 # Carried out by the server, for any operation.
-SERVER_MODES = ("status", "timeout", "reset", "delay", "reset_after")
+SERVER_MODES = (
+    "status",
+    "timeout",
+    "reset",
+    "delay",
+    "reset_after",
+    "reset_mid_response",
+    "malformed_json",
+    "html",
+    "trickle",
+)
 # Carried out by a service's handler, for the operations its ``handler_fault_modes`` names.
 MODES = (*SERVER_MODES, "expired", "expire_token")
-DEFAULT_STATUS = 503
-DEFAULT_SECONDS = {"timeout": 30.0, "delay": 1.0}
+# Modes that answer a status of the fault's choosing, and their default.
+DEFAULT_STATUS = {"status": 503, "html": 502}
+DEFAULT_SECONDS = {"timeout": 30.0, "delay": 1.0, "trickle": 5.0}
 FIELDS = ("service", "operation", "mode", "times", "status", "retry_after", "seconds", "after")
 
 
@@ -55,6 +67,8 @@ def parse_fault(payload, services):
     own_modes = service.handler_fault_modes.get(operation, frozenset())
     if mode not in SERVER_MODES and mode not in own_modes:
         raise ValueError(f"mode {mode!r} does not apply to {service.name} {operation}")
+    if mode == "malformed_json" and operation not in service.json_operations:
+        raise ValueError(f"mode 'malformed_json' needs an operation that answers JSON, not {operation}")
     fault = Fault(
         service.name,
         operation,
@@ -62,8 +76,8 @@ def parse_fault(payload, services):
         times=_whole(payload, "times", 1, minimum=1),
         after=_whole(payload, "after", 0, minimum=0),
     )
-    if mode == "status":
-        fault.status = _whole(payload, "status", DEFAULT_STATUS, minimum=400)
+    if mode in DEFAULT_STATUS:
+        fault.status = _whole(payload, "status", DEFAULT_STATUS[mode], minimum=400)
         if fault.status > 599:
             raise ValueError("status must be between 400 and 599")
         fault.retry_after = _whole(payload, "retry_after", None, minimum=0)

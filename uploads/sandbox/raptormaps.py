@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 
 from uploads.sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, json_response, route
@@ -95,7 +95,11 @@ class RaptorMaps(ConfiguredService):
     title = "Raptor Maps"
     name = "raptormaps"
     operations = ("token", "org_integrations", "signed_url", "put")
-    handler_fault_modes = {"signed_url": frozenset({"expired"})}
+    handler_fault_modes = {
+        "org_integrations": frozenset({"expire_token"}),
+        "signed_url": frozenset({"expired", "expire_token"}),
+    }
+    json_operations = ("token", "org_integrations", "signed_url")  # a PUT answers nothing, or S3's XML
 
     def __init__(self, data_dir):
         self._lock = threading.Lock()
@@ -206,15 +210,26 @@ class RaptorMaps(ConfiguredService):
         return signing_input + "." + _b64(signature)
 
     def _refuse_unauthorised(self, request):
-        """A 401 response unless the request carries a valid bearer token; None when it does."""
+        """A 401 response unless the request carries a valid bearer token; None when it does.
+
+        An ``expire_token`` fault expires the token on the spot: an issued one runs out (a new one
+        from /oauth/token works), a static API token is revoked until the sandbox resets."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return _unauthorised("missing_token", "send Authorization: Bearer <access token>")
+        expire = request.fault is not None and request.fault.mode == "expire_token"
         with self._lock:
-            if token in self._settings.api_tokens:
-                return None
+            settings = self._settings
+            if token in settings.api_tokens:
+                if not expire:
+                    return None
+                kept = tuple(item for item in settings.api_tokens if item != token)
+                self._settings = replace(settings, api_tokens=kept)
+                return _unauthorised("invalid_token", "the API token expired; ask for a new one")
             expires_at = self._tokens.get(token)
+            if expires_at is not None and expire:
+                expires_at = self._tokens[token] = min(expires_at, time.time())
         if expires_at is None:
             return _unauthorised("invalid_token", "unknown access token")
         if time.time() >= expires_at:

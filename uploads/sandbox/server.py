@@ -15,11 +15,12 @@ import struct
 import tempfile
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from uploads.sandbox.app import CONTROL_PREFIX, Sandbox
-from uploads.sandbox.exchange import BadRequest, IncompleteBody, Request, json_error
+from uploads.sandbox.exchange import BadRequest, IncompleteBody, Request, broken_json, html_error_page, json_error
 
 log = logging.getLogger("uploads.sandbox")
 
@@ -28,6 +29,7 @@ SMALL_LEFTOVER = 64 * 1024  # an unread body this small is read and dropped, kee
 LINGER_SECONDS = 30  # how long a refused body is read and dropped before the connection closes
 READ_SIZE = 1 << 20
 QUERY_STRING = re.compile(r"\?[^\s\"]*")
+TRICKLE_BYTES = 16  # what a ``trickle`` fault sends at a time
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -80,6 +82,23 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(response.body)
+
+    def raw_answer(self, response, close=False):
+        """The bytes ``respond`` would send (status line, headers, body), for faults that send them
+        in their own way."""
+        try:
+            phrase = HTTPStatus(response.status).phrase
+        except ValueError:
+            phrase = ""
+        lines = [f"{self.protocol_version} {response.status} {phrase}".rstrip()]
+        lines += [f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
+        lines += [f"{name}: {value}" for name, value in response.headers.items()]
+        if response.body and response.content_type:
+            lines.append(f"Content-Type: {response.content_type}")
+        lines.append(f"Content-Length: {len(response.body)}")
+        if close:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
 
     def linger(self):
         """Half-close, then read and drop what the client still sends, so that it gets to read the
@@ -178,6 +197,11 @@ class SandboxServer(ThreadingHTTPServer):
                 self._reset_after(handler, entry, response, time.monotonic() - started)
                 log.info("%s %s -> %s, not sent: reset_after fault", request.method, request.path, response.status)
                 return
+            if fault is not None and fault.mode in ("reset_mid_response", "trickle"):
+                send = self._cut_answer if fault.mode == "reset_mid_response" else self._trickle_answer
+                send(handler, entry, response, fault, started)
+                log.info("%s %s -> %s, %s fault", request.method, request.path, response.status, fault.mode)
+                return
         # Logged before it is sent: whoever reads the log after getting the answer finds it there.
         self.sandbox.requests.finish(entry, response.status, time.monotonic() - started, note=response.note)
         if not self._send_answer(handler, request, response):
@@ -214,8 +238,50 @@ class SandboxServer(ThreadingHTTPServer):
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(fault.retry_after)
             return response
+        if fault is not None and fault.mode == "html":
+            return html_error_page(fault.status)
         request.fault = fault
-        return self._run(lambda: found.handler(request))
+        response = self._run(lambda: found.handler(request))
+        if fault is not None and fault.mode == "malformed_json":
+            response = broken_json(response)
+        return response
+
+    def _cut_answer(self, handler, entry, response, fault, started):
+        """Carry out a ``reset_mid_response`` fault: the work is done, the status line and headers go
+        out with part of the body (part of the headers when there is no body), then a reset."""
+        raw = handler.raw_answer(response)
+        head = len(raw) - len(response.body)
+        cut = head + len(response.body) // 2 if response.body else head // 2
+        note = f"the work was done; answer {response.status} cut off after {cut} of {len(raw)} bytes, then reset"
+        note = "; ".join(filter(None, [response.note, note]))
+        self.sandbox.requests.finish(entry, None, time.monotonic() - started, note=note)
+        try:
+            handler.wfile.write(raw[:cut])
+            handler.wfile.flush()
+            handler.reset_connection()
+        except OSError:
+            handler.close_connection = True
+
+    def _trickle_answer(self, handler, entry, response, fault, started):
+        """Carry out a ``trickle`` fault: the whole answer, a few bytes at a time over ``seconds``."""
+        raw = handler.raw_answer(response, close=True)
+        pieces = [raw[at : at + TRICKLE_BYTES] for at in range(0, len(raw), TRICKLE_BYTES)]
+        pause = fault.seconds / len(pieces)
+        note = f"answered {TRICKLE_BYTES} bytes at a time over {fault.seconds:g} s"
+        handler.close_connection = True
+        for number, piece in enumerate(pieces, 1):
+            try:
+                handler.wfile.write(piece)
+                handler.wfile.flush()
+            except OSError:
+                note += f"; the client left after {number - 1} of {len(pieces)} pieces"
+                break
+            if number < len(pieces) and self.sandbox.faults.wait(pause):
+                note += "; stopped by a reset of the sandbox"
+                break
+        self.sandbox.requests.finish(
+            entry, response.status, time.monotonic() - started, note="; ".join(filter(None, [response.note, note]))
+        )
 
     @staticmethod
     def _run(handle):

@@ -15,6 +15,8 @@ class Service:
     operations = ()
     # Fault modes the service's own handler carries out, per operation (e.g. an expired URL).
     handler_fault_modes = {}
+    # Operations whose answers are JSON (a ``malformed_json`` fault can break them).
+    json_operations = ()
     # Paths the service owns even where no route matches: their 404 and 405 are in its error shape.
     path_prefixes = ()
 

@@ -123,6 +123,7 @@ class WattCarbon(ConfiguredService):
     name = "wattcarbon"
     operations = ("token", *AUTHENTICATED)
     handler_fault_modes = {operation: frozenset({"expire_token"}) for operation in AUTHENTICATED}
+    json_operations = operations  # every answer is JSON
     path_prefixes = ("/auth/", "/accounts/")
 
     def __init__(self, data_dir):

@@ -66,7 +66,7 @@ class WattCarbonApi:
         return self.base_url + template.format(account=self.account.account_id, **ids)
 
     def _call(self, operation, method, url, subject=None, **kwargs):
-        response = self.client.call(operation, method, url, auth=self.auth, subject=subject, **kwargs)
+        response = self.client.call(operation, method, url, auth=self.auth, subject=subject, expect_json=True, **kwargs)
         return _json(response, operation)
 
     # -- token ------------------------------------------------------------------------------------
@@ -79,6 +79,7 @@ class WattCarbonApi:
             "POST",
             f"{self.base_url}{TOKEN_PATH}",
             data={"grant_type": "password", "username": account.email, "password": account.api_key.reveal()},
+            expect_json=True,
         )
         payload = _json(response, "token")
         token = payload.get("access_token") if isinstance(payload, dict) else None
@@ -177,4 +178,6 @@ def _json(response, operation):
     try:
         return response.json()
     except ValueError:
-        raise CallFailed(f"{operation}: the answer is not JSON.", operation=operation) from None
+        raise CallFailed(
+            f"{operation}: the answer is not JSON.", operation=operation, status_code=response.status_code
+        ) from None
