@@ -576,8 +576,12 @@ def _never_sent(exc):
 
 
 def _with(message, detail):
-    """``message``, then ``detail`` (what the service said) when there is one."""
-    return f"{message} {detail}".strip() if detail else message
+    """``message``, then ``detail`` (what the service said) when there is one, as a sentence of its own."""
+    if not detail:
+        return message
+    if message.endswith((".", "?", "!")):
+        detail = detail[:1].upper() + detail[1:]
+    return f"{message} {detail}"
 
 
 def _describe(exc):

@@ -190,7 +190,7 @@ def test_a_plain_500_that_stays_says_how_many_attempts_were_made(scripted, clien
     server = scripted(*[(500, {}, '{"message": "boom"}')] * 3)
     with pytest.raises(CallFailed) as caught:
         client.call("op", "GET", server.url)
-    assert str(caught.value) == "op: HTTP 500 after 3 attempts. boom"
+    assert str(caught.value) == "op: HTTP 500 after 3 attempts. Boom"
 
 
 PROXY_PAGE = (
@@ -204,7 +204,7 @@ def test_an_html_page_from_a_proxy_is_summarised_not_stored(scripted, client):
     with pytest.raises(CallFailed) as caught:
         client.call("op", "GET", server.url)
     summary = f'an HTML page titled "502 Bad Gateway" ({len(PROXY_PAGE):,} bytes)'
-    assert str(caught.value) == f"op: HTTP 502 after 4 attempts. {summary}"
+    assert str(caught.value) == f"op: HTTP 502 after 4 attempts. {summary.capitalize()[0]}{summary[1:]}"
     assert set(Attempt.objects.values_list("response_excerpt", flat=True)) == {summary}
 
 
