@@ -2,6 +2,7 @@
 
 import logging
 
+from uploads import reaper
 from uploads.models import (
     RaptorMapsIntegration,
     RunStatus,
@@ -10,7 +11,6 @@ from uploads.models import (
     UploadRun,
     WattCarbonAccount,
 )
-from uploads import reaper
 from uploads.raptormaps.service import run_upload
 from uploads.wattcarbon.service import run_sync
 

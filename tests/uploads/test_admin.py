@@ -542,12 +542,9 @@ def test_retry_from_the_list_takes_only_failed_and_abandoned_runs(admin_client, 
         abandoned.pk,
     }
     said = messages_of(response)
-    assert (
-        f"Run #{uploaded.pk} was not retried: it is uploaded, and only failed or interrupted runs can be retried." in said
-    )
-    assert (
-        f"Run #{running.pk} was not retried: it is running, and only failed or interrupted runs can be retried." in said
-    )
+    only = "and only failed or interrupted runs can be retried."
+    assert f"Run #{uploaded.pk} was not retried: it is uploaded, {only}" in said
+    assert f"Run #{running.pk} was not retried: it is running, {only}" in said
     assert sum("is queued" in message for message in said) == 2
 
 
