@@ -65,7 +65,7 @@ def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, 
         run = queue_run(integration, trigger, user)
     elif run.is_finished:
         # A queued run handed out twice (a broker redelivering it) is not run again.
-        logger.warning("Upload run %s is already %s; not running it again.", run.pk, run.status)
+        logger.warning("Upload run %s is already %s; not running it again.", run.pk, run.get_status_display())
         return run
     run.task_id = current_task_id() or run.task_id
     lease = LeaseHolder(lease_name(integration))

@@ -70,7 +70,7 @@ def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_ru
     if run is None:
         run = queue_sync(account, trigger, user)
     elif run.is_finished:
-        logger.warning("WattCarbon sync %s is already %s; not running it again.", run.pk, run.status)
+        logger.warning("WattCarbon sync %s is already %s; not running it again.", run.pk, run.get_status_display())
         return run
     run.task_id = current_task_id() or run.task_id
     lease = LeaseHolder(lease_name(account))
