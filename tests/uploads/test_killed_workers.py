@@ -49,6 +49,9 @@ LEASE_SECONDS = 3
 HELD = 300  # seconds a held call waits for the kill; the test ends it sooner (clear_faults)
 # A busy two-core machine starts a cluster in a few seconds; a run takes one or two.
 STARTUP = 120
+# The sandbox logs a call once it has its headers; the small body follows at once. This much
+# later the request has surely been sent whole, and the worker waits for the held answer.
+SEND = 0.5
 INTERRUPTED = "Interrupted: its worker stopped before finishing (its lease lapsed at"
 
 # Every cluster of these tests: a short lease, and calls that wait for the sandbox's held answer.
@@ -105,6 +108,7 @@ def test_a_cluster_killed_mid_put_leaves_an_interrupted_run_whose_readings_the_n
     first = clusters(**CLUSTER_ENV)
     killed = enqueue_upload(integration, RunTrigger.ADMIN)
     wait_for(lambda: sandbox.calls("put"), seconds=STARTUP, what=f"the PUT to start\n{first.output()}")
+    time.sleep(SEND)
     first.kill()
 
     killed.refresh_from_db()
@@ -156,9 +160,9 @@ def test_a_cluster_killed_mid_put_leaves_an_interrupted_run_whose_readings_the_n
 
 
 def test_the_reaper_leaves_a_live_run_alone_while_its_worker_renews_the_lease(sandbox, integration, clusters):
-    # The worker waits out four Retry-Afters of 2 s: about 8 s, longer than its 5 s lease, renewing it as it waits.
-    sandbox.fault("signed_url", status=503, retry_after=2, times=4)
-    cluster = clusters(UPLOADS_LEASE_SECONDS=5)
+    # The worker waits out six Retry-Afters of 2 s: about 12 s, longer than its 5 s lease, renewing it as it waits.
+    sandbox.fault("signed_url", status=503, retry_after=2, times=6)
+    cluster = clusters(UPLOADS_LEASE_SECONDS=5, UPLOADS_RETRY_MAX_ATTEMPTS=7)
     run = enqueue_upload(integration, RunTrigger.ADMIN)
     wait_for(lambda: sandbox.calls("signed_url"), seconds=STARTUP, what=f"the run to start\n{cluster.output()}")
     run.refresh_from_db()
@@ -166,7 +170,7 @@ def test_the_reaper_leaves_a_live_run_alone_while_its_worker_renews_the_lease(sa
     wait_for(lambda: timezone.now() > run.started_at + timezone.timedelta(seconds=6), what="a lease's length")
 
     checks = 0
-    while not finished(UploadRun, run.pk) and len(sandbox.calls("signed_url")) < 5:
+    while not finished(UploadRun, run.pk) and len(sandbox.calls("signed_url")) < 7:
         assert reap_interrupted_runs() == []
         checks += 1
         time.sleep(0.5)
@@ -198,6 +202,7 @@ def killed_sync(sandbox, account, clusters, operation):
     first = clusters(**CLUSTER_ENV)
     sync = enqueue_sync(account, RunTrigger.ADMIN)
     wait_for(lambda: sandbox.calls(operation, service=WC), seconds=STARTUP, what=f"{operation}\n{first.output()}")
+    time.sleep(SEND)
     first.kill()
     sync.refresh_from_db()
     assert sync.status == SyncStatus.RUNNING
