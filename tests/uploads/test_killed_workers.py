@@ -10,6 +10,7 @@ would count twice.
 """
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -120,7 +121,7 @@ def test_a_cluster_killed_mid_put_leaves_an_interrupted_run_whose_readings_the_n
     sandbox.clear_faults()
     wait_for(lambda: sandbox.uploads(), what="the killed run's file to be stored")
 
-    # A fresh cluster; the reaper leaves the run alone while its lease holds, then marks it.
+    # A fresh cluster; once the dead worker's lease has lapsed, the reaper's task marks the run.
     second = clusters(**CLUSTER_ENV)
     wait_for_lapse(upload_lease(integration))
     killed = reap_on(second, UploadRun, killed.pk)
@@ -167,7 +168,7 @@ def test_the_reaper_leaves_a_live_run_alone_while_its_worker_renews_the_lease(sa
     wait_for(lambda: sandbox.calls("signed_url"), seconds=STARTUP, what=f"the run to start\n{cluster.output()}")
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
-    wait_for(lambda: timezone.now() > run.started_at + timezone.timedelta(seconds=6), what="a lease's length")
+    wait_for(lambda: timezone.now() > run.started_at + timedelta(seconds=6), what="a lease's length")
 
     checks = 0
     while not finished(UploadRun, run.pk) and len(sandbox.calls("signed_url")) < 7:
