@@ -20,7 +20,7 @@ from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
 from portfolio.demo import load_demo_portfolio
-from portfolio.models import Asset, IntervalReading
+from portfolio.models import Asset, BillReading, IntervalReading
 from tests.uploads.expectations import HEADERS, assert_values_match, expected_rows
 from tests.uploads.test_raptormaps_workers import received_rows_of, wait_for
 from uploads.demo import ACCOUNT_NAME, load_demo_uploads
@@ -226,7 +226,7 @@ def next_sync(account, cluster):
 
 
 def assert_everything_once(sandbox, account):
-    """WattCarbon holds each meter and asset once, linked to ours, and each meter's intervals as stored here."""
+    """WattCarbon holds each meter and asset once, linked to ours, and each meter's readings as stored here."""
     state = sandbox.wattcarbon()
     meters = {meter["id"]: meter for meter in state["meters"]}
     links = WattCarbonMeterLink.objects.filter(account=account).select_related("meter")
@@ -243,6 +243,10 @@ def assert_everything_once(sandbox, account):
         assert [row["start_datetime"] for row in received] == [reading.start.isoformat() for reading in stored]
         assert [row["energy_kwh"] for row in received] == [pytest.approx(reading.energy_kwh) for reading in stored]
         assert meters[link.remote_id]["intervals"] == stored.count()
+        bills = BillReading.objects.filter(meter=link.meter).order_by("start_date")
+        assert [row["start_date"] for row in sandbox.wattcarbon_bills(link.remote_id)] == [
+            f"{bill.start_date:%Y-%m-%d}" for bill in bills
+        ]
 
 
 def test_a_cluster_killed_mid_asset_create_leaves_one_asset_the_next_sync_finds_by_custom_id(
