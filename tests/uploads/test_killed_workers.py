@@ -111,6 +111,7 @@ def test_a_cluster_killed_mid_put_leaves_an_interrupted_run_whose_readings_the_n
     wait_for(lambda: sandbox.calls("put"), seconds=STARTUP, what=f"the PUT to start\n{first.output()}")
     time.sleep(SEND)
     first.kill()
+    killed_at = time.monotonic()
 
     killed.refresh_from_db()
     assert killed.status == RunStatus.RUNNING  # nobody was left to say otherwise
@@ -125,6 +126,7 @@ def test_a_cluster_killed_mid_put_leaves_an_interrupted_run_whose_readings_the_n
     second = clusters(**CLUSTER_ENV)
     wait_for_lapse(upload_lease(integration))
     killed = reap_on(second, UploadRun, killed.pk)
+    print(f"killed mid-PUT; marked interrupted {time.monotonic() - killed_at:.1f} s later (lease {LEASE_SECONDS} s)")
     assert INTERRUPTED in killed.log
     assert "The watermarks did not move, so the next run sends its readings again." in killed.log
     assert not Lease.objects.get(name=upload_lease(integration)).owner, "the reaper freed the dead worker's lease"
