@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 # Shared fixtures that live in their own modules.
-pytest_plugins = ["tests.fixtures.queue", "tests.fixtures.sandbox"]
+pytest_plugins = ["tests.fixtures.cluster", "tests.fixtures.queue", "tests.fixtures.sandbox"]
 
 
 @pytest.fixture

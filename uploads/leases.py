@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from uploads.models import Lease
 
-__all__ = ["LeaseHolder", "LeaseLost"]
+__all__ = ["LeaseHolder", "LeaseLost", "free_if_lapsed"]
 
 
 class LeaseLost(Exception):
@@ -73,7 +73,10 @@ class LeaseHolder:
         self._renewed = time.monotonic()
         if not renewed:
             self.held = False
-            raise LeaseLost(f"The lease {self.name!r} was taken over by another worker.")
+            raise LeaseLost(
+                f"The lease {self.name!r} lapsed and was taken over: by another worker, or by the reaper of "
+                "interrupted runs, which found this run silent for longer than the lease."
+            )
 
     @contextlib.contextmanager
     def kept_alive(self):
@@ -119,3 +122,22 @@ class LeaseHolder:
                 Lease.objects.create(name=self.name)
         except IntegrityError:
             pass  # another worker created it first; fine
+
+
+def free_if_lapsed(name, now=None):
+    """Free the lease ``name`` if its holder stopped renewing it: return when it lapsed, or None if it is held.
+
+    For the reaper of interrupted runs (uploads/reaper.py); call it inside a transaction. The row
+    is locked (PostgreSQL; SQLite's IMMEDIATE transactions lock the whole database) until that
+    transaction ends, so a holder that renewed in time keeps it, and no new holder takes it in
+    between. A lease that is free already, or has no row, counts as lapsed at ``now``; a lapsed
+    holder still alive learns of it at its next renewal (``LeaseLost``).
+    """
+    now = now or timezone.now()
+    row = Lease.objects.select_for_update().filter(name=name).first()
+    if row is not None and row.expires_at is not None and row.expires_at >= now:
+        return None
+    if row is None or row.expires_at is None:
+        return now
+    Lease.objects.filter(pk=row.pk).update(owner="", expires_at=None)
+    return row.expires_at

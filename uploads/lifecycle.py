@@ -1,14 +1,18 @@
 """The life of a run record, the same for Raptor Maps uploads and WattCarbon syncs.
 
 queued → running → a finished status; skipped when another run of the same integration or
-account holds the lease; abandoned when its worker died while it ran.
+account holds the lease; interrupted (stored as ``abandoned``) when its worker died while it ran:
+found by the reaper (uploads/reaper.py) once its lease lapsed, or by the next run.
 """
 
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-__all__ = ["abandon_dead_runs", "fail", "finish", "send_to_worker", "skip", "start"]
+# The stored value of "running", the same for upload runs and syncs.
+RUNNING = "running"
+
+__all__ = ["abandon_dead_runs", "fail", "finish", "interrupt", "send_to_worker", "skip", "start"]
 
 
 def send_to_worker(run, task, owner_pk, name):
@@ -57,17 +61,32 @@ def skip(run, status, lease, others, noun, owner):
     return run
 
 
+def interrupt(stale, status, how, consequence, now=None):
+    """Mark ``stale``, still recorded as running, as interrupted: its worker stopped before finishing.
+
+    ``how`` says how that is known, ``consequence`` what becomes of its work; both go to its log.
+    A conditional update: a run that finished meanwhile keeps its status. Returns whether it was marked.
+    """
+    stale.status = status
+    stale.finished_at = now or timezone.now()
+    stale.add_log(f"Interrupted: its worker stopped before finishing ({how}). {consequence}")
+    marked = (
+        type(stale)
+        .objects.filter(pk=stale.pk, status=RUNNING)
+        .update(status=status, finished_at=stale.finished_at, log=stale.log)
+    )
+    return bool(marked)
+
+
 def abandon_dead_runs(run, status, stale_runs, consequence):
     """Runs still marked running whose worker died: the caller holds the lease, so none of them is alive.
 
-    Returns the abandoned runs. ``consequence`` says what that means, for their log.
+    Returns the interrupted runs. ``consequence`` says what that means, for their log.
     """
     abandoned = []
     for stale in stale_runs.exclude(pk=run.pk):
-        stale.status = status
-        stale.finished_at = timezone.now()
-        stale.add_log(f"Abandoned: its worker stopped before finishing (found by #{run.pk}). {consequence}")
-        stale.save(update_fields=["status", "finished_at", "log"])
-        run.add_log(f"#{stale.pk} had been abandoned by its worker. {consequence}")
+        if not interrupt(stale, status, f"found by #{run.pk}", consequence):
+            continue
+        run.add_log(f"#{stale.pk} had been interrupted: its worker stopped. {consequence}")
         abandoned.append(stale)
     return abandoned

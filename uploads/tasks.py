@@ -2,6 +2,7 @@
 
 import logging
 
+from uploads import reaper
 from uploads.models import (
     RaptorMapsIntegration,
     RunStatus,
@@ -46,3 +47,11 @@ def sync_wattcarbon(account_id, run_id=None):
         return None
     result = run_sync(account, run=run, trigger=RunTrigger.SCHEDULE)
     return f"sync #{result.pk}: {result.get_status_display()}"
+
+
+def reap_interrupted_runs():
+    """Mark upload runs and syncs whose worker stopped as interrupted (scheduled every minute by migration 0005)."""
+    reaped = reaper.reap_interrupted_runs()
+    return f"{len(reaped)} run(s) without a worker marked interrupted" + (
+        f": {', '.join(f'{type(run).__name__} #{run.pk}' for run in reaped)}" if reaped else ""
+    )

@@ -542,12 +542,9 @@ def test_retry_from_the_list_takes_only_failed_and_abandoned_runs(admin_client, 
         abandoned.pk,
     }
     said = messages_of(response)
-    assert (
-        f"Run #{uploaded.pk} was not retried: it is uploaded, and only failed or abandoned runs can be retried." in said
-    )
-    assert (
-        f"Run #{running.pk} was not retried: it is running, and only failed or abandoned runs can be retried." in said
-    )
+    only = "and only failed or interrupted runs can be retried."
+    assert f"Run #{uploaded.pk} was not retried: it is uploaded, {only}" in said
+    assert f"Run #{running.pk} was not retried: it is running, {only}" in said
     assert sum("is queued" in message for message in said) == 2
 
 
@@ -568,7 +565,7 @@ def test_a_run_that_did_not_fail_has_no_retry_button_and_refuses_one(admin_clien
     assert f'action="{retry_url}"' not in page_text(admin_client.get(url(UploadRun, "change", uploaded.pk)))
     response = admin_client.post(retry_url, follow=True)
     assert messages_of(response) == [
-        f"Run #{uploaded.pk} was not retried: it is uploaded, and only failed or abandoned runs can be retried."
+        f"Run #{uploaded.pk} was not retried: it is uploaded, and only failed or interrupted runs can be retried."
     ]
     assert UploadRun.objects.count() == 2
     assert admin_client.get(retry_url).status_code == 405

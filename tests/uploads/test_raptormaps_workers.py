@@ -15,22 +15,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
+from tests.fixtures.cluster import database_url
 from tests.uploads.expectations import assert_values_match, expected_rows, received_rows, run_task
 from uploads.models import Attempt, Lease, RunStatus, UploadRun, UploadWatermark
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries"), pytest.mark.slow]
 
 LEASE_SECONDS = 3
-
-
-def database_url():
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def start_worker(integration, tmp_path, name):
@@ -88,7 +80,7 @@ def test_a_run_killed_mid_upload_is_resumed_by_the_next_run_without_loss(sandbox
     assert resumed.status == RunStatus.UPLOADED, resumed.error
     killed.refresh_from_db()
     assert killed.status == RunStatus.ABANDONED
-    assert "had been abandoned by its worker" in resumed.log
+    assert "had been interrupted: its worker stopped" in resumed.log
     last = sandbox.uploads()[-1]
     farm = integration.covered_farms().get()
     assert_values_match(received_rows_of(sandbox, last), expected_rows(farm))

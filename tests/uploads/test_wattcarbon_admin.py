@@ -784,7 +784,7 @@ def test_retry_from_the_list_takes_failed_abandoned_and_partial_syncs_only(admin
         abandoned.pk,
     }
     said = messages_of(response)
-    only = "and only syncs that failed, were abandoned or had problems can be retried."
+    only = "and only syncs that failed, were interrupted or had problems can be retried."
     assert f"Sync #{synced.pk} was not retried: its status is “synced”, {only}" in said
     assert f"Sync #{running.pk} was not retried: its status is “running”, {only}" in said
     assert f"Sync #{nothing.pk} was not retried: its status is “nothing changed”, {only}" in said

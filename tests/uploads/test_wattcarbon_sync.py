@@ -529,7 +529,7 @@ def test_a_meter_create_without_an_answer_is_reported_and_created_again_by_the_n
     assert names.count("Gila Bend production") == 2
 
 
-def test_a_sync_left_running_by_a_dead_worker_is_marked_abandoned_by_the_next(demo, sandbox):
+def test_a_sync_left_running_by_a_dead_worker_is_marked_interrupted_by_the_next(demo, sandbox):
     dead = queue_sync(demo, "schedule")
     dead.status = SyncStatus.RUNNING
     dead.save()
@@ -539,7 +539,7 @@ def test_a_sync_left_running_by_a_dead_worker_is_marked_abandoned_by_the_next(de
     dead.refresh_from_db()
     assert dead.status == SyncStatus.ABANDONED
     assert f"found by #{run.pk}" in dead.log
-    assert f"#{dead.pk} had been abandoned by its worker." in run.log
+    assert f"#{dead.pk} had been interrupted: its worker stopped." in run.log
 
 
 def test_an_api_key_the_keys_cannot_open_fails_the_sync_and_says_what_to_do(demo, sandbox, settings):

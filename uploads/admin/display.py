@@ -73,14 +73,14 @@ RUN_STATUS_SHORT = {
     RunStatus.NOTHING: "nothing new",
     RunStatus.DRY_RUN: "dry run",
     RunStatus.SKIPPED: "skipped",
-    RunStatus.ABANDONED: "abandoned",
+    RunStatus.ABANDONED: "interrupted",
 }
 SYNC_STATUS_SHORT = {
     SyncStatus.NOTHING: "nothing changed",
     SyncStatus.PARTIAL: "with problems",
     SyncStatus.DRY_RUN: "dry run",
     SyncStatus.SKIPPED: "skipped",
-    SyncStatus.ABANDONED: "abandoned",
+    SyncStatus.ABANDONED: "interrupted",
 }
 TRIGGER_SHORT = {
     RunTrigger.SCHEDULE: "schedule",

@@ -2,7 +2,7 @@
 
 A run's page tells its story: what it was asked to send (the window), what it did (the log),
 the files it cut (parts), every HTTP call it made (attempts) and, when it failed, why. A failed
-or abandoned run can be retried: the retry is a new run (the watermarks did not move, so it
+or interrupted run can be retried: the retry is a new run (the watermarks did not move, so it
 sends the same readings and whatever arrived since). Retrying starts an upload, so it needs the
 permission of "Upload now" (``uploads.upload_now``, operators); viewing needs only the view
 permission on upload runs.
@@ -47,7 +47,7 @@ ATTEMPTS_SHOWN = 100
 
 
 def retry_refusal(
-    run, noun="run", retryable=RETRYABLE_STATUSES, retryable_words="failed or abandoned runs", status_words="it is {}"
+    run, noun="run", retryable=RETRYABLE_STATUSES, retryable_words="failed or interrupted runs", status_words="it is {}"
 ):
     """Why ``run`` cannot be retried, or None when it can."""
     if run.status not in retryable:
@@ -96,7 +96,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     noun = "run"
     owner_field = "integration"
     retryable = RETRYABLE_STATUSES
-    retryable_words = "failed or abandoned runs"
+    retryable_words = "failed or interrupted runs"
     status_words = "it is {}"
     retry_permission = "uploads.upload_now"
     trigger_words = None  # display.SYNC_TRIGGER_WORDS where the words differ
@@ -192,7 +192,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     # -- retrying -----------------------------------------------------------------------------
 
-    @admin.action(description="Retry the selected failed or abandoned runs", permissions=["retry"])
+    @admin.action(description="Retry the selected failed or interrupted runs", permissions=["retry"])
     def retry_action(self, request, queryset):
         for run in queryset:
             self._retry(request, run)

@@ -2,7 +2,7 @@
 
 A sync's page tells its story: what it changed on WattCarbon (the counts), what it did and
 decided (the log), every HTTP call it made (attempts) and, when it failed or had problems, why.
-A sync that failed, was abandoned or had problems can be retried: the retry is a new sync, which
+A sync that failed, was interrupted or had problems can be retried: the retry is a new sync, which
 goes on from what the first one saved (remote ids and watermarks are kept as they are learned).
 Retrying starts a sync, so it needs the permission of "Sync now" (``uploads.sync_now``,
 operators); viewing needs only the view permission on syncs.
@@ -50,7 +50,7 @@ class SyncRunAdmin(RunAdmin):
     noun = "sync"
     owner_field = "account"
     retryable = RETRYABLE_SYNC_STATUSES
-    retryable_words = "syncs that failed, were abandoned or had problems"
+    retryable_words = "syncs that failed, were interrupted or had problems"
     status_words = "its status is “{}”"
     retry_permission = "uploads.sync_now"
     trigger_words = SYNC_TRIGGER_WORDS
@@ -104,7 +104,7 @@ class SyncRunAdmin(RunAdmin):
         return queue_sync(request, owner, trigger, retry_of=retry_of)
 
     @admin.action(
-        description="Retry the selected syncs that failed, were abandoned or had problems", permissions=["retry"]
+        description="Retry the selected syncs that failed, were interrupted or had problems", permissions=["retry"]
     )
     def retry_action(self, request, queryset):
         super().retry_action(request, queryset)

@@ -14,7 +14,8 @@ class RunStatus(models.TextChoices):
     DRY_RUN = "dry_run", "dry run (nothing sent)"
     SKIPPED = "skipped", "skipped (another run was in progress)"
     FAILED = "failed", "failed"
-    ABANDONED = "abandoned", "abandoned (its worker stopped)"
+    # Stored as "abandoned" (older records); shown as interrupted, the word the admin uses.
+    ABANDONED = "abandoned", "interrupted (its worker stopped)"
 
 
 FINISHED_STATUSES = (

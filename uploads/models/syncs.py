@@ -16,7 +16,8 @@ class SyncStatus(models.TextChoices):
     DRY_RUN = "dry_run", "dry run (nothing sent)"
     SKIPPED = "skipped", "skipped (another sync was in progress)"
     FAILED = "failed", "failed"
-    ABANDONED = "abandoned", "abandoned (its worker stopped)"
+    # Stored as "abandoned" (older records); shown as interrupted, the word the admin uses.
+    ABANDONED = "abandoned", "interrupted (its worker stopped)"
 
 
 FINISHED_SYNC_STATUSES = (

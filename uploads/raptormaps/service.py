@@ -27,9 +27,12 @@ from uploads.raptormaps.window import farm_windows
 from uploads.secrets import SecretUnavailable
 from uploads.taskcontext import current_task_id
 
-__all__ = ["enqueue_upload", "lease_name", "queue_run", "run_upload", "work_dir"]
+__all__ = ["INTERRUPTED_CONSEQUENCE", "enqueue_upload", "lease_name", "queue_run", "run_upload", "work_dir"]
 
 logger = logging.getLogger(__name__)
+
+# What an interrupted run's log says becomes of its work (here and from uploads/reaper.py).
+INTERRUPTED_CONSEQUENCE = "The watermarks did not move, so the next run sends its readings again."
 
 
 def lease_name(integration):
@@ -62,7 +65,7 @@ def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, 
         run = queue_run(integration, trigger, user)
     elif run.is_finished:
         # A queued run handed out twice (a broker redelivering it) is not run again.
-        logger.warning("Upload run %s is already %s; not running it again.", run.pk, run.status)
+        logger.warning("Upload run %s is already %s; not running it again.", run.pk, run.get_status_display())
         return run
     run.task_id = current_task_id() or run.task_id
     lease = LeaseHolder(lease_name(integration))
@@ -214,6 +217,5 @@ def _window_text(farm, since):
 def _abandon_dead_runs(integration, run):
     """Runs still marked running whose worker died: we hold the lease, so none of them is alive."""
     stale = UploadRun.objects.filter(integration=integration, status=RunStatus.RUNNING)
-    consequence = "The watermarks did not move, so its readings are sent again."
-    for dead in lifecycle.abandon_dead_runs(run, RunStatus.ABANDONED, stale, consequence):
+    for dead in lifecycle.abandon_dead_runs(run, RunStatus.ABANDONED, stale, INTERRUPTED_CONSEQUENCE):
         shutil.rmtree(work_dir(dead), ignore_errors=True)

@@ -32,7 +32,7 @@ from uploads.wattcarbon import payloads
 from uploads.wattcarbon.api import WattCarbonApi, names_custom_id, remote_asset_id
 from uploads.wattcarbon.readings import SERIES
 
-__all__ = ["enqueue_sync", "lease_name", "queue_sync", "run_sync"]
+__all__ = ["INTERRUPTED_CONSEQUENCE", "enqueue_sync", "lease_name", "queue_sync", "run_sync"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ OBJECT_STATUSES = frozenset({400, 404, 409, 410, 413, 422})
 PROBLEMS_NAMED = 5
 # Placeholder remote id of a meter a dry run would create.
 PLANNED = -1
+# What an interrupted sync's log says becomes of its work (here and from uploads/reaper.py).
+INTERRUPTED_CONSEQUENCE = "What it had saved stays; the next sync goes on from there."
 
 
 def lease_name(account):
@@ -68,7 +70,7 @@ def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_ru
     if run is None:
         run = queue_sync(account, trigger, user)
     elif run.is_finished:
-        logger.warning("WattCarbon sync %s is already %s; not running it again.", run.pk, run.status)
+        logger.warning("WattCarbon sync %s is already %s; not running it again.", run.pk, run.get_status_display())
         return run
     run.task_id = current_task_id() or run.task_id
     lease = LeaseHolder(lease_name(account))
@@ -77,8 +79,7 @@ def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_ru
         return lifecycle.skip(run, SyncStatus.SKIPPED, lease, running, "sync", "account")
     try:
         stale = SyncRun.objects.filter(account=account, status=SyncStatus.RUNNING)
-        consequence = "What it had saved stays; the next sync goes on from there."
-        lifecycle.abandon_dead_runs(run, SyncStatus.ABANDONED, stale, consequence)
+        lifecycle.abandon_dead_runs(run, SyncStatus.ABANDONED, stale, INTERRUPTED_CONSEQUENCE)
         lifecycle.start(run, SyncStatus.RUNNING)
         _Sync(account, run, lease, dry_run, now).execute()
     except (ServiceError, LeaseLost, SecretUnavailable) as exc:
