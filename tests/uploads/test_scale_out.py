@@ -1,0 +1,98 @@
+"""Two `qcluster` processes, as on two hosts, share one database and one broker: every integration and
+account runs exactly once per slot, never twice at once, and nothing reaches the services twice.
+
+Both clusters run django-q2's scheduler on the same schedules; which one queues a due schedule is
+a race they must settle between them. With REDIS_URL set the broker is Redis (under a cluster
+name of this test's own), otherwise the ORM broker in the test database; the test asserts the
+same on both. bench/scale_out.py measures the same thing at a larger size, and the time.
+"""
+
+import os
+from collections import Counter
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.uploads.fleet import (
+    add_readings,
+    build_fleet,
+    cluster_environment,
+    duplicates,
+    expected_remote,
+    overlaps,
+    received_rows,
+    sandbox_settings,
+    slot_figures,
+    slow_calls,
+    start_clusters,
+    wait_for_slot,
+)
+from tests.uploads.test_raptormaps_workers import database_url
+from uploads.models import RunStatus, SyncStatus
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+INTEGRATIONS, ACCOUNTS, CLUSTERS, SLOTS = 6, 2, 2, 2
+CALL_SECONDS = 1.0  # each run waits this long on the sandbox, so runs of both clusters run side by side
+# A slot waits for a scheduler tick (every 30 s per cluster), then for its runs.
+SLOT_SECONDS = 240
+
+
+@pytest.fixture
+def cluster_name():
+    """A cluster (queue) name of this test's own; with Redis, its keys are removed afterwards."""
+    name = f"scale-test-{os.getpid()}"
+    yield name
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    if redis_url:
+        connection = redis.from_url(redis_url)
+        for key in connection.scan_iter(f"django_q:{name}:*"):
+            connection.delete(key)
+        connection.close()
+
+
+def test_two_clusters_run_every_integration_and_account_once_per_slot(sandbox, cluster_name, tmp_path):
+    sandbox.configure(**sandbox_settings(INTEGRATIONS, ACCOUNTS))
+    slow_calls(sandbox, CALL_SECONDS)
+    fleet = build_fleet(sandbox.url, INTEGRATIONS, ACCOUNTS)
+    environment = cluster_environment(
+        database_url=database_url(),
+        redis_url=os.environ.get("REDIS_URL", "").strip(),
+        cluster_name=cluster_name,
+        work_dir=tmp_path / "work",
+        settings_module="tests.settings",
+        extra={"SECRET_KEY": settings.SECRET_KEY},  # the secrets' encryption key derives from it
+    )
+    clusters = start_clusters(CLUSTERS, environment, tmp_path)
+    figures = []
+    try:
+        for number in range(1, SLOTS + 1):
+            if number > 1:
+                add_readings(fleet, number)
+            slot = fleet.fire(clusters)
+            wait_for_slot(fleet, slot, clusters, SLOT_SECONDS)
+            figures.append(slot_figures(fleet, slot, clusters))
+    finally:
+        exits = [cluster.stop() for cluster in clusters]
+    assert exits == [0] * CLUSTERS, [cluster.log()[-2000:] for cluster in clusters]
+
+    for number, slot in enumerate(figures, start=1):
+        print(
+            f"slot {number}: queued by cluster {slot.queued_by_cluster}, run by cluster {slot.ran_by_cluster}, "
+            f"runs per integration/account {slot.runs_per_slot()}, skipped {slot.skipped_runs}, "
+            f"batch {slot.batch_seconds:.1f} s"
+        )
+    once_each = Counter(dict.fromkeys(fleet.schedule_names, 1))
+    for number, slot in enumerate(figures, start=1):
+        # One cluster's scheduler queued each due schedule; the other found it no longer due.
+        assert slot.queued == once_each, f"slot {number}"
+        assert slot.runs_per_slot() == (1, 1), f"slot {number}: {slot.real_runs}"
+        assert slot.skipped_runs == 0, f"slot {number}"
+        assert set(slot.statuses) <= {RunStatus.UPLOADED, SyncStatus.SYNCED}, f"slot {number}: {slot.statuses}"
+        assert sum(slot.ran_by_cluster) == INTEGRATIONS + ACCOUNTS, f"slot {number}"
+    assert overlaps(fleet) == 0
+    found = duplicates(sandbox)
+    assert found.total == 0, found
+    assert found.raptormaps_files == INTEGRATIONS * SLOTS
+    assert received_rows(sandbox) == expected_remote(fleet, SLOTS)
