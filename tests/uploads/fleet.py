@@ -339,6 +339,7 @@ class SlotFigures:
     statuses: Counter
     batch_seconds: float  # first run started → last run finished
     due_to_done_seconds: float  # the schedules due → last run finished (includes the scheduler's tick)
+    mean_run_seconds: float  # of the runs that did the work
 
     def runs_per_slot(self):
         """(fewest, most) real runs of any one integration or account in the slot."""
@@ -372,6 +373,7 @@ def slot_figures(fleet, slot, clusters):
         statuses=Counter(run.status for run in runs),
         batch_seconds=(max(r.finished_at for r in worked) - min(r.started_at for r in worked)).total_seconds(),
         due_to_done_seconds=(max(r.finished_at for r in runs) - slot.fired_at).total_seconds(),
+        mean_run_seconds=sum((r.finished_at - r.started_at).total_seconds() for r in worked) / len(worked),
     )
 
 

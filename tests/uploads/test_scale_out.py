@@ -8,11 +8,20 @@ same on both. bench/scale_out.py measures the same thing at a larger size, and t
 """
 
 import os
+import threading
+import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Schedule
+from django_q.scheduler import scheduler
+from django_q.signing import SignedPackage
 
 from tests.uploads.fleet import (
     add_readings,
@@ -96,3 +105,59 @@ def test_two_clusters_run_every_integration_and_account_once_per_slot(sandbox, c
     assert found.total == 0, found
     assert found.raptormaps_files == INTEGRATIONS * SLOTS
     assert received_rows(sandbox) == expected_remote(fleet, SLOTS)
+
+
+class SlowBroker:
+    """The configured broker under a queue of the test's own, slowed down so that a scheduler's tick
+    holds its schedules for a while; it notes the schedule (group) of each task it queues."""
+
+    def __init__(self, queue):
+        self.inner = get_broker(queue)
+        self.groups = []
+        self.seconds = None  # how long its tick took, waiting included
+
+    def enqueue(self, task):
+        time.sleep(0.005)
+        self.groups.append(SignedPackage.loads(task)["group"])
+        return self.inner.enqueue(task)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_two_schedulers_ticking_at_the_same_instant_queue_each_due_schedule_once(cluster_name):
+    """What keeps two clusters from queueing one schedule twice: django-q2's tick locks the due
+    schedules (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) and moves their next
+    run in the same transaction; the other tick waits, then finds them no longer due."""
+    due = timezone.now() - timedelta(seconds=1)
+    names = [f"scale race {n:03d}" for n in range(100)]
+    Schedule.objects.bulk_create(
+        Schedule(name=name, func="math.floor", args="(1.5,)", schedule_type=Schedule.MINUTES, minutes=15, next_run=due)
+        for name in names
+    )
+    brokers = [SlowBroker(cluster_name) for _ in range(2)]
+    start = threading.Barrier(len(brokers))
+
+    def tick(broker):
+        try:
+            start.wait()
+            began = time.monotonic()
+            scheduler(broker=broker)
+            broker.seconds = time.monotonic() - began
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tick, args=(broker,)) for broker in brokers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        queued = Counter(group for broker in brokers for group in broker.groups if group in names)
+        print(
+            "queued by each tick: " + ", ".join(f"{len(broker.groups)} in {broker.seconds:.2f} s" for broker in brokers)
+        )
+        assert queued == Counter(dict.fromkeys(names, 1))
+        assert not Schedule.objects.filter(name__in=names, next_run__lte=timezone.now()).exists()
+    finally:
+        brokers[0].inner.purge_queue()
