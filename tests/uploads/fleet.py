@@ -22,11 +22,16 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
-from django_q.models import Schedule, Task
+from django_q import core_signing as signing
+from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.models import OrmQ, Schedule, Task
+from django_q.signing import PickleSerializer
 
 from portfolio.models import Asset, IntervalReading, Meter, Observation, Portfolio, Sensor
 from tests.uploads.integrations import make_farm_with_readings, reading_value
@@ -300,6 +305,25 @@ def slot_runs(fleet, slot):
     return uploads, syncs
 
 
+def runs_of(fleet, slot):
+    """Every run of the slot, uploads and syncs together."""
+    uploads, syncs = slot_runs(fleet, slot)
+    return uploads + syncs
+
+
+def waiting_in_broker(cluster_name, names):
+    """Counter(schedule name → tasks of it waiting in the broker of the cluster ``cluster_name``), on either broker."""
+    broker = get_broker(cluster_name)
+    if isinstance(broker, ORM):
+        payloads = OrmQ.objects.filter(key=broker.list_key).values_list("payload", flat=True)
+    else:
+        payloads = broker.connection.lrange(broker.list_key, 0, -1)
+    # Tasks are signed with SECRET_KEY, salted with the cluster name (django_q.signing).
+    unsign = partial(signing.loads, key=settings.SECRET_KEY, salt=cluster_name, serializer=PickleSerializer)
+    groups = (unsign(payload).get("group") for payload in payloads)
+    return Counter(group for group in groups if group in names)
+
+
 def wait_for_slot(fleet, slot, clusters, seconds):
     """Until every schedule was queued and its task ran, and every run of the slot has finished.
 
@@ -462,9 +486,12 @@ __all__ = [
     "expected_remote",
     "overlaps",
     "received_rows",
+    "runs_of",
     "sandbox_settings",
     "slot_figures",
+    "slot_runs",
     "slow_calls",
     "start_clusters",
     "wait_for_slot",
+    "waiting_in_broker",
 ]

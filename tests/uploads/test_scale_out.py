@@ -31,11 +31,13 @@ from tests.uploads.fleet import (
     expected_remote,
     overlaps,
     received_rows,
+    runs_of,
     sandbox_settings,
     slot_figures,
     slow_calls,
     start_clusters,
     wait_for_slot,
+    waiting_in_broker,
 )
 from tests.uploads.test_raptormaps_workers import database_url
 from uploads.models import RunStatus, SyncStatus
@@ -161,3 +163,62 @@ def test_two_schedulers_ticking_at_the_same_instant_queue_each_due_schedule_once
         assert not Schedule.objects.filter(name__in=names, next_run__lte=timezone.now()).exists()
     finally:
         brokers[0].inner.purge_queue()
+
+
+def test_a_qcluster_stopped_mid_slot_finishes_what_it_took_and_the_next_one_runs_the_rest(
+    sandbox, cluster_name, tmp_path
+):
+    """An upgrade: SIGTERM to the qcluster, new code, a new qcluster. The stopped one finishes the
+    tasks it had taken from the broker (running or waiting in its own queue) and exits; the rest
+    stay in the broker (Redis, or the ORM queue table) for the next one. Nothing runs twice or is lost."""
+    integrations, accounts = 12, 2
+    sandbox.configure(**sandbox_settings(integrations, accounts))
+    slow_calls(sandbox, 2 * CALL_SECONDS)  # long enough to stop it mid-slot
+    fleet = build_fleet(sandbox.url, integrations, accounts)
+    environment = cluster_environment(
+        database_url=database_url(),
+        redis_url=os.environ.get("REDIS_URL", "").strip(),
+        cluster_name=cluster_name,
+        work_dir=tmp_path / "work",
+        settings_module="tests.settings",
+        extra={"SECRET_KEY": settings.SECRET_KEY},
+    )
+    [old] = start_clusters(1, environment, tmp_path / "old")
+    new = None
+    try:
+        slot = fleet.fire([old])
+        wait_for(lambda: any(run.started_at for run in runs_of(fleet, slot)), SLOT_SECONDS, "a run to start")
+        assert old.stop() == 0, old.log()[-2000:]
+        runs = runs_of(fleet, slot)
+        taken = len(runs)
+        waiting = sum(waiting_in_broker(cluster_name, fleet.schedule_names).values())
+        # Every run the stopped cluster started, it finished; the tasks it had not taken wait.
+        assert all(run.finished_at for run in runs)
+        assert 0 < taken < integrations + accounts
+        assert waiting == integrations + accounts - taken
+
+        [new] = start_clusters(1, environment, tmp_path / "new")
+        wait_for(
+            lambda: len(runs := runs_of(fleet, slot)) == integrations + accounts and all(r.finished_at for r in runs),
+            SLOT_SECONDS,
+            "the rest of the slot",
+        )
+    finally:
+        if new is not None:
+            assert new.stop() == 0, new.log()[-2000:]
+    print(f"taken and finished by the stopped qcluster: {taken}; left in the broker for the next: {waiting}")
+    figures = slot_figures(fleet, slot, [old])
+    assert figures.runs_per_slot() == (1, 1)
+    assert set(figures.statuses) <= {RunStatus.UPLOADED, SyncStatus.SYNCED}, figures.statuses
+    assert not waiting_in_broker(cluster_name, fleet.schedule_names)
+    assert duplicates(sandbox).total == 0
+    assert received_rows(sandbox) == expected_remote(fleet, 1)
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
