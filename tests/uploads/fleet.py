@@ -93,11 +93,16 @@ class Fleet:
 
     def fire(self, clusters):
         """Make every schedule of the fleet due now, as when a slot comes round; return the slot."""
-        moment = timezone.now()
-        updated = Schedule.objects.filter(name__in=self.schedule_names).update(next_run=moment - timedelta(seconds=1))
+        # Where the runs and the logs stand first: a tick may follow the update at once.
+        slot = Slot(
+            fired_at=timezone.now(),
+            after_upload=_last_pk(UploadRun),
+            after_sync=_last_pk(SyncRun),
+            log_offsets=[cluster.log_path.stat().st_size for cluster in clusters],
+        )
+        due = Schedule.objects.filter(name__in=self.schedule_names)
+        updated = due.update(next_run=slot.fired_at - timedelta(seconds=1))
         assert updated == len(self.schedule_names), f"{updated} of {len(self.schedule_names)} schedules found"
-        slot = Slot(fired_at=moment, after_upload=_last_pk(UploadRun), after_sync=_last_pk(SyncRun))
-        slot.log_offsets = [cluster.log_path.stat().st_size for cluster in clusters]
         self.slots.append(slot)
         return slot
 
