@@ -4,7 +4,9 @@ account runs exactly once per slot, never twice at once, and nothing reaches the
 Both clusters run django-q2's scheduler on the same schedules; which one queues a due schedule is
 a race they must settle between them. With REDIS_URL set the broker is Redis (under a cluster
 name of this test's own), otherwise the ORM broker in the test database; the test asserts the
-same on both. bench/scale_out.py measures the same thing at a larger size, and the time.
+same on both. Then what settles that race (two scheduler ticks at one instant), and an upgrade's
+stop: a qcluster stopped mid-slot loses nothing. bench/scale_out.py measures the first at a larger
+size, and the time.
 """
 
 import os
