@@ -2,6 +2,7 @@
 
 import logging
 
+from portfolio.sqlite import said_plainly_when_locked
 from uploads.models import (
     RaptorMapsIntegration,
     RunStatus,
@@ -29,7 +30,8 @@ def upload_raptormaps(integration_id, run_id=None):
     if run is None and not integration.enabled:
         logger.info("Raptor Maps integration %s is disabled; the scheduled run does nothing.", integration)
         return None
-    result = run_upload(integration, run=run, trigger=RunTrigger.SCHEDULE)
+    with said_plainly_when_locked(f"The Raptor Maps upload of {integration}", logger):
+        result = run_upload(integration, run=run, trigger=RunTrigger.SCHEDULE)
     return f"run #{result.pk}: {result.get_status_display()}"
 
 
@@ -44,5 +46,6 @@ def sync_wattcarbon(account_id, run_id=None):
     if run is None and not account.enabled:
         logger.info("WattCarbon account %s is disabled; the scheduled sync does nothing.", account)
         return None
-    result = run_sync(account, run=run, trigger=RunTrigger.SCHEDULE)
+    with said_plainly_when_locked(f"The WattCarbon sync of {account}", logger):
+        result = run_sync(account, run=run, trigger=RunTrigger.SCHEDULE)
     return f"sync #{result.pk}: {result.get_status_display()}"
