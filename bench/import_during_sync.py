@@ -1,24 +1,25 @@
 """How long a WattCarbon sync waits while a long import runs, on SQLite and on PostgreSQL.
 
-Each database gets a scratch copy with two portfolios: one the imports fill, and one of 10 meters
-(a week of hourly readings each, ingested an hour ago) and 10 solar assets, synced by a pool of
-WattCarbon accounts against the sandbox (``manage.py sandbox`` in its own process). A probe is the
-first sync of a fresh account (``run_sync``, what the worker runs): it creates the 10 meters,
-uploads their readings and creates the 10 assets, writing its run record, attempts, links and
-watermarks as it goes; every probe does the same work. Then, in one run per database:
+Each database gets a scratch copy with a portfolio the imports fill and 400 small ones, each of 5
+meters (a week of hourly readings each, ingested an hour ago) and 5 solar assets, with its own
+WattCarbon account on the sandbox (``manage.py sandbox`` in its own process). A probe is the first
+sync of a fresh account (``run_sync``, what the worker runs): it creates the 5 meters, uploads their
+readings and creates the 5 assets, writing its run record, attempts, links and watermarks as it
+goes; every probe does the same work. Then, in one run per database:
 
 1. probes alone (no import): the median wall time is the baseline;
-2. probes back to back, in their own process, while ``manage.py import_observations`` imports a
-   Raptor Maps CSV of --rows readings (default 100,000) in another;
+2. probes one after another (a fifth of a second apart), in their own process, while
+   ``manage.py import_observations`` imports a Raptor Maps CSV of --rows readings (default
+   100,000) in another;
 3. the same while ``manage.py import_spreadsheet farms`` imports --sheet-rows farms (default
-   10,000: on SQLite it holds the write lock longer than the 20 s busy timeout).
+   6,000: on SQLite it holds the write lock longer than the 20 s busy timeout).
 
 For each import it prints how long the import took, how many probes ran meanwhile, how long the
 slowest took and how long it waited (its wall time minus the baseline), the longest single SQL
 statement of any probe (on SQLite that is the wait for the write lock), and the probes that
 failed and why. Ratios are against the probes alone in the same run. It exits non-zero only on
-errors (a probe that fails on PostgreSQL, an import that fails); a probe that fails with
-"database is locked" on SQLite is the documented behaviour, reported.
+errors (a probe that fails on PostgreSQL or sends less than its portfolio, an import that fails);
+a probe that fails with "database is locked" on SQLite is the documented behaviour, reported.
 
     .venv/bin/python bench/import_during_sync.py [--rows N] [--sheet-rows N] [--only sqlite|postgresql]
 
@@ -49,10 +50,13 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_import_sync"
 WORK = ROOT / "var" / "bench" / "import-during-sync"
 SQLITE_FILE = WORK / "bench.sqlite3"
 
-METERS = 10  # per probe: 10 meters created, 10 uploads of 168 hourly readings, 10 assets created
+METERS = 5  # per probe: 5 meters created, 5 uploads of 168 hourly readings, 5 assets created
 HOURS = 7 * 24
-ACCOUNTS = 300  # fresh accounts, one per probe
+ACCOUNTS = 400  # fresh accounts (each with its own portfolio), one per probe
 ALONE_PROBES = 5
+# Between two probes: the probe process leaves the import some of a small machine's CPU, and the
+# pool of accounts lasts through a slow import; still shorter than the readings import's write.
+PROBE_PAUSE_SECONDS = 0.2
 IMPORT_TIMEOUT = 900  # an import that has not ended by then has hung: the bench fails
 SENSOR_TYPES = ("dc_voltage", "dc_current_amp", "ac_power", "dc_power")
 START = datetime(2024, 6, 1, tzinfo=UTC)
@@ -61,28 +65,41 @@ START = datetime(2024, 6, 1, tzinfo=UTC)
 # -- in the child processes ------------------------------------------------------------------------
 
 
-def setup(sandbox_url, rows, sheet_rows):
-    """Migrate, build both portfolios and the accounts, write the two import files."""
+def setup(sandbox_url, rows, sheet_rows, tag):
+    """Migrate, build the portfolios and the accounts, write the two import files."""
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.db import transaction
     from django.utils import timezone
 
+    from portfolio.models import Portfolio
+
+    call_command("migrate", verbosity=0)
+    Portfolio.objects.create(name="Imported", slug="imported")
+    ingested = timezone.now() - timedelta(hours=1)
+    with transaction.atomic():
+        for k in range(ACCOUNTS):
+            _probe_portfolio(k, sandbox_url, ingested, tag)
+    _readings_file(WORK / "readings.csv", rows)
+    _farms_file(WORK / "farms.csv", sheet_rows)
+
+
+def _probe_portfolio(k, sandbox_url, ingested, tag):
+    """Probe ``k``'s portfolio and account. One portfolio each, and ``tag`` (the database) in the
+    asset ids: the sandbox has one account, where an asset id already taken is refused."""
     from portfolio.models import Asset, IntervalReading, Meter, Portfolio
     from uploads.models import WattCarbonAccount
     from uploads.sandbox import wattcarbon as sandbox_defaults
     from uploads.secrets import Secret
 
-    call_command("migrate", verbosity=0)
-    Portfolio.objects.create(name="Imported", slug="imported")
-    synced = Portfolio.objects.create(name="Synced", slug="synced")
+    year = datetime(2025, 1, 1, tzinfo=UTC)
+    portfolio = Portfolio.objects.create(name=f"Synced {k:03d}", slug=f"synced-{k:03d}")
     meters = Meter.objects.bulk_create(
-        Meter(portfolio=synced, name=f"Meter {n:02d}", meter_type="electricity", address=f"{n} Main St Springfield IL")
+        Meter(portfolio=portfolio, name=f"Meter {n}", meter_type="electricity", address=f"{n} Main St Peoria IL")
         for n in range(METERS)
     )
-    ingested = timezone.now() - timedelta(hours=1)
-    year = datetime(2025, 1, 1, tzinfo=UTC)
     IntervalReading.objects.bulk_create(
         IntervalReading(
             meter=meter,
@@ -94,34 +111,34 @@ def setup(sandbox_url, rows, sheet_rows):
         for meter in meters
         for h in range(HOURS)
     )
-    for n, meter in enumerate(meters):
-        asset = Asset.objects.create(
-            portfolio=synced,
-            name=f"Site {n:02d} solar",
-            custom_id=f"SITE-{n:02d}",
+    assets = Asset.objects.bulk_create(
+        Asset(
+            portfolio=portfolio,
+            name=f"Site {n} solar",
+            custom_id=f"{tag}-P{k:03d}-SITE-{n}",
             kind="solar",
             timezone="America/Chicago",
             utility="Ameren Illinois",
-            address=f"{n} Main St Springfield IL",
+            address=f"{n} Main St Peoria IL",
             commenced_operation_date=datetime(2020, 1, 1 + n).date(),
             nameplate_capacity_kw=50.0 + n,
-            inverter_data_id=f"INV-{n:05d}",
+            inverter_data_id=f"INV-{k:03d}-{n}",
             inverter_data_source="enphase",
         )
-        asset.meters.add(meter)
-    key = Secret(sandbox_defaults.DEFAULT_API_KEY)
-    for n in range(ACCOUNTS):
-        WattCarbonAccount.objects.create(
-            name=f"Probe {n:03d}",
-            portfolio=synced,
-            base_url=sandbox_url,
-            email=sandbox_defaults.DEFAULT_EMAIL,
-            api_key=key,
-            account_id=sandbox_defaults.DEFAULT_ACCOUNT_ID,
-            enabled=False,  # no schedule: only the probes sync it
-        )
-    _readings_file(WORK / "readings.csv", rows)
-    _farms_file(WORK / "farms.csv", sheet_rows)
+        for n in range(METERS)
+    )
+    Asset.meters.through.objects.bulk_create(
+        Asset.meters.through(asset_id=asset.pk, meter_id=meter.pk) for asset, meter in zip(assets, meters, strict=True)
+    )
+    WattCarbonAccount.objects.create(
+        name=f"Probe {k:03d}",
+        portfolio=portfolio,
+        base_url=sandbox_url,
+        email=sandbox_defaults.DEFAULT_EMAIL,
+        api_key=Secret(sandbox_defaults.DEFAULT_API_KEY),
+        account_id=sandbox_defaults.DEFAULT_ACCOUNT_ID,
+        enabled=False,  # no schedule: only the probes sync it
+    )
 
 
 def _readings_file(path, rows):
@@ -183,7 +200,7 @@ def probes(first, count, until_stop):
     os.read(0, 3)  # "go\n"; unbuffered, so the select below sees "stop" as it comes
     figures = []
     for pk in accounts[: None if until_stop else count]:
-        if until_stop and figures and select.select([sys.stdin], [], [], 0)[0]:
+        if until_stop and figures and select.select([sys.stdin], [], [], PROBE_PAUSE_SECONDS)[0]:
             break  # "stop": the import has ended
         account = WattCarbonAccount.objects.select_related("portfolio").get(pk=pk)
         timer = StatementTimer()
@@ -192,21 +209,24 @@ def probes(first, count, until_stop):
             with connection.execute_wrapper(timer):
                 run = run_sync(account, trigger=RunTrigger.COMMAND)
             status, error = run.status, run.error
+            work = [run.meters_created, run.interval_rows, run.assets_created]
         except Exception as exc:  # "database is locked" past the busy timeout: the figure to report
-            status, error = "raised", f"{type(exc).__name__}: {exc}"
+            status, error, work = "raised", f"{type(exc).__name__}: {exc}", None
             connection.close()
         figures.append(
             {
                 "seconds": time.perf_counter() - started,
                 "status": status,
                 "error": error,
+                "work": work,
                 "longest_statement": timer.longest,
                 "statements": timer.count,
             }
         )
     else:
-        if until_stop:
-            sys.exit("The bench ran out of fresh accounts before the import ended; raise ACCOUNTS.")
+        if until_stop:  # out of fresh accounts: what was measured stands; wait for the import
+            figures[-1]["pool_ran_out"] = True
+            select.select([sys.stdin], [], [])
     print(json.dumps(figures), flush=True)
 
 
@@ -258,7 +278,8 @@ def measure(database, url, sandbox_url, args):
     env.pop("REDIS_URL", None)  # nothing is queued; no broker of the app's is touched
     log = open(WORK / f"{database.split()[0].lower()}.log", "w")  # noqa: SIM115 - closed below
     try:
-        setup_process = child("setup", env, sandbox_url, args.rows, args.sheet_rows, stderr=log)
+        tag = database.split()[0].lower()
+        setup_process = child("setup", env, sandbox_url, args.rows, args.sheet_rows, tag, stderr=log)
         if setup_process.wait():
             sys.exit(f"The setup failed; see {log.name}.")
         alone, _, _ = run_probes(env, log, first=0, count=ALONE_PROBES)
@@ -282,7 +303,16 @@ def measure(database, url, sandbox_url, args):
         log.close()
 
 
+def check_work(database, probes, errors):
+    """Every probe that synced did the same work: all its meters, readings and assets."""
+    expected = [METERS, METERS * HOURS, METERS]
+    wrong = [probe["work"] for probe in probes if probe["status"] == "synced" and probe["work"] != expected]
+    if wrong:
+        errors.append(f"{database}: a probe synced {wrong[0]} (meters, interval rows, assets), not {expected}")
+
+
 def report(database, alone, results, errors):
+    check_work(database, alone, errors)
     baseline = statistics.median(probe["seconds"] for probe in alone)
     longest_alone = max(probe["longest_statement"] for probe in alone)
     bad_alone = [probe for probe in alone if probe["status"] != "synced"]
@@ -299,6 +329,7 @@ def report(database, alone, results, errors):
     )
     print(header)
     for name, (during, seconds, _output) in results.items():
+        check_work(database, during, errors)
         slowest = max(probe["seconds"] for probe in during)
         failed = [probe for probe in during if probe["status"] != "synced"]
         longest = max(probe["longest_statement"] for probe in during)
@@ -306,6 +337,8 @@ def report(database, alone, results, errors):
             f"  {name:44} {seconds:8.1f} {len(during):5d} {slowest:9.2f} {max(0.0, slowest - baseline):8.2f} "
             f"{slowest / baseline:7.1f} {longest:14.2f} {len(failed):6d}"
         )
+        if during[-1].get("pool_ran_out"):
+            print(f"      (the {ACCOUNTS} fresh accounts ran out before the import ended: the probes cover its start)")
         for probe in failed[:3]:
             print(f"      failed after {probe['seconds']:.1f} s: {probe['status']}: {probe['error'][:160]}")
         if failed and database.startswith("PostgreSQL"):
@@ -315,13 +348,13 @@ def report(database, alone, results, errors):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="readings in the import_observations file")
-    parser.add_argument("--sheet-rows", type=int, default=10_000, help="farms in the spreadsheet")
+    parser.add_argument("--sheet-rows", type=int, default=6_000, help="farms in the spreadsheet")
     parser.add_argument("--only", choices=("sqlite", "postgresql"), help="measure one database only")
     parser.add_argument("--role", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
     use_bench_environment()
     if args.role == "setup":
-        return setup(rest[0], int(rest[1]), int(rest[2]))
+        return setup(rest[0], int(rest[1]), int(rest[2]), rest[3])
     if args.role == "probes":
         return probes(int(rest[0]), int(rest[1]), bool(int(rest[2])))
 
