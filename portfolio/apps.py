@@ -24,4 +24,9 @@ class PortfolioConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.core import checks
+
+        from portfolio.sqlite import workers_on_sqlite
+
         post_migrate.connect(resync_role_groups, dispatch_uid="portfolio.resync_role_groups")
+        checks.register(workers_on_sqlite)

@@ -23,7 +23,9 @@ MIN_ENCRYPTION_KEY_LENGTH = 32
 GENERATE_FERNET_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 
 # How long a SQLite connection waits for another writer (the worker, the web server)
-# before giving up with "database is locked".
+# before giving up with "database is locked" (SQLITE_BUSY_TIMEOUT_SECONDS overrides it).
+# Not longer: a web request would hang as long. A spreadsheet import holds the write lock
+# for its whole run, so on SQLite a sync meanwhile fails after this (README, "SQLite or PostgreSQL").
 SQLITE_BUSY_TIMEOUT_SECONDS = 20
 
 
@@ -183,7 +185,7 @@ def database(environ, base_dir: Path):
         config["OPTIONS"] = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
             "transaction_mode": "IMMEDIATE",
-            "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+            "timeout": env_int(environ, "SQLITE_BUSY_TIMEOUT_SECONDS", SQLITE_BUSY_TIMEOUT_SECONDS, minimum=1),
         }
     elif config["ENGINE"] == "django.db.backends.postgresql":
         config["CONN_MAX_AGE"] = 60

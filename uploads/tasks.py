@@ -2,6 +2,7 @@
 
 import logging
 
+from portfolio.sqlite import said_plainly_when_locked
 from uploads import reaper
 from uploads.models import (
     RaptorMapsIntegration,
@@ -30,7 +31,8 @@ def upload_raptormaps(integration_id, run_id=None):
     if run is None and not integration.enabled:
         logger.info("Raptor Maps integration %s is disabled; the scheduled run does nothing.", integration)
         return None
-    result = run_upload(integration, run=run, trigger=RunTrigger.SCHEDULE)
+    with said_plainly_when_locked(f"The Raptor Maps upload of {integration}", logger):
+        result = run_upload(integration, run=run, trigger=RunTrigger.SCHEDULE)
     return f"run #{result.pk}: {result.get_status_display()}"
 
 
@@ -45,7 +47,8 @@ def sync_wattcarbon(account_id, run_id=None):
     if run is None and not account.enabled:
         logger.info("WattCarbon account %s is disabled; the scheduled sync does nothing.", account)
         return None
-    result = run_sync(account, run=run, trigger=RunTrigger.SCHEDULE)
+    with said_plainly_when_locked(f"The WattCarbon sync of {account}", logger):
+        result = run_sync(account, run=run, trigger=RunTrigger.SCHEDULE)
     return f"sync #{result.pk}: {result.get_status_display()}"
 
 

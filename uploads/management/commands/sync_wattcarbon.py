@@ -1,7 +1,9 @@
 """Sync WattCarbon in the foreground: for cron, for operations, and to see what a sync would do."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
+from portfolio.sqlite import is_database_locked, locked_database_message
 from uploads.models import RunTrigger, SyncStatus, WattCarbonAccount
 from uploads.schedules import sync_all_schedules
 from uploads.wattcarbon.service import run_sync
@@ -29,7 +31,12 @@ class Command(BaseCommand):
         accounts = self._accounts(options["account"])
         failed = 0
         for account in accounts:
-            run = run_sync(account, trigger=RunTrigger.COMMAND, dry_run=options["dry_run"])
+            try:
+                run = run_sync(account, trigger=RunTrigger.COMMAND, dry_run=options["dry_run"])
+            except OperationalError as error:
+                if is_database_locked(error):
+                    raise CommandError(locked_database_message(f"The sync of {account.name}")) from None
+                raise
             failed += run.status not in GOOD
             self._report(run)
         if failed:

@@ -3,7 +3,9 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
+from portfolio.sqlite import is_database_locked, locked_database_message
 from uploads.models import RaptorMapsIntegration, RunStatus, RunTrigger
 from uploads.raptormaps.service import run_upload
 from uploads.schedules import sync_all_schedules
@@ -37,7 +39,12 @@ class Command(BaseCommand):
             output = None
             if options["dry_run"]:
                 output = Path(options["output"]) / _slug(integration.name)
-            run = run_upload(integration, trigger=RunTrigger.COMMAND, dry_run_dir=output)
+            try:
+                run = run_upload(integration, trigger=RunTrigger.COMMAND, dry_run_dir=output)
+            except OperationalError as error:
+                if is_database_locked(error):
+                    raise CommandError(locked_database_message(f"The upload of {integration.name}")) from None
+                raise
             failed += run.status == RunStatus.FAILED
             self._report(run, output)
         if failed:
