@@ -485,7 +485,9 @@ def stream_copy(cursor, statement, write, parameters=None):
     chunks of about CHUNK_BYTES.
     """
     chunk, size = [], 0
-    with cursor.copy(statement, parameters) as copy:
+    # psycopg's own cursor: Django's debug wrapper (DEBUG on) takes no COPY parameters.
+    raw_cursor = getattr(cursor, "cursor", cursor)
+    with raw_cursor.copy(statement, parameters) as copy:
         while row := copy.read():
             chunk.append(row)
             size += len(row)
