@@ -5,10 +5,13 @@ call. Time moves by settings (no safety lag) or by ``now=``, never by sleeping.
 """
 
 import ast
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
@@ -16,8 +19,9 @@ from portfolio.choices import EquipmentType, SensorType
 from portfolio.models import ImportRecord, IntervalReading, Observation, Sensor
 from tests.factories import EquipmentFactory, MeterFactory, SensorFactory
 from tests.uploads.accounts import make_account
+from tests.uploads.admin_helpers import page_text, url
 from uploads import tasks
-from uploads.models import RunStatus, SyncStatus, UploadRun
+from uploads.models import RaptorMapsIntegration, RunStatus, SyncStatus, UploadRun
 from uploads.raptormaps.service import run_upload
 from uploads.schedules import (
     RAPTORMAPS_TASK,
@@ -259,3 +263,30 @@ def test_a_sync_with_nothing_waiting_says_nothing_and_cancels_a_pending_follow_u
     assert run.status == SyncStatus.SYNCED, run.error
     assert run.waiting == ""
     assert follow_ups(WATTCARBON_TASK) == []
+
+
+# -- where people read it ------------------------------------------------------------------------------
+
+
+def test_the_admin_and_the_command_say_what_waits_next_to_the_status(
+    integration, sandbox, sync_worker, lag, admin_client
+):
+    regular_run_in(raptormaps_schedule_name(integration.pk), timedelta(hours=1))
+    fresh_observations(integration, 7, timezone.now() - timedelta(seconds=10))
+
+    out = io.StringIO()
+    call_command("upload_raptormaps", stdout=out, stderr=io.StringIO())
+    run = UploadRun.objects.latest("pk")
+    lines = out.getvalue().splitlines()
+    status_line = next(n for n, line in enumerate(lines) if f"run #{run.pk} uploaded" in line)
+    assert lines[status_line + 1] == f"  Still waiting: {run.waiting}"
+    assert out.getvalue().count("7 readings wait") == 1
+
+    runs = page_text(admin_client.get(url(UploadRun, "changelist")))
+    assert "more waiting" in runs and "7 readings wait for the 60 s safety lag" in runs  # the mark, its hover
+    page = page_text(admin_client.get(url(UploadRun, "change", run.pk)))
+    assert "Still waiting" in page and escape(run.waiting) in page
+    integrations = page_text(admin_client.get(url(RaptorMapsIntegration, "changelist")))
+    assert "more waiting" in integrations
+    detail = page_text(admin_client.get(url(RaptorMapsIntegration, "change", integration.pk)))
+    assert "A follow-up run" in detail and "for the readings the last one left waiting" in detail
