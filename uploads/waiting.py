@@ -150,6 +150,8 @@ def settle(run, owner, waiting, noun, done, *, dry_run=False, now=None):
             note += f" A follow-up {noun} is scheduled for {_at(when)}."
         elif when is not None:
             note += f" The next scheduled {noun}, at {_at(when)}, sends them."
+        else:
+            note += f" Nothing is scheduled: the {owner._meta.verbose_name} is disabled."
     run.waiting = note
     run.add_log(note)
 

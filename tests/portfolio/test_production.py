@@ -107,7 +107,7 @@ def test_the_hour_a_derivation_ended_in_is_derived_once_a_later_batch_completes_
     derive_hourly_intervals(meter, first_batch)
     assert derived(meter) == {}
 
-    observe(register, quarter_hours(2, 3000) + [(at(3), 4000)])
+    observe(register, [*quarter_hours(2, 3000), (at(3), 4000)])
     derive_hourly_intervals(meter, timezone.now())
 
     assert derived(meter) == {at(1): 1.0, at(2): 1.0}

@@ -162,6 +162,16 @@ def test_a_dry_run_says_what_waits_and_schedules_nothing(integration, sandbox, s
     assert follow_ups(RAPTORMAPS_TASK) == []
 
 
+def test_a_disabled_integration_run_from_the_command_line_gets_no_follow_up(integration, sandbox, sync_worker, lag):
+    integration.enabled = False
+    integration.save()
+    fresh_observations(integration, 2, timezone.now() - timedelta(seconds=10))
+    run = run_upload(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    assert run.waiting.endswith("Nothing is scheduled: the Raptor Maps integration is disabled.")
+    assert follow_ups(RAPTORMAPS_TASK) == []
+
+
 # -- WattCarbon ---------------------------------------------------------------------------------------------
 
 
