@@ -91,7 +91,7 @@ class Waiting:
             more = f"; and {len(self.hours) - HOURS_NAMED} more" if len(self.hours) > HOURS_NAMED else ""
             hours = _count(len(self.hours), "derived hour")
             parts.append(
-                f"{hours} not over yet {'waits' if len(self.hours) == 1 else 'wait'} for a later reading: {named}{more}"
+                f"{hours} {'waits' if len(self.hours) == 1 else 'wait'} for a reading after its end: {named}{more}"
             )
         return f"{done} {_at(self.horizon, up=False)}; " + "; ".join(parts) + "."
 
@@ -143,7 +143,10 @@ def settle(run, owner, waiting, noun, done, *, dry_run=False, now=None):
         pass
     elif due is None:
         schedules.cancel_follow_up(owner)
-        note += f" The next scheduled {noun} sends them once they are due."
+        if owner.enabled:
+            note += f" The next scheduled {noun} sends them once they are due."
+        else:
+            note += f" Nothing is scheduled: the {owner._meta.verbose_name} is disabled."
     else:
         when, follow_up = schedules.follow_up(owner, due + FOLLOW_UP_MARGIN)
         if follow_up is not None:

@@ -227,7 +227,7 @@ def test_a_sync_says_what_waits_for_the_lag_and_the_hour_not_over_and_its_follow
     due = fresh_at + timedelta(seconds=LAG)
     assert run.waiting.startswith(f"Synced up to {now - timedelta(seconds=LAG):%Y-%m-%d %H:%M:%S} UTC; ")
     assert f"4 readings wait for the 60 s safety lag, until {said(due)}" in run.waiting
-    assert "1 derived hour not over yet waits for a later reading: " in run.waiting
+    assert "1 derived hour waits for a reading after its end: " in run.waiting
     assert (
         f"Production from {said(this_hour)} to {said(this_hour + timedelta(hours=1))} (1 reading so far)" in run.waiting
     )
