@@ -8,8 +8,9 @@ reading (a gap: the difference would spread unknown hours over one). Without a r
 
 Derived hours are stored as interval readings of the meter; an hour is written again only when
 its value changed, so unchanged hours are not sent again. Only complete hours are derived: an
-hour needs a later observation to exist. Observations that arrive late are picked up by their
-ingestion time, and every hour they touch is derived again.
+hour needs a later observation to exist, and the hour a derivation ended in is derived by the next
+one that has a later observation. Observations that arrive late are picked up by their ingestion
+time, and every hour they touch is derived again.
 """
 
 import math
@@ -74,7 +75,14 @@ def derive_hourly_intervals(meter, until, *, write=True):
         fresh = fresh.filter(ingested_at__gt=meter.derived_through)
     span = fresh.aggregate(first=Min("observed_at"), last=Max("observed_at"))
     if span["first"] is not None:
-        hours = _hours(sensor, _hour(span["first"]), _hour(span["last"]) + HOUR, until)
+        first = _hour(span["first"])
+        if meter.derived_through is not None:
+            # The hour the last derivation ended in was not complete then; a later reading completes it.
+            seen = Observation.objects.filter(sensor=sensor, ingested_at__lte=meter.derived_through)
+            last_seen = seen.aggregate(latest=Max("observed_at"))["latest"]
+            if last_seen is not None:
+                first = min(first, _hour(last_seen))
+        hours = _hours(sensor, first, _hour(span["last"]) + HOUR, until)
         _store(meter, hours, result, write)
     if write:
         meter.derived_through = until

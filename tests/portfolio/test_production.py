@@ -97,6 +97,22 @@ def test_late_observations_derive_only_the_hours_they_touch(farm_meter):
     assert (again.created, again.updated) == (0, 0)  # nothing new: nothing written
 
 
+def test_the_hour_a_derivation_ended_in_is_derived_once_a_later_batch_completes_it(farm_meter):
+    # Readings arrive in hourly batches: hour 1 is not complete when its batch is derived, and the
+    # next batch starts at 02:00, so nothing fresh falls in hour 1 itself.
+    register = SensorFactory(equipment=farm_meter, sensor_type=SensorType.PRODUCTION_METER_ENERGY)
+    meter = fed_meter(farm_meter)
+    first_batch = timezone.now() - timedelta(minutes=10)
+    observe(register, quarter_hours(0, 1000) + quarter_hours(1, 2000), ingested_at=first_batch)
+    derive_hourly_intervals(meter, first_batch)
+    assert derived(meter) == {}
+
+    observe(register, [*quarter_hours(2, 3000), (at(3), 4000)])
+    derive_hourly_intervals(meter, timezone.now())
+
+    assert derived(meter) == {at(1): 1.0, at(2): 1.0}
+
+
 def test_without_a_register_the_average_power_times_one_hour(farm_meter):
     power = SensorFactory(equipment=farm_meter, sensor_type=SensorType.PRODUCTION_METER_POWER)
     meter = fed_meter(farm_meter)

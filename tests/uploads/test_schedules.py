@@ -7,7 +7,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from tests.uploads.integrations import make_integration
-from uploads.schedules import RAPTORMAPS_TASK, raptormaps_schedule_name, sync_all_schedules
+from uploads import schedules
+from uploads.schedules import RAPTORMAPS_TASK, raptormaps_follow_up_name, raptormaps_schedule_name, sync_all_schedules
 
 pytestmark = pytest.mark.django_db(transaction=True)  # schedules follow saves on commit
 
@@ -63,3 +64,38 @@ def test_sync_all_removes_strays_and_is_idempotent():
     assert list(Schedule.objects.filter(func=RAPTORMAPS_TASK).values_list("name", flat=True)) == [
         raptormaps_schedule_name(integration.pk)
     ]
+
+
+def test_a_follow_up_is_not_a_stray_and_goes_with_its_integration():
+    integration = make_integration()
+    at = timezone.now() + timedelta(minutes=2)
+    regular = schedule_of(integration)
+    regular.next_run = timezone.now() + timedelta(hours=1)
+    regular.save()
+    when, follow_up = schedules.follow_up(integration, at)
+    assert (when, follow_up.schedule_type, follow_up.func) == (at, Schedule.ONCE, RAPTORMAPS_TASK)
+    # Asked again, the one follow-up moves.
+    later = at + timedelta(seconds=30)
+    assert schedules.follow_up(integration, later)[1].pk == follow_up.pk
+    assert Schedule.objects.get(name=raptormaps_follow_up_name(integration.pk)).next_run == later
+
+    assert sync_all_schedules() == 0
+    assert Schedule.objects.filter(name=raptormaps_follow_up_name(integration.pk)).exists()
+    integration.enabled = False
+    integration.save()
+    assert not Schedule.objects.filter(func=RAPTORMAPS_TASK).exists()
+
+
+def test_a_follow_up_left_by_a_deleted_integration_is_a_stray():
+    Schedule.objects.create(
+        name=raptormaps_follow_up_name(9999), func=RAPTORMAPS_TASK, args="(9999,)", schedule_type=Schedule.ONCE
+    )
+    assert sync_all_schedules() == 1
+
+
+def test_no_follow_up_when_the_regular_run_comes_first():
+    integration = make_integration()
+    regular = schedule_of(integration)
+    when, follow_up = schedules.follow_up(integration, regular.next_run + timedelta(seconds=1))
+    assert (when, follow_up) == (regular.next_run, None)
+    assert not Schedule.objects.filter(name=raptormaps_follow_up_name(integration.pk)).exists()

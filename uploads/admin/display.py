@@ -26,6 +26,7 @@ __all__ = [
     "sync_status_badge",
     "trigger_label",
     "trigger_text",
+    "waiting_mark",
     "when",
 ]
 
@@ -132,6 +133,13 @@ def trigger_label(trigger, words=None):
     """How a run was started, in a word (the whole label on hover)."""
     short, label = trigger_text(trigger, words)
     return format_html('<span class="nowrap" title="{}">{}</span>', label, short)
+
+
+def waiting_mark(waiting):
+    """After a status in a list: that the run left readings for later, what and until when on hover."""
+    if not waiting:
+        return ""
+    return format_html(' <span class="uploads-waiting-mark" title="{}">more waiting</span>', waiting)
 
 
 def outcome_badge(outcome, label=None):

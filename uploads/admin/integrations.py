@@ -25,13 +25,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_q.models import Schedule
 
 from portfolio.admin.annotations import count_of
-from uploads.admin.display import exact, human_interval, run_status_badge, size, trigger_label, when
+from uploads.admin.display import exact, human_interval, run_status_badge, size, trigger_label, waiting_mark, when
 from uploads.admin.forms import SECRET_FIELDS, RaptorMapsIntegrationForm, secret_status
 from uploads.admin.outbound import OutboundConnectionAdminMixin, run_now_action
 from uploads.models import RaptorMapsIntegration, RunTrigger, UploadRun, UploadWatermark
 from uploads.raptormaps.connection import test_connection
 from uploads.raptormaps.service import enqueue_upload
-from uploads.schedules import raptormaps_schedule_name
+from uploads.schedules import raptormaps_follow_up_name, raptormaps_schedule_name
 
 __all__ = [
     "RaptorMapsIntegrationAdmin",
@@ -192,15 +192,35 @@ def last_run(runs, owner_field, field):
     return Subquery(newest.values(field)[:1])
 
 
-def last_run_cell(link, badge, run_id, status, at):
-    """A list's "last run" cell from ``last_run``'s annotations: the status, linked to the run, and when."""
+def last_run_cell(link, badge, run_id, status, at, waiting=""):
+    """A list's "last run" cell from ``last_run``'s annotations: the status, linked to the run, and when.
+
+    A run that left readings for later is marked so: "uploaded" alone would say it sent everything.
+    """
     if run_id is None:
         return format_html('<span class="quiet">{}</span>', "never")
-    return format_html("{} {}", link(run_id, badge(status, short=True)), when(at))
+    return format_html("{}{} {}", link(run_id, badge(status, short=True)), waiting_mark(waiting), when(at))
 
 
-def schedule_text(name, enabled, owner="integration", job="run"):
-    """What the django-q2 schedule ``name`` of an integration or account will do next, in words."""
+def schedule_text(name, enabled, owner="integration", job="run", follow_up_name=None):
+    """What the django-q2 schedule ``name`` of an integration or account will do next, in words.
+
+    A follow-up that a run left (uploads/waiting.py) is named after it.
+    """
+    text = _regular_schedule_text(name, enabled, owner, job)
+    follow_up = Schedule.objects.filter(name=follow_up_name).first() if follow_up_name else None
+    if follow_up is None or follow_up.next_run is None:
+        return text
+    return format_html(
+        "{} A follow-up {} {} ({}), for the readings the last one left waiting.",
+        text,
+        job,
+        when(follow_up.next_run),
+        exact(follow_up.next_run),
+    )
+
+
+def _regular_schedule_text(name, enabled, owner, job):
     schedule = Schedule.objects.filter(name=name).first()
     if schedule is None:
         return f"No schedule: the {owner} is disabled." if not enabled else "No schedule yet."
@@ -312,6 +332,7 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
                 last_run_id=last_run(UploadRun, "integration", "pk"),
                 last_run_status=last_run(UploadRun, "integration", "status"),
                 last_run_at=last_run(UploadRun, "integration", "at"),
+                last_run_waiting=last_run(UploadRun, "integration", "waiting"),
             )
         )
 
@@ -362,7 +383,9 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
 
     @admin.display(description="last run", ordering="last_run_at")
     def last_run(self, obj):
-        return last_run_cell(run_link, run_status_badge, obj.last_run_id, obj.last_run_status, obj.last_run_at)
+        return last_run_cell(
+            run_link, run_status_badge, obj.last_run_id, obj.last_run_status, obj.last_run_at, obj.last_run_waiting
+        )
 
     @admin.display(description="runs")
     def runs(self, obj):
@@ -389,7 +412,7 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
             (
                 (
                     run_link(run.pk),
-                    run_status_badge(run.status, short=True),
+                    format_html("{}{}", run_status_badge(run.status, short=True), waiting_mark(run.waiting)),
                     trigger_label(run.trigger),
                     when(run.finished_at or run.started_at or run.queued_at),
                     f"{run.rows:,}",
@@ -440,7 +463,9 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
 
     @admin.display(description="schedule")
     def schedule_info(self, obj):
-        return schedule_text(raptormaps_schedule_name(obj.pk), obj.enabled)
+        return schedule_text(
+            raptormaps_schedule_name(obj.pk), obj.enabled, follow_up_name=raptormaps_follow_up_name(obj.pk)
+        )
 
     @admin.display(description="access token")
     def token_info(self, obj):

@@ -35,6 +35,7 @@ from uploads.admin.display import (
     size,
     trigger_label,
     trigger_text,
+    waiting_mark,
 )
 from uploads.admin.integrations import queue_upload
 from uploads.models import RunTrigger, UploadRun
@@ -117,6 +118,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "duration",
         "log_display",
         "error_display",
+        "waiting_display",
         "attempts_table",
     ]
 
@@ -137,7 +139,8 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def story_fieldsets(self, obj, done, made=()):
         """A run's page: what it ran for and why, what it did (``done``), when, its log, what it made, its calls.
 
-        The owner's link is the field ``<owner_field>_link``. A failed run's page opens with why.
+        The owner's link is the field ``<owner_field>_link``. A failed run's page opens with why;
+        a run that left readings for later says so next.
         """
         fieldsets = [
             (
@@ -160,6 +163,8 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             *made,
             ("Attempts", {"fields": ["attempts_table"]}),
         ]
+        if obj is not None and obj.waiting:
+            fieldsets = [("Still waiting", {"fields": ["waiting_display"], "classes": ["uploads-waiting"]}), *fieldsets]
         if obj is not None and obj.error:
             return [("Error", {"fields": ["error_display"], "classes": ["uploads-error"]}), *fieldsets]
         return fieldsets
@@ -229,7 +234,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_short(self, obj):
-        return self.status_badge_html(obj.status, short=True)
+        return format_html("{}{}", self.status_badge_html(obj.status, short=True), waiting_mark(obj.waiting))
 
     @admin.display(description="trigger", ordering="trigger")
     def trigger_display(self, obj):
@@ -300,6 +305,10 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="error")
     def error_display(self, obj):
         return format_html('<pre class="uploads-pre uploads-error-text">{}</pre>', obj.error)
+
+    @admin.display(description="still waiting")
+    def waiting_display(self, obj):
+        return format_html('<pre class="uploads-pre uploads-waiting-text">{}</pre>', obj.waiting)
 
     @admin.display(description="attempts")
     def attempts_table(self, obj):

@@ -22,6 +22,7 @@ from uploads.admin.display import (
     sync_state_badge,
     sync_status_badge,
     trigger_label,
+    waiting_mark,
     when,
 )
 from uploads.admin.forms import WattCarbonAccountForm, secret_status
@@ -34,7 +35,7 @@ from uploads.admin.integrations import (
 )
 from uploads.admin.outbound import OutboundConnectionAdminMixin, run_now_action
 from uploads.models import RunTrigger, SyncRun, SyncState, WattCarbonAccount
-from uploads.schedules import wattcarbon_schedule_name
+from uploads.schedules import wattcarbon_follow_up_name, wattcarbon_schedule_name
 from uploads.wattcarbon.connection import test_connection
 from uploads.wattcarbon.service import enqueue_sync
 from uploads.wattcarbon.state import asset_states, meter_states
@@ -154,6 +155,7 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
                 last_sync_id=last_run(SyncRun, "account", "pk"),
                 last_sync_status=last_run(SyncRun, "account", "status"),
                 last_sync_at=last_run(SyncRun, "account", "at"),
+                last_sync_waiting=last_run(SyncRun, "account", "waiting"),
             )
         )
 
@@ -173,7 +175,14 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
 
     @admin.display(description="last sync", ordering="last_sync_at")
     def last_sync(self, obj):
-        return last_run_cell(sync_link, sync_status_badge, obj.last_sync_id, obj.last_sync_status, obj.last_sync_at)
+        return last_run_cell(
+            sync_link,
+            sync_status_badge,
+            obj.last_sync_id,
+            obj.last_sync_status,
+            obj.last_sync_at,
+            obj.last_sync_waiting,
+        )
 
     @admin.display(description="syncs")
     def syncs(self, obj):
@@ -196,7 +205,7 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
             (
                 (
                     sync_link(sync.pk),
-                    sync_status_badge(sync.status, short=True),
+                    format_html("{}{}", sync_status_badge(sync.status, short=True), waiting_mark(sync.waiting)),
                     trigger_label(sync.trigger, SYNC_TRIGGER_WORDS),
                     when(sync.finished_at or sync.started_at or sync.queued_at),
                     f"{sync.meters_created:,}",
@@ -247,7 +256,13 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
 
     @admin.display(description="schedule")
     def schedule_info(self, obj):
-        return schedule_text(wattcarbon_schedule_name(obj.pk), obj.enabled, owner="account", job="sync")
+        return schedule_text(
+            wattcarbon_schedule_name(obj.pk),
+            obj.enabled,
+            owner="account",
+            job="sync",
+            follow_up_name=wattcarbon_follow_up_name(obj.pk),
+        )
 
     @admin.display(description="access token")
     def token_info(self, obj):

@@ -47,6 +47,11 @@ class Run(models.Model):
     task_id = models.CharField("django-q2 task ID", max_length=64, blank=True)
     log = models.TextField(blank=True, help_text="What the run did and decided, line by line.")
     error = models.TextField(blank=True)
+    waiting = models.TextField(
+        "still waiting",
+        blank=True,
+        help_text="What the run could not send yet (readings inside the safety lag, hours not over) and when it goes.",
+    )
     queued_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -26,6 +26,7 @@ from uploads.raptormaps.csvfile import PartTooSmall, build_parts
 from uploads.raptormaps.window import farm_windows
 from uploads.secrets import SecretUnavailable
 from uploads.taskcontext import current_task_id
+from uploads.waiting import raptormaps_waiting, settle
 
 __all__ = ["INTERRUPTED_CONSEQUENCE", "enqueue_upload", "lease_name", "queue_run", "run_upload", "work_dir"]
 
@@ -96,6 +97,7 @@ class _Upload:
         self.lease = lease
         self.dry_run_dir = Path(dry_run_dir) if dry_run_dir is not None else None
         self.now = now
+        self.farms, self.until = [], None
 
     def execute(self):
         integration, run = self.integration, self.run
@@ -104,6 +106,7 @@ class _Upload:
             run.add_log("The integration covers no farms; nothing to send.")
             return self._finish(RunStatus.DRY_RUN if self.dry_run_dir is not None else RunStatus.NOTHING)
         until, reason = ingestion_horizon(self.now)
+        self.farms, self.until = farms, until
         since = farm_windows(integration, farms)
         run.window_end = until
         run.window = {farm.farm_id: (since[farm.pk].isoformat() if since[farm.pk] else None) for farm in farms}
@@ -205,7 +208,19 @@ class _Upload:
                 )
 
     def _finish(self, status):
+        if self.until is not None:
+            # What came in after the horizon is said, and fetched by a follow-up once due.
+            waiting = raptormaps_waiting(self.farms, self.until)
+            dry_run = self.dry_run_dir is not None
+            settle(self.run, self.integration, waiting, "run", _DONE[status], dry_run=dry_run, now=self.now)
         return lifecycle.finish(self.run, status)
+
+
+_DONE = {
+    RunStatus.UPLOADED: "Sent up to",
+    RunStatus.NOTHING: "Nothing new up to",
+    RunStatus.DRY_RUN: "Dry run up to",
+}
 
 
 def _window_text(farm, since):

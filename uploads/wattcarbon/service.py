@@ -28,6 +28,7 @@ from uploads.leases import LeaseHolder, LeaseLost
 from uploads.models import Attempt, RunTrigger, SyncRun, SyncStatus, WattCarbonAssetLink, WattCarbonMeterLink
 from uploads.secrets import SecretUnavailable
 from uploads.taskcontext import current_task_id
+from uploads.waiting import settle, wattcarbon_waiting
 from uploads.wattcarbon import payloads
 from uploads.wattcarbon.api import WattCarbonApi, names_custom_id, remote_asset_id
 from uploads.wattcarbon.readings import SERIES
@@ -155,6 +156,9 @@ class _Sync:
         else:
             status = SyncStatus.NOTHING
             run.add_log("Nothing changed since the last sync.")
+        # What came in after the horizon, and hours not over, are said and fetched by a follow-up once due.
+        waiting = wattcarbon_waiting(self.meters, horizon, self._derived_at)
+        settle(run, account, waiting, "sync", _DONE[status], dry_run=self.dry_run, now=self.now)
         return lifecycle.finish(run, status)
 
     # -- 1. meters ---------------------------------------------------------------------------------
@@ -425,6 +429,14 @@ class _Sync:
                 if link.error and id(link) not in self._failed:
                     link.clear_error()
                     link.save(update_fields=["error", "error_at"])
+
+
+_DONE = {
+    SyncStatus.SYNCED: "Synced up to",
+    SyncStatus.NOTHING: "Nothing changed up to",
+    SyncStatus.PARTIAL: "Synced, with problems, up to",
+    SyncStatus.DRY_RUN: "Dry run up to",
+}
 
 
 def _links(model, account, name, objects, save):

@@ -62,7 +62,10 @@ class Command(BaseCommand):
             f"{run.documents} events document(s), {run.write_calls} write call(s)"
         )
         self.stdout.write(self.style.SUCCESS(line) if run.status in GOOD else line)
+        if run.waiting:  # right under the status: it is not all sent
+            self.stdout.write(self.style.WARNING(f"  Still waiting: {run.waiting}"))
         for log_line in run.log.splitlines():
-            self.stdout.write(f"  {log_line}")
+            if log_line != run.waiting:
+                self.stdout.write(f"  {log_line}")
         if run.error:
             self.stderr.write(f"  error: {run.error}")

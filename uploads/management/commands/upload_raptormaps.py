@@ -69,8 +69,11 @@ class Command(BaseCommand):
             f"{run.parts} part(s), {run.rows:,} rows, {run.bytes:,} bytes"
         )
         self.stdout.write(style(line) if style else line)
+        if run.waiting:  # right under the status: it is not all sent
+            self.stdout.write(self.style.WARNING(f"  Still waiting: {run.waiting}"))
         for log_line in run.log.splitlines():
-            self.stdout.write(f"  {log_line}")
+            if log_line != run.waiting:
+                self.stdout.write(f"  {log_line}")
         if run.error:
             self.stderr.write(f"  error: {run.error}")
 
