@@ -25,6 +25,8 @@ __all__ = ["FOLLOW_UP_MARGIN", "OpenHour", "Waiting", "raptormaps_waiting", "set
 # A follow-up starts this long after its readings are due: the horizon is computed from the clock
 # of whichever worker runs it.
 FOLLOW_UP_MARGIN = timedelta(seconds=5)
+# A derived hour still waits for its closing reading this long after it ended; then the meter has stopped.
+OPEN_HOUR_PATIENCE = timedelta(hours=1)
 # A run's note names this many meters whose hour is not over; the rest are counted.
 HOURS_NAMED = 3
 
@@ -120,7 +122,7 @@ def wattcarbon_waiting(meters, horizon, derived_at):
     fed = [(meter, sensor) for meter, sensor in fed if sensor is not None]
     observations = Observation.objects.filter(sensor__in=[sensor for _, sensor in fed], ingested_at__gt=horizon)
     waiting = _after_horizon(horizon, [intervals, bills, observations])
-    waiting.hours = [hour for meter, sensor in fed if (hour := _open_hour(meter, sensor)) is not None]
+    waiting.hours = [hour for meter, sensor in fed if (hour := _open_hour(meter, sensor, horizon)) is not None]
     return waiting
 
 
@@ -182,12 +184,16 @@ def _holding_import(horizon):
     )
 
 
-def _open_hour(meter, sensor):
-    """The hour ``sensor`` was last read in (never complete: no later reading exists yet)."""
+def _open_hour(meter, sensor, horizon):
+    """The hour ``sensor`` was last read in (never complete: no later reading exists yet), while one
+    may still come: an hour over for longer than OPEN_HOUR_PATIENCE is a meter that stopped
+    reporting, not work that waits (the dashboard's freshness is the place for that)."""
     latest = Observation.objects.filter(sensor=sensor).aggregate(latest=Max("observed_at"))["latest"]
     if latest is None:
         return None
     start = latest.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if start + timedelta(hours=1) + OPEN_HOUR_PATIENCE < horizon:
+        return None
     readings = Observation.objects.filter(sensor=sensor, observed_at__gte=start).count()
     return OpenHour(meter=meter.name, start=start, readings=readings)
 

@@ -256,6 +256,10 @@ def test_a_sync_says_what_waits_for_the_lag_and_the_hour_not_over_and_its_follow
     assert followed.waiting.endswith("The next scheduled sync sends them once they are due.")
     assert follow_ups(WATTCARBON_TASK) == []
 
+    # Hours later and still no reading: the meter stopped reporting; nothing is said to wait for it.
+    stopped = run_sync(account, now=later + timedelta(hours=3))
+    assert "Production from" not in stopped.waiting
+
 
 def test_a_sync_with_nothing_waiting_says_nothing_and_cancels_a_pending_follow_up(sandbox, lag):
     account = make_account(base_url=sandbox.url)
