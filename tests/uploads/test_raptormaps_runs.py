@@ -217,11 +217,11 @@ def test_a_cached_token_is_reused_by_the_next_run_and_renewed_when_it_expires(sa
 def test_a_wrong_request_fails_the_run_without_retrying_and_the_next_run_sends_it_all(
     sandbox, integration, sync_worker
 ):
-    sandbox.fault("signed_url", status=404)
+    sandbox.fault("signed_url", status=400)  # (a 404 names the integration: its own test)
     failed = run_task(integration)
     assert failed.status == RunStatus.FAILED
-    assert failed.error.startswith("signed_url: HTTP 404")
-    assert ("signed_url", 404, "gave_up") in operations(failed)
+    assert failed.error.startswith("signed_url: HTTP 400")
+    assert ("signed_url", 400, "gave_up") in operations(failed)
     assert failed.file_parts.get().status == "failed"
     assert not UploadWatermark.objects.exists()
     assert sandbox.uploads() == []

@@ -107,6 +107,9 @@ def test_after_an_account_reset_everything_is_marked_missing_then_comes_back_onc
     assert "WattCarbon has no asset" in dr.error and "a sync links it by its customId or creates it again" in dr.error
     assert "meters: missing on WattCarbon (Riverside warehouse)" in dr.error
     assert SyncState.MISSING.label == "missing on WattCarbon"
+    page = admin_client.get(reverse("admin:portfolio_meter_change", args=[warehouse.meter_id])).content.decode()
+    assert "sync-state-missing" in page and "missing on WattCarbon since" in page
+    assert "wattcarbon_create_again" in admin_client.get(reverse("admin:portfolio_meter_changelist")).content.decode()
     # Nothing was created blindly.
     assert sandbox.wattcarbon()["meters"] == [] and sandbox.wattcarbon()["assets"] == []
 

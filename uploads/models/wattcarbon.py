@@ -79,11 +79,11 @@ class WattCarbonAccount(OutboundConnection):
 
 
 class SyncState(models.TextChoices):
-    MISSING = "missing", "missing on WattCarbon"
     NOT_SYNCED = "not_synced", "not synced"
     SYNCED = "synced", "synced"
     CHANGED = "changed", "changed since sync"
     ERROR = "error", "error"
+    MISSING = "missing", "missing on WattCarbon"
 
 
 class RemoteLink(models.Model):
