@@ -13,8 +13,9 @@ Both services' clients (Raptor Maps, WattCarbon) make every request through
   502/503/504, and a plain 500 a few times) with exponential backoff and jitter, up to a limit,
   and never a 4xx that says the request itself is wrong;
 - renews the token once on a 401, and a signed URL when the storage says it expired;
-- refuses to repeat a request that creates something when its outcome is unknown (the
-  caller looks the object up instead: :class:`OutcomeUnknown`);
+- refuses to repeat a request that creates something when its outcome is unknown (a 500, 502 or
+  504, a reset, a timeout: the caller looks the object up instead, :class:`OutcomeUnknown`), but
+  repeats it after a 429 or a 503, which say the request was not carried out;
 - records one :class:`~uploads.models.Attempt` per request, with the URL and the response
   excerpt redacted (uploads/redaction.py); an XML error answer is read with defusedxml
   (uploads/xmlerrors.py) into one readable line.
@@ -62,8 +63,11 @@ USER_AGENT = "portfolio-manager/0.1 (+solar portfolio uploads)"
 EXCERPT_CHARS = 500
 # Statuses worth another try; a plain 500 is retried only a few times (it is often a bug).
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-# Answers after which a request that creates something may or may not have been carried out.
-SERVER_FAILURES = frozenset({500, 502, 503, 504})
+# Answers after which a request that creates something may or may not have been carried out: the
+# server failed while working (500), or a gateway lost or gave up on its answer (502, 504).
+# A 429 or a 503 refuses the request before any work ("unable to handle the request", RFC 9110
+# 15.6.4; a rate limit): a create is sent again like any call (docs/contracts.md section 3).
+SERVER_FAILURES = frozenset({500, 502, 504})
 # How many times one call renews a signed URL that the storage refused as expired.
 MAX_URL_RENEWALS = 2
 # Bodies stream from disk in blocks this big: few system calls, flat memory.
@@ -99,7 +103,14 @@ class CallFailed(ServiceError):
 
 
 class OutcomeUnknown(ServiceError):
-    """A request that creates something got no answer: it may or may not have been done."""
+    """A request that creates something got no answer: it may or may not have been done.
+
+    ``retry_after`` is the wait in seconds the service asked for (its Retry-After), or None.
+    """
+
+    def __init__(self, message, *, retry_after=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -319,7 +330,7 @@ class Client:
                 self._record(call, method, target, started, clock, None, error, decision, body)
                 if decision.give_up:
                     raise decision.error from None
-                self._wait(decision.wait)
+                self.wait(decision.wait)
                 continue
             finally:
                 if body is not None:
@@ -332,7 +343,7 @@ class Client:
                 raise decision.error
             if decision.renew_token:
                 auth.renew()
-            self._wait(decision.wait)
+            self.wait(decision.wait)
 
     def _deadline_for(self, body):
         """The total seconds of one exchange: the deadline, plus time to send a file body at the minimum rate."""
@@ -369,10 +380,13 @@ class Client:
         if not idempotent and status in SERVER_FAILURES:
             # The server had the whole request: it may have created the thing before it failed.
             message = f"{what}: the service failed after receiving the request; it may have been carried out."
-            return _Decision(
-                give_up=True,
-                error=OutcomeUnknown(redact_text(message, call.secrets), operation=call.operation, status_code=status),
+            error = OutcomeUnknown(
+                redact_text(message, call.secrets),
+                operation=call.operation,
+                status_code=status,
+                retry_after=retry_after_seconds(response),
             )
+            return _Decision(give_up=True, error=error)
         retryable = status in RETRY_STATUSES or (status == 500 and call.retries_500 < self.policy.max_500_retries)
         if not retryable and status == 500:
             # A 500 that stays is given up sooner than the others, but it is still a run of attempts.
@@ -537,7 +551,7 @@ class Client:
 
     # -- waiting -----------------------------------------------------------------------------
 
-    def _wait(self, seconds):
+    def wait(self, seconds):
         """Sleep in slices, showing signs of life to the lease while waiting."""
         left = seconds
         while left > 0:

@@ -210,6 +210,24 @@ WATTCARBON = [
     # On the second of the two interval files: the first one's watermark stays.
     *bursts(WC, "upload_intervals", after=1),
     Case(WC, "429 with Retry-After: 1", fault("create_meter", service=WC, status=429, retry_after=1), words=("429",)),
+    # A 503 refuses the request before any work: the create is sent again in the same sync.
+    Case(WC, "503 with Retry-After: 1", fault("create_meter", service=WC, status=503, retry_after=1), words=("503",)),
+    # A gateway's 502 or 504: the outcome is unknown. A meter cannot be looked up: created again at once
+    # (the next sync would do the same, an hour later); an asset is looked up by its customId first.
+    Case(WC, "502", fault("create_meter", service=WC, status=502), words=("HTTP 502",)),
+    Case(
+        WC,
+        "504 with Retry-After: 1",
+        fault("create_asset", service=WC, status=504, retry_after=1),
+        words=("HTTP 504", "Retry-After"),
+    ),
+    Case(
+        WC,
+        "502 with Retry-After over the limit",
+        fault("create_asset", service=WC, status=502, retry_after=60),
+        "partial",
+        ("asked to wait 60 s (Retry-After) before trying again", f"more than the {RETRY_AFTER_LIMIT} s limit"),
+    ),
     Case(WC, "429 without Retry-After x2", fault("create_meter", service=WC, status=429, times=2), words=("429",)),
     Case(
         WC,
@@ -354,4 +372,8 @@ def what_happened(met, run):
         return f"{first}; the asset was not there, created once"
     if "The next sync creates it again" in run.log:
         return f"{first}; the meter is left for the next sync"
+    if "the next sync tries again" in run.log:
+        return f"{first}; left for the next sync"
+    if "WattCarbon cannot look meters up: if the first create" in run.log:
+        return f"{first}; the meter was created again in the same sync"
     return first

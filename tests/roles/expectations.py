@@ -96,6 +96,8 @@ ACTIONS = {
     "upload_now_action": lambda opts: UPLOAD_NOW,
     "sync_now_action": lambda opts: SYNC_NOW,
     "wattcarbon_sync_now": lambda opts: SYNC_NOW,
+    # Meters missing on WattCarbon: forget their remote id and queue the sync that creates them again.
+    "wattcarbon_create_again": lambda opts: SYNC_NOW,
     "retry_action": lambda opts: {"uploadrun": UPLOAD_NOW, "syncrun": SYNC_NOW}[opts.model_name],
     # django-q2's Resubmit runs a task again: administrators.
     "resubmit_task": lambda opts: Need(role=ADMINISTRATOR),

@@ -95,14 +95,30 @@ def test_a_reset_after_a_create_is_an_unknown_outcome_not_a_second_create(script
     assert outcomes() == [(None, "gave_up")]
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize("status", [500, 502, 504])
 def test_a_server_error_after_a_create_is_an_unknown_outcome_too(scripted, client, status):
     server = scripted((status, {}, "upstream failed"), (201, {}, "{}"))
     with pytest.raises(OutcomeUnknown, match=f"create: HTTP {status}: the service failed after receiving") as caught:
         client.call("create", "POST", server.url, json={"name": "a"}, idempotent=False)
     assert caught.value.status_code == status
+    assert caught.value.retry_after is None
     assert len(server.requests) == 1
     assert outcomes() == [(status, "gave_up")]
+
+
+def test_an_unknown_outcome_carries_the_wait_the_service_asked_for(scripted, client):
+    server = scripted((502, {"Retry-After": "3"}, "upstream failed"))
+    with pytest.raises(OutcomeUnknown) as caught:
+        client.call("create", "POST", server.url, json={"name": "a"}, idempotent=False)
+    assert caught.value.retry_after == 3
+
+
+def test_a_503_on_a_create_is_retried_it_was_not_carried_out(scripted, client, waits):
+    server = scripted((503, {"Retry-After": "1"}, "busy"), (201, {}, "{}"))
+    assert client.call("create", "POST", server.url, json={}, idempotent=False).status_code == 201
+    assert len(server.requests) == 2
+    assert outcomes() == [(503, "retry"), (201, "ok")]
+    assert waits == [1]
 
 
 def test_a_429_on_a_create_is_retried_it_was_not_carried_out(scripted, client, waits):

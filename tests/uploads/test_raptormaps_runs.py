@@ -217,11 +217,11 @@ def test_a_cached_token_is_reused_by_the_next_run_and_renewed_when_it_expires(sa
 def test_a_wrong_request_fails_the_run_without_retrying_and_the_next_run_sends_it_all(
     sandbox, integration, sync_worker
 ):
-    sandbox.fault("signed_url", status=404)
+    sandbox.fault("signed_url", status=400)  # (a 404 names the integration: its own test)
     failed = run_task(integration)
     assert failed.status == RunStatus.FAILED
-    assert failed.error.startswith("signed_url: HTTP 404")
-    assert ("signed_url", 404, "gave_up") in operations(failed)
+    assert failed.error.startswith("signed_url: HTTP 400")
+    assert ("signed_url", 400, "gave_up") in operations(failed)
     assert failed.file_parts.get().status == "failed"
     assert not UploadWatermark.objects.exists()
     assert sandbox.uploads() == []
@@ -296,6 +296,27 @@ def test_another_org_integration_forgets_the_learned_interval_and_the_next_run_l
     assert run_task(integration).status == RunStatus.UPLOADED
     integration.refresh_from_db()
     assert integration.remote_interval_seconds == 3600
+
+
+def test_an_org_integration_raptor_maps_does_not_have_fails_the_run_and_says_what_to_check(
+    sandbox, integration, sync_worker
+):
+    # Deleted on Raptor Maps, or the id of another org's integration: its signed_url answers 404.
+    integration.integration_id = 999
+    integration.save()
+
+    run = run_task(integration)
+
+    assert run.status == RunStatus.FAILED
+    assert run.error == (
+        "Raptor Maps has no org integration 999 (deleted, or another org?): "
+        "check the integration ID with Test connection."
+    )
+    assert [(operation, status) for operation, status, _ in operations(run)][-1] == ("signed_url", 404)
+    assert sandbox.uploads() == []
+    integration.refresh_from_db()
+    assert integration.integration_id == 999  # not changed behind the person's back
+    assert not UploadWatermark.objects.filter(integration=integration).exists()
 
 
 def test_saving_other_fields_keeps_what_was_learned(integration):

@@ -981,6 +981,7 @@ def test_the_meter_filter_finds_meters_no_account_covers_and_refuses_nonsense(ad
         "synced",
         "changed since sync",
         "error",
+        "missing on WattCarbon",
         "no account covers it",
     ]
 

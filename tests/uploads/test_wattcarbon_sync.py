@@ -299,16 +299,83 @@ def test_a_lost_answer_after_an_asset_was_created_ends_with_exactly_one_asset(de
     assert run.assets_created == 2  # the third was found, not created
 
 
-def test_a_server_error_on_create_looks_first_then_creates_once(demo, sandbox):
-    sandbox.fault("create_asset", service=WC, status=503)  # refused before anything was created
+def test_a_502_on_an_asset_create_waits_as_asked_looks_it_up_then_creates_it_once(demo, sandbox):
+    # A gateway's 502: the asset may or may not have been made.
+    sandbox.fault("create_asset", service=WC, status=502, retry_after=1)
 
     run = synced(demo)
 
     assert len(remote_assets(sandbox)) == 3
     statuses = [call["status"] for call in sandbox.calls("create_asset", service=WC)]
-    assert statuses == [503, 201, 201, 201]
-    assert [call["operation"] for call in sandbox.calls(service=WC)].count("find_assets") == 1
+    assert statuses == [502, 201, 201, 201]
+    operations = [call["operation"] for call in sandbox.calls(service=WC)]
+    assert operations.count("find_assets") == 1
+    assert operations.index("find_assets") == operations.index("create_asset") + 1  # looked before creating again
+    assert "WattCarbon asked to wait 1 s (Retry-After); waited, then tried again." in run.log
     assert "is not on WattCarbon; creating it again." in run.log
+
+
+def test_a_503_on_an_asset_create_is_sent_again_it_was_not_carried_out(demo, sandbox):
+    sandbox.fault("create_asset", service=WC, status=503)
+
+    run = synced(demo)
+
+    assert [call["status"] for call in sandbox.calls("create_asset", service=WC)] == [503, 201, 201, 201]
+    assert "find_assets" not in [call["operation"] for call in sandbox.calls(service=WC)]
+    assert run.assets_created == 3
+
+
+def test_a_503_with_retry_after_on_a_meter_create_is_retried_in_the_same_sync(demo, sandbox):
+    sandbox.fault("create_meter", service=WC, status=503, retry_after=1)
+
+    run = synced(demo)
+
+    assert [call["status"] for call in sandbox.calls("create_meter", service=WC)] == [503, 201, 201, 201]
+    names = sorted(meter["name"] for meter in sandbox.wattcarbon()["meters"])
+    assert names == ["Gila Bend production", "Head office gas", "Riverside warehouse"]  # one each
+    assert sorted(remote_meters(demo).values()) == sorted(meter["id"] for meter in sandbox.wattcarbon()["meters"])
+    waited = Attempt.objects.get(sync_run=run, status_code=503)
+    assert (waited.outcome, waited.retry_in_seconds) == ("retry", 1)
+    assert run.meters_created == 3 and run.problems == 0
+
+
+def test_a_502_on_a_meter_create_is_tried_again_in_the_same_sync_and_says_what_it_risks(demo, sandbox):
+    sandbox.fault("create_meter", service=WC, status=502)
+
+    run = synced(demo)
+
+    assert [call["status"] for call in sandbox.calls("create_meter", service=WC)] == [502, 201, 201, 201]
+    assert len(sandbox.wattcarbon()["meters"]) == 3
+    assert "WattCarbon cannot look meters up: if the first create was carried out after all" in run.log
+    assert WattCarbonMeterLink.objects.filter(remote_id=None).count() == 0
+
+
+def test_a_wait_asked_over_the_limit_leaves_the_create_for_the_next_sync_and_says_why(demo, sandbox, settings):
+    settings.UPLOADS_RETRY_AFTER_MAX_SECONDS = 5
+    sandbox.fault("create_asset", service=WC, status=502, retry_after=60)
+
+    run = run_sync(demo)
+
+    assert run.status == SyncStatus.PARTIAL
+    link = WattCarbonAssetLink.objects.get(asset=Asset.objects.order_by("custom_id").first())
+    assert "WattCarbon asked to wait 60 s (Retry-After) before trying again, more than the 5 s limit" in link.error
+    assert "(UPLOADS_RETRY_AFTER_MAX_SECONDS); the next sync tries again." in link.error
+    assert len(sandbox.calls("create_asset", service=WC)) == 3  # that one once, the others once each
+    synced(demo)
+    assert len(remote_assets(sandbox)) == 3
+
+
+def test_a_429_over_the_limit_on_a_meter_create_stops_the_sync_and_says_why(demo, sandbox, settings):
+    settings.UPLOADS_RETRY_AFTER_MAX_SECONDS = 5
+    sandbox.fault("create_meter", service=WC, status=429, retry_after=60)
+
+    run = run_sync(demo)
+
+    assert run.status == SyncStatus.FAILED
+    assert "create_meter: HTTP 429: the service asked to wait 60 s (Retry-After), more than the 5 s limit" in run.error
+    assert not sandbox.wattcarbon()["meters"]
+    synced(demo)
+    assert len(sandbox.wattcarbon()["meters"]) == 3
 
 
 def test_a_custom_id_already_on_wattcarbon_is_linked_and_brought_in_line(demo, sandbox):

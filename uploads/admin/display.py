@@ -56,6 +56,7 @@ SYNC_STATUS_COLOURS = {
 
 # Where a meter or asset stands with an account: green is done, amber is waiting, red needs a person.
 SYNC_STATE_COLOURS = {
+    SyncState.MISSING: "#7f1d1d",
     SyncState.NOT_SYNCED: "#6b7280",
     SyncState.SYNCED: "#15803d",
     SyncState.CHANGED: "#a16207",

@@ -4,7 +4,8 @@ portfolio/ knows nothing of uploads/ (the architecture's one direction), so the 
 added from here: the portfolio app's MeterAdmin and AssetAdmin are subclassed and registered in
 their place (this app comes after portfolio in INSTALLED_APPS, and imports their modules
 first). Each gains a "WattCarbon" column, a "WattCarbon sync" filter, a "Sync now" action and,
-on an object's page, a read-only WattCarbon section. The states come from
+on an object's page, a read-only WattCarbon section; meters also "Create again on WattCarbon",
+for those missing there (uploads/wattcarbon/missing.py). The states come from
 uploads/wattcarbon/state.py, computed for a whole page at once: a handful of queries per page,
 none at all when no account covers the page's portfolios.
 """
@@ -22,7 +23,8 @@ from portfolio.admin.meters import MeterAdmin
 from portfolio.models import Asset, Meter
 from uploads.admin.display import exact, sync_state_badge, when
 from uploads.admin.wattcarbon_accounts import SYNC_STATE_PARAMETER, queue_sync
-from uploads.models import RunTrigger, SyncState, WattCarbonAccount
+from uploads.models import RunTrigger, SyncState, WattCarbonAccount, WattCarbonMeterLink
+from uploads.wattcarbon.missing import create_again
 from uploads.wattcarbon.payloads import NO_EVENTS
 from uploads.wattcarbon.state import asset_states, meter_states
 
@@ -179,13 +181,15 @@ class SyncStateAdminMixin:
         link = item.link
         account_url = reverse("admin:uploads_wattcarbonaccount_change", args=[item.account.pk])
         state = sync_state_badge(item.state, item.detail)
-        if item.detail and item.state != SyncState.ERROR:  # the error has its own row
+        if item.detail and item.state not in (SyncState.ERROR, SyncState.MISSING):  # the error has its own row
             state = format_html('{} <span class="quiet">{}</span>', state, item.detail)
         facts = [("state", state), (self.remote_id_label, item.remote_id or "-")]
         if link is None:
             facts.append(("last synced", "never"))
         else:
             facts.append(("last synced", self._moment(link.synced_at)))
+            if link.missing_at is not None:
+                facts.append(("missing on WattCarbon since", self._moment(link.missing_at)))
             if link.error:
                 facts.append(("last error", format_html('<pre class="uploads-pre">{}</pre>', link.error)))
                 facts.append(("last error at", self._moment(link.error_at)))
@@ -218,7 +222,31 @@ admin.site.unregister(Meter)
 @admin.register(Meter)
 class MeterWithSyncStateAdmin(SyncStateAdminMixin, MeterAdmin):
     remote_id_label = "WattCarbon meter ID"
-    actions = [*(MeterAdmin.actions or ()), "wattcarbon_sync_now"]
+    actions = [*(MeterAdmin.actions or ()), "wattcarbon_sync_now", "wattcarbon_create_again"]
+
+    @admin.action(
+        description="Create again on WattCarbon (meters missing there; all their readings are sent again)",
+        permissions=["wattcarbon_sync"],
+    )
+    def wattcarbon_create_again(self, request, queryset):
+        """Meters whose WattCarbon id answered 404: forget it, and queue a sync that creates them again."""
+        links = list(WattCarbonMeterLink.objects.filter(meter__in=queryset).select_related("account", "meter"))
+        changed = create_again(links)
+        if not changed:
+            self.message_user(
+                request,
+                "None of these meters is missing on WattCarbon: nothing to create again (Sync now sends what changed).",
+                level="warning",
+            )
+            return
+        names = ", ".join(sorted({f"{link.meter.name} on {link.account}" for link in changed}))
+        self.message_user(
+            request,
+            f"Meters to create again on WattCarbon, with all their readings: {names}. The syncs queued now do it.",
+        )
+        accounts = sorted({link.account for link in changed}, key=lambda account: account.name)
+        for account in accounts:
+            queue_sync(request, account, RunTrigger.ADMIN)
 
     def wattcarbon_states(self, objects):
         return meter_states(objects)

@@ -83,6 +83,7 @@ class SyncState(models.TextChoices):
     SYNCED = "synced", "synced"
     CHANGED = "changed", "changed since sync"
     ERROR = "error", "error"
+    MISSING = "missing", "missing on WattCarbon"
 
 
 class RemoteLink(models.Model):
@@ -91,6 +92,9 @@ class RemoteLink(models.Model):
     synced_at = models.DateTimeField("last synced", null=True, blank=True)
     error = models.TextField("last error", blank=True)
     error_at = models.DateTimeField("last error at", null=True, blank=True)
+    # Set when WattCarbon answered 404 for the stored remote id (deleted there, an account reset);
+    # the error says what was found and what brings it back (docs/wattcarbon-sync.md).
+    missing_at = models.DateTimeField("missing on WattCarbon since", null=True, blank=True)
 
     class Meta:
         abstract = True

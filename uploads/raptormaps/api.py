@@ -128,7 +128,19 @@ class RaptorMapsApi:
         return [{name: item.get(name) for name in ORG_INTEGRATION_FIELDS} for item in payload if isinstance(item, dict)]
 
     def signed_url(self):
-        payload = self._get_json("signed_url", SIGNED_URL_PATH.format(id=self.integration.integration_id))
+        integration_id = self.integration.integration_id
+        try:
+            payload = self._get_json("signed_url", SIGNED_URL_PATH.format(id=integration_id))
+        except CallFailed as exc:
+            if exc.status_code != 404:
+                raise
+            # The stored id names no integration of this org: say which, and what to check. The
+            # integration here is left as it is (a person decides which id is right).
+            message = (
+                f"Raptor Maps has no org integration {integration_id} (deleted, or another org?): "
+                "check the integration ID with Test connection."
+            )
+            raise CallFailed(message, operation="signed_url", status_code=404, body=exc.body, reason=message) from None
         # The seed does `url = resp.json()`: a bare string. An object with url/signed_url is accepted too [assumed].
         if isinstance(payload, dict):
             payload = payload.get("url") or payload.get("signed_url")

@@ -75,10 +75,11 @@ def meter_payload(meter):
     }
 
 
-def asset_problems(asset, meter_ids):
+def asset_problems(asset, meter_ids, missing=frozenset()):
     """Why ``asset`` cannot be sent as it stands, one message per problem ("field: what"); [] if it can.
 
-    ``meter_ids`` maps each of the asset's meters to its remote id (None while it has none).
+    ``meter_ids`` maps each of the asset's meters to its remote id (None while it has none);
+    ``missing`` holds those of its meters that are missing on WattCarbon (their id answered 404).
     """
     problems = [f"{field}: {message}" for field, message in asset.kind_errors().items()]
     if asset.kind not in ASSET_KINDS:
@@ -88,7 +89,13 @@ def asset_problems(asset, meter_ids):
     latest = latest_year_built()
     if asset.year_built is not None and not EARLIEST_YEAR_BUILT <= asset.year_built <= latest:
         problems.append(f"yearBuilt: {asset.year_built} is not plausible (from {EARLIEST_YEAR_BUILT} to {latest}).")
-    waiting = sorted(meter.name for meter, remote_id in meter_ids.items() if remote_id is None)
+    gone = sorted(meter.name for meter in meter_ids if meter in missing)
+    waiting = sorted(meter.name for meter, remote_id in meter_ids.items() if remote_id is None and meter not in missing)
+    if gone:
+        problems.append(
+            f"meters: missing on WattCarbon ({', '.join(gone)}); create them again there first "
+            '(Meters, "Create again on WattCarbon").'
+        )
     if waiting:
         problems.append(f"meters: not on WattCarbon yet ({', '.join(waiting)}).")
     return problems

@@ -6,7 +6,10 @@ chunks; assets are created, or updated when their payload changed since the last
 demand-response assets whose events changed get a new events document.
 
 A request the service refused (400, 404, 409, 422) is that object's problem: it is recorded on
-the object and the sync goes on with the others. Anything else (no answer after the retries, a
+the object and the sync goes on with the others. A 404 for a stored remote id marks the object
+"missing on WattCarbon" (uploads/wattcarbon/missing.py). A create that met a 502 or 504 (its
+outcome unknown) is tried again in the same sync, after the wait the service asked for and, for an
+asset, after looking it up by its customId. Anything else (no answer after the retries, a
 5xx, refused credentials) stops the sync. Remote ids and watermarks are saved the moment they are
 known, so a sync that stops loses nothing and the next one goes on from there. A sync with
 nothing changed makes no calls at all. One sync per account at a time: it holds the account's
@@ -23,7 +26,7 @@ from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
 from uploads import lifecycle
 from uploads.horizon import ingestion_horizon
-from uploads.http import CallFailed, OutcomeUnknown, ServiceError
+from uploads.http import RETRY_STATUSES, CallFailed, OutcomeUnknown, ServiceError
 from uploads.leases import LeaseHolder, LeaseLost
 from uploads.models import Attempt, RunTrigger, SyncRun, SyncStatus, WattCarbonAssetLink, WattCarbonMeterLink
 from uploads.secrets import SecretUnavailable
@@ -31,6 +34,7 @@ from uploads.taskcontext import current_task_id
 from uploads.waiting import settle, wattcarbon_waiting
 from uploads.wattcarbon import payloads
 from uploads.wattcarbon.api import WattCarbonApi, names_custom_id, remote_asset_id
+from uploads.wattcarbon.missing import GONE_STATUSES, asset_gone, meter_gone
 from uploads.wattcarbon.readings import SERIES
 
 __all__ = ["INTERRUPTED_CONSEQUENCE", "enqueue_sync", "lease_name", "queue_sync", "run_sync"]
@@ -112,6 +116,7 @@ class _Sync:
         self._failed = set()  # id() of the links that had a problem in this sync
         self._problem_subjects = []
         self._derived_at = {}  # meter pk → when its derived intervals were stamped
+        self._gone_now = set()  # pks of the meters found missing on WattCarbon in this sync
 
     @property
     def api(self):
@@ -166,25 +171,69 @@ class _Sync:
     def create_meters(self):
         for meter in self.meters:
             link = self.meter_links[meter.pk]
+            if link.missing_at is not None:
+                self._still_missing(link)
+                continue
             if link.remote_id is not None:
                 continue
             if self.dry_run:
                 link.remote_id = PLANNED
                 self.run.add_log(f"Would create meter {meter.name} ({meter.meter_type}).")
                 continue
-            try:
-                link.remote_id = self.api.create_meter(payloads.meter_payload(meter), subject=meter)
-            except OutcomeUnknown as exc:
-                self._problem(link, f"{exc} The next sync creates it again (WattCarbon cannot look meters up).")
+            remote_id = self._create_meter(link, meter)
+            if remote_id is None:
                 continue
-            except CallFailed as exc:
-                self._refused(link, exc)
-                continue
+            link.remote_id = remote_id
             link.synced_at = timezone.now()
             link.save(update_fields=["remote_id", "synced_at"])
             self.run.meters_created += 1
             self.run.add_log(f"Created meter {meter.name}: WattCarbon meter {link.remote_id}.")
             self.lease.keep_alive()
+
+    def _create_meter(self, link, meter):
+        """The new meter's id, or None (the problem recorded). A 502 or 504 is tried again in this sync."""
+        payload = payloads.meter_payload(meter)
+        tries = self._create_tries()
+        for number in range(1, tries + 1):
+            try:
+                return self.api.create_meter(payload, subject=meter)
+            except OutcomeUnknown as exc:
+                # No answer at all (a reset, a timeout) most often means the meter was made: left for
+                # the next sync. A gateway's 502 or 504 most often means it never got there.
+                if exc.status_code not in RETRY_STATUSES or number == tries:
+                    self._problem(link, f"{exc} The next sync creates it again (WattCarbon cannot look meters up).")
+                    return None
+                if not self._wait_before_again(link, exc, number):
+                    return None
+                self.run.add_log(
+                    f"{exc} Creating meter {meter.name} again (WattCarbon cannot look meters up: if the first "
+                    "create was carried out after all, it stays on WattCarbon, linked to nothing)."
+                )
+            except CallFailed as exc:
+                self._refused(link, exc)
+                return None
+        return None
+
+    def _create_tries(self):
+        return max(2, self.api.client.policy.max_attempts)
+
+    def _wait_before_again(self, link, exc, number):
+        """Wait as the service asked (Retry-After, up to the limit) or back off; False if it asked too long."""
+        policy = self.api.client.policy
+        asked = exc.retry_after
+        if asked is not None and asked > policy.max_retry_after:
+            self._problem(
+                link,
+                f"{exc} WattCarbon asked to wait {asked:.0f} s (Retry-After) before trying again, more than the "
+                f"{policy.max_retry_after:.0f} s limit (UPLOADS_RETRY_AFTER_MAX_SECONDS); the next sync tries again.",
+            )
+            return False
+        if asked is None:
+            self.api.client.wait(policy.backoff(number))
+        else:
+            self.api.client.wait(asked)
+            self.run.add_log(f"WattCarbon asked to wait {asked:g} s (Retry-After); waited, then tried again.")
+        return True
 
     # -- 3. intervals derived from production meters ---------------------------------------------------
 
@@ -218,7 +267,7 @@ class _Sync:
         waiting = {series: series.links_waiting(saved, latest) for series in SERIES}
         for meter in self.meters:
             link = self.meter_links[meter.pk]
-            if link.remote_id is None or id(link) in self._failed:
+            if link.remote_id is None or link.missing_at is not None or id(link) in self._failed:
                 continue
             until = max(horizon, self._derived_at.get(meter.pk, horizon))
             for series in SERIES:
@@ -246,7 +295,11 @@ class _Sync:
             try:
                 series.upload(self.api, link.remote_id, content, meter)
             except CallFailed as exc:
-                self._refused(link, exc)
+                if exc.status_code in GONE_STATUSES:
+                    self._gone(link, meter_gone(link, exc))
+                    self._gone_now.add(meter.pk)
+                else:
+                    self._refused(link, exc)
                 return False
             # Only the last row's ingestion time is needed: one value, not one per row.
             last_id = rows[-1][0]
@@ -268,14 +321,20 @@ class _Sync:
     def sync_assets(self):
         for asset in self.assets:
             link = self.asset_links[asset.pk]
-            meter_ids = {meter: self._remote_meter_id(meter) for meter in asset.meters.all()}
-            problems = payloads.asset_problems(asset, meter_ids)
+            meters = asset.meters.all()
+            meter_ids = {meter: self._remote_meter_id(meter) for meter in meters}
+            missing = {meter for meter in meters if self._meter_missing(meter)}
+            problems = payloads.asset_problems(asset, meter_ids, missing)
             if problems:
-                self._problem(link, "Not sent: " + " ".join(problems))
+                if link.remote_id and link.missing_at is None and any(m.pk in self._gone_now for m in missing):
+                    self._check_still_there(link, asset)
+                self._not_sent(link, problems)
                 continue
             payload = payloads.asset_payload(asset, meter_ids)
             digest = payloads.fingerprint(payload)
-            if not link.remote_id:
+            if link.missing_at is not None:
+                self._relink(link, asset, payload, digest)
+            elif not link.remote_id:
                 self._create_asset(link, asset, payload, digest)
             elif digest != link.fingerprint:
                 self._update_asset(link, asset, payloads.changed_fields(link.payload, payload), payload, digest)
@@ -283,18 +342,72 @@ class _Sync:
 
     def _remote_meter_id(self, meter):
         link = self.meter_links.get(meter.pk)  # None: a meter of another portfolio
-        return link.remote_id if link is not None else None
+        return link.remote_id if link is not None and link.missing_at is None else None
+
+    def _meter_missing(self, meter):
+        link = self.meter_links.get(meter.pk)
+        return link is not None and link.missing_at is not None
+
+    def _not_sent(self, link, problems):
+        message = "Not sent: " + " ".join(problems)
+        if link.missing_at is not None:
+            message = (
+                f"WattCarbon has no asset {link.remote_id} any more (deleted there, or the account was reset); "
+                f"once it can be sent, a sync links it by its customId or creates it again. {message}"
+            )
+        self._problem(link, message)
+
+    def _check_still_there(self, link, asset):
+        """Its meters just turned out missing on WattCarbon (deleted, an account reset): is the asset there?"""
+        if self.dry_run:
+            return
+        found = self._find(link, asset)
+        if found is None or (found is not False and remote_asset_id(found) != link.remote_id):
+            self.run.add_log(f"Asset {asset.custom_id}: WattCarbon has no asset {link.remote_id} any more either.")
+            link.missing_at = timezone.now()
+            link.save(update_fields=["missing_at"])
+
+    def _relink(self, link, asset, payload, digest):
+        """An asset missing on WattCarbon: link the one with its customId, or create it again."""
+        if self.dry_run:
+            self.run.add_log(
+                f"Would look asset {asset.custom_id} up by its customId (missing on WattCarbon) and link it, "
+                "or create it again."
+            )
+            return
+        found = self._find(link, asset)
+        if found is False:
+            return
+        # Whatever WattCarbon holds now, its events are sent again.
+        link.events_fingerprint, link.events_synced_at = "", None
+        link.save(update_fields=["events_fingerprint", "events_synced_at"])
+        if found is not None:
+            self.run.add_log(
+                f"Asset {asset.custom_id} was missing on WattCarbon; found asset {remote_asset_id(found)} "
+                "by its customId and linked it."
+            )
+            self._adopt(link, asset, found, payload, digest)
+            return
+        self.run.add_log(
+            f"Asset {asset.custom_id} was missing on WattCarbon; no asset has its customId: creating it again."
+        )
+        link.remote_id = ""
+        self._create_asset(link, asset, payload, digest)
 
     def _create_asset(self, link, asset, payload, digest):
         if self.dry_run:
             link.remote_id = str(PLANNED)
             self.run.add_log(f"Would create asset {asset.custom_id} ({asset.kind}).")
             return
-        for _ in range(2):
+        tries = self._create_tries()
+        for number in range(1, tries + 1):
             try:
                 answer = self.api.create_asset(payload, subject=asset)
             except OutcomeUnknown as exc:
-                # It may exist now: look before creating it again, so a retry never makes a twin.
+                # It may exist now: wait as asked, then look before creating it again, so a retry never
+                # makes a twin.
+                if not self._wait_before_again(link, exc, number):
+                    return
                 found = self._find(link, asset)
                 if found is False:
                     return
@@ -302,6 +415,8 @@ class _Sync:
                     self.run.add_log(f"{exc} Found asset {asset.custom_id} by its customId; linked it.")
                     self._adopt(link, asset, found, payload, digest)
                     return
+                if number == tries:
+                    break
                 self.run.add_log(f"{exc} Asset {asset.custom_id} is not on WattCarbon; creating it again.")
                 continue
             except CallFailed as exc:
@@ -320,7 +435,8 @@ class _Sync:
             self.run.add_log(f"Created asset {asset.custom_id}: WattCarbon asset {link.remote_id}.")
             return
         self._problem(
-            link, "Two creates ended without a clear answer and no asset has its customId; the next sync tries again."
+            link,
+            f"{tries} creates ended without a clear answer and no asset has its customId; the next sync tries again.",
         )
 
     def _find(self, link, asset):
@@ -333,8 +449,8 @@ class _Sync:
 
     def _adopt(self, link, asset, found, payload, digest):
         """Link an asset found on WattCarbon, then bring its fields in line with ours."""
-        link.remote_id = remote_asset_id(found)
-        link.save(update_fields=["remote_id"])
+        link.remote_id, link.missing_at = remote_asset_id(found), None
+        link.save(update_fields=["remote_id", "missing_at"])
         remote = {key: value for key, value in found.items() if key in payloads.ASSET_FIELDS and value is not None}
         changes = payloads.changed_fields(remote, payload)
         if changes:
@@ -350,7 +466,7 @@ class _Sync:
         try:
             self.api.update_asset(link.remote_id, changes, subject=asset)
         except CallFailed as exc:
-            self._refused(link, exc)
+            self._refused_or_gone(link, exc)
             return
         self._accepted(link, payload, digest)
         self.run.assets_updated += 1
@@ -358,16 +474,21 @@ class _Sync:
 
     def _accepted(self, link, payload, digest, remote_id=None):
         if remote_id is not None:
-            link.remote_id = remote_id
+            link.remote_id, link.missing_at = remote_id, None
         link.payload, link.fingerprint, link.synced_at = payload, digest, timezone.now()
-        link.save(update_fields=["remote_id", "payload", "fingerprint", "synced_at"])
+        link.save(update_fields=["remote_id", "missing_at", "payload", "fingerprint", "synced_at"])
 
     # -- 5. demand-response events --------------------------------------------------------------------
 
     def upload_events(self):
         for asset in self.assets:
             link = self.asset_links[asset.pk]
-            if asset.kind not in KINDS_WITH_EVENTS or not link.remote_id or id(link) in self._failed:
+            if (
+                asset.kind not in KINDS_WITH_EVENTS
+                or not link.remote_id
+                or link.missing_at is not None
+                or id(link) in self._failed
+            ):
                 continue
             pending = payloads.pending_events(asset, link.events_fingerprint)
             if pending is None:
@@ -383,7 +504,7 @@ class _Sync:
                 self._problem(link, f"{exc} The events are sent again by the next sync.")
                 continue
             except CallFailed as exc:
-                self._refused(link, exc)
+                self._refused_or_gone(link, exc)
                 continue
             link.events_fingerprint, link.events_synced_at = digest, timezone.now()
             link.save(update_fields=["events_fingerprint", "events_synced_at"])
@@ -411,6 +532,27 @@ class _Sync:
         if exc.status_code not in OBJECT_STATUSES:
             raise exc
 
+    def _refused_or_gone(self, link, exc):
+        """A call on an asset's stored id: a 404 says the asset is missing on WattCarbon."""
+        if exc.status_code in GONE_STATUSES:
+            self._gone(link, asset_gone(link, exc))
+        else:
+            self._refused(link, exc)
+
+    def _gone(self, link, message):
+        """The stored remote id names nothing on WattCarbon any more: mark the link missing."""
+        self._problem(link, message)
+        link.missing_at = link.error_at or timezone.now()
+        if not self.dry_run:
+            link.save(update_fields=["missing_at"])
+
+    def _still_missing(self, link):
+        """A meter still missing on WattCarbon: a problem of every sync until a person acts (its message stays)."""
+        self._failed.add(id(link))
+        self._problem_subjects.append(_subject(link))
+        self.run.problems += 1
+        self.run.add_log(f"Problem with {_subject(link)}: {link.error}")
+
     def _problem(self, link, message):
         self._failed.add(id(link))
         self._problem_subjects.append(_subject(link))
@@ -426,7 +568,7 @@ class _Sync:
             return
         for links in (self.meter_links, self.asset_links):
             for link in links.values():
-                if link.error and id(link) not in self._failed:
+                if link.error and id(link) not in self._failed and link.missing_at is None:
                     link.clear_error()
                     link.save(update_fields=["error", "error_at"])
 

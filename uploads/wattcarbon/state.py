@@ -1,4 +1,5 @@
-"""Where each meter and asset stands with each WattCarbon account: not synced, synced, changed, error.
+"""Where each meter and asset stands with each WattCarbon account: missing there, error, not synced,
+changed, synced.
 
 For the admin's column, filter and detail. A handful of queries for any number of objects: the
 links, which of them have readings waiting (one index seek each, in one statement per series),
@@ -17,7 +18,7 @@ from uploads.wattcarbon.readings import SERIES
 __all__ = ["ObjectState", "asset_states", "meter_states", "overall"]
 
 # Worst first: an object shows the worst of its states across accounts.
-SEVERITY = (SyncState.ERROR, SyncState.NOT_SYNCED, SyncState.CHANGED, SyncState.SYNCED)
+SEVERITY = (SyncState.MISSING, SyncState.ERROR, SyncState.NOT_SYNCED, SyncState.CHANGED, SyncState.SYNCED)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ def meter_states(meters):
         states = []
         for account in accounts.get(meter.portfolio_id, []):
             link = links.get((account.pk, meter.pk))
-            if link is not None and link.error:
+            if link is not None and link.missing_at is not None:
+                states.append(ObjectState(account, SyncState.MISSING, link, link.error))
+            elif link is not None and link.error:
                 states.append(ObjectState(account, SyncState.ERROR, link, link.error))
             elif link is None or link.remote_id is None:
                 states.append(ObjectState(account, SyncState.NOT_SYNCED, link))
@@ -85,29 +88,34 @@ def asset_states(assets):
         for link in WattCarbonAssetLink.objects.filter(asset_id__in=[asset.pk for asset in assets])
     }
     meter_pks = {meter.pk for asset in assets for meter in asset.meters.all()}
-    meter_ids = {
-        (account_id, meter_id): remote_id
-        for account_id, meter_id, remote_id in WattCarbonMeterLink.objects.filter(meter_id__in=meter_pks).values_list(
-            "account_id", "meter_id", "remote_id"
-        )
-    }
+    meter_ids = {}
+    missing = set()
+    for account_id, meter_id, remote_id, missing_at in WattCarbonMeterLink.objects.filter(
+        meter_id__in=meter_pks
+    ).values_list("account_id", "meter_id", "remote_id", "missing_at"):
+        meter_ids[account_id, meter_id] = None if missing_at is not None else remote_id
+        if missing_at is not None:
+            missing.add((account_id, meter_id))
     result = {}
     for asset in assets:
         states = []
         for account in accounts.get(asset.portfolio_id, []):
             link = links.get((account.pk, asset.pk))
-            states.append(_asset_state(account, asset, link, meter_ids))
+            states.append(_asset_state(account, asset, link, meter_ids, missing))
         result[asset.pk] = states
     return result
 
 
-def _asset_state(account, asset, link, meter_ids):
+def _asset_state(account, asset, link, meter_ids, missing):
+    if link is not None and link.missing_at is not None:
+        return ObjectState(account, SyncState.MISSING, link, link.error)
     if link is not None and link.error:
         return ObjectState(account, SyncState.ERROR, link, link.error)
     if link is None or not link.remote_id:
         return ObjectState(account, SyncState.NOT_SYNCED, link)
     remote_meters = {meter: meter_ids.get((account.pk, meter.pk)) for meter in asset.meters.all()}
-    problems = payloads.asset_problems(asset, remote_meters)
+    gone = {meter for meter in asset.meters.all() if (account.pk, meter.pk) in missing}
+    problems = payloads.asset_problems(asset, remote_meters, gone)
     if problems:
         return ObjectState(account, SyncState.CHANGED, link, "Cannot be sent as it is: " + " ".join(problems))
     payload = payloads.asset_payload(asset, remote_meters)
