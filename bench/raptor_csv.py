@@ -244,11 +244,11 @@ def upload_throughput(runs=3):
     """
     import requests
 
+    from sandbox.control import SandboxControl
+    from sandbox.raptormaps import DEFAULT_API_TOKEN, DEFAULT_INTEGRATION_ID
     from uploads.http import Client, RetryPolicy
     from uploads.models import Service
     from uploads.raptormaps.api import put_to_signed_url
-    from uploads.sandbox.control import SandboxControl
-    from uploads.sandbox.raptormaps import DEFAULT_API_TOKEN, DEFAULT_INTEGRATION_ID
 
     logging.getLogger("uploads.http").setLevel(logging.WARNING)  # one line per PUT is noise here
     work = WORK / "upload"

@@ -1,6 +1,6 @@
 """Upload runs end to end: the django-q2 task (sync mode) → the service → HTTP → the sandbox on 127.0.0.1.
 
-The sandbox is a real server (uploads/sandbox/) that checks tokens, signed URLs and the CSV
+The sandbox is a real server (sandbox/) that checks tokens, signed URLs and the CSV
 strictly, so what it accepted is what Raptor Maps would be sent. Expected values are
 recomputed here from the observations, independently of the CSV generator.
 """
@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from portfolio.models import Observation, Sensor
+from sandbox import raptormaps as sandbox_defaults
 from tests.uploads.expectations import (
     assert_values_match,
     expected_rows,
@@ -23,7 +24,6 @@ from tests.uploads.expectations import (
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
 from uploads.models import Attempt, RunStatus, UploadRun, UploadWatermark
 from uploads.raptormaps.service import queue_run
-from uploads.sandbox import raptormaps as sandbox_defaults
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries")]
 

@@ -1,7 +1,7 @@
 """The sandbox's HTTP server: standard library only, HTTP/1.1 with keep-alive, one thread per connection.
 
 ``start_sandbox()`` runs it in a background thread (tests, benchmarks); ``serve()`` runs it until
-Ctrl-C (the ``sandbox`` management command and ``python -m uploads.sandbox``). Neither needs
+Ctrl-C (the ``sandbox`` management command and ``python -m sandbox``). Neither needs
 Django settings.
 """
 
@@ -19,10 +19,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from uploads.sandbox.app import CONTROL_PREFIX, Sandbox
-from uploads.sandbox.exchange import BadRequest, IncompleteBody, Request, broken_json, html_error_page, json_error
+from sandbox.app import CONTROL_PREFIX, Sandbox
+from sandbox.exchange import BadRequest, IncompleteBody, Request, broken_json, html_error_page, json_error
 
-log = logging.getLogger("uploads.sandbox")
+log = logging.getLogger("sandbox")
 
 IDLE_TIMEOUT = 120  # seconds a kept-alive connection may wait for its next request
 SMALL_LEFTOVER = 64 * 1024  # an unread body this small is read and dropped, keeping the connection

@@ -1,13 +1,13 @@
-"""``python -m uploads.sandbox [--host H] [--port P] [--data-dir DIR]``: the sandbox without Django."""
+"""``python -m sandbox [--host H] [--port P] [--data-dir DIR]``: the sandbox without Django."""
 
 import argparse
 import tempfile
 
-from uploads.sandbox.server import serve
+from sandbox.server import serve
 
 
 def main():
-    parser = argparse.ArgumentParser(prog="python -m uploads.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--data-dir", help="where uploads are stored (default: a temporary directory)")

@@ -19,11 +19,11 @@ import uuid
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 
-from uploads.sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, json_response, route
-from uploads.sandbox.requestlog import utc_now_iso
-from uploads.sandbox.service import ConfiguredService
-from uploads.sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, Check, UrlSigner
-from uploads.sandbox.storage import s3_error, store_body
+from sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, json_response, route
+from sandbox.requestlog import utc_now_iso
+from sandbox.service import ConfiguredService
+from sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, Check, UrlSigner
+from sandbox.storage import s3_error, store_body
 
 AUDIENCE = "api://customer-api"
 DEFAULT_CLIENT_ID = "sandbox-client"

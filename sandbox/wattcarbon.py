@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from uploads.sandbox import wattcarbon_bodies as bodies
-from uploads.sandbox import wattcarbon_csv
-from uploads.sandbox.exchange import BadRequest, IncompleteBody, json_response, route
-from uploads.sandbox.requestlog import utc_now_iso
-from uploads.sandbox.series import SeriesStore, Stale, instant_iso
-from uploads.sandbox.service import ConfiguredService
-from uploads.sandbox.wattcarbon_http import (
+from sandbox import wattcarbon_bodies as bodies
+from sandbox import wattcarbon_csv
+from sandbox.exchange import BadRequest, IncompleteBody, json_response, route
+from sandbox.requestlog import utc_now_iso
+from sandbox.series import SeriesStore, Stale, instant_iso
+from sandbox.service import ConfiguredService
+from sandbox.wattcarbon_http import (
     ApiError,
     file_part,
     file_problem,
@@ -37,7 +37,7 @@ from uploads.sandbox.wattcarbon_http import (
     unauthorised,
 )
 
-log = logging.getLogger("uploads.sandbox")
+log = logging.getLogger("sandbox")
 
 DEFAULT_EMAIL = "sandbox@wattcarbon.invalid"
 DEFAULT_API_KEY = "sandbox-wattcarbon-api-key"

@@ -1,10 +1,10 @@
 """The sandbox as a whole, apart from sockets: its services, their routes, faults, the request log."""
 
-from uploads.sandbox.control_api import ControlApi
-from uploads.sandbox.faults import FaultBoard
-from uploads.sandbox.raptormaps import RaptorMaps
-from uploads.sandbox.requestlog import RequestLog
-from uploads.sandbox.wattcarbon import WattCarbon
+from sandbox.control_api import ControlApi
+from sandbox.faults import FaultBoard
+from sandbox.raptormaps import RaptorMaps
+from sandbox.requestlog import RequestLog
+from sandbox.wattcarbon import WattCarbon
 
 CONTROL_PREFIX = "/_sandbox/"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from uploads.sandbox.server import serve
+from sandbox.server import serve
 
 
 class Command(BaseCommand):
