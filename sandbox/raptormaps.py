@@ -22,7 +22,7 @@ from http import HTTPStatus
 from sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, json_response, route
 from sandbox.requestlog import utc_now_iso
 from sandbox.service import ConfiguredService
-from sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, Check, UrlSigner
+from sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, META_PREFIX, Check, UrlSigner, signed_meta_headers
 from sandbox.storage import s3_error, store_body
 
 AUDIENCE = "api://customer-api"
@@ -78,6 +78,9 @@ class Settings:
     org_integrations: tuple = field(default_factory=lambda: copy.deepcopy(DEFAULT_ORG_INTEGRATIONS))
     # Off only to measure transport alone: uploads are then stored and hashed, not checked.
     check_csv: bool = True
+    # On: signed URLs are signed with object metadata (x-amz-meta-* headers the PUT must send), and
+    # the signed_url answer is {"url", "headers"} instead of the seed's bare string.
+    signed_metadata: bool = False
 
     def as_json(self):
         return {
@@ -88,6 +91,7 @@ class Settings:
             "api_tokens": list(self.api_tokens),
             "org_integrations": copy.deepcopy(list(self.org_integrations)),
             "check_csv": self.check_csv,
+            "signed_metadata": self.signed_metadata,
         }
 
 
@@ -268,20 +272,30 @@ class RaptorMaps(ConfiguredService):
         signed_at = time.time()
         if request.fault is not None and request.fault.mode == "expired":
             signed_at -= settings.signed_url_ttl + 60
+        metadata = None
+        if settings.signed_metadata:
+            metadata = {
+                META_PREFIX + "org-id": str(integration["org_id"]),
+                META_PREFIX + "integration-id": str(integration_id),
+            }
         url = self._signer.sign(
-            f"http://{request.host}", f"/storage/{BUCKET}/{key}", settings.signed_url_ttl, signed_at
+            f"http://{request.host}", f"/storage/{BUCKET}/{key}", settings.signed_url_ttl, signed_at, metadata
         )
         with self._lock:
             self._signed_urls_issued += 1
+        if metadata:  # the headers the URL is signed with, which the URL itself does not carry
+            return json_response(200, {"url": url, "headers": metadata})
         return json_response(200, url)  # a bare JSON string, as the seed reads it
 
     # --- the PUT to the signed URL ------------------------------------------------------------------
 
     def put_object(self, request):
         """S3's checks in S3's order, then the body to a file, hashed and checked as the contract's CSV."""
-        check = self._signer.check(request.path, request.query, time.time())
-        if check is Check.UNSIGNED:
-            return s3_error(403, "AccessDenied", "Anonymous PUT is not allowed: the URL carries no X-Amz-Signature")
+        refusal = self._refuse_credentials(request)
+        if refusal:
+            return refusal
+        metadata = {name: request.headers.get(name, "") for name in signed_meta_headers(request.query)}
+        check = self._signer.check(request.path, request.query, time.time(), metadata)
         if check is Check.MISMATCH:
             return s3_error(
                 403,
@@ -318,7 +332,7 @@ class RaptorMaps(ConfiguredService):
                 note=str(error),
             )
         finally:
-            self._end_receiving(key, shape, stored, generation)
+            self._end_receiving(key, shape, stored, generation, metadata)
         report = stored.report
         if report is not None and not report.valid:
             return s3_error(
@@ -328,6 +342,41 @@ class RaptorMaps(ConfiguredService):
                 problems=report.messages(),
             )
         return Response(200, b"", None, {"ETag": f'"{stored.sha256}"'})
+
+    @staticmethod
+    def _refuse_credentials(request):
+        """The storage host takes the URL's signature alone: a bearer token sent along is refused
+        (S3: one auth mechanism per request), as are x-amz-* headers the URL is not signed for and
+        signed x-amz-meta-* headers the request leaves out. None when the request passes."""
+        if request.headers.get("Authorization") is not None:
+            return s3_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
+                "string parameter or the Authorization header should be specified",
+                details={"ArgumentName": "Authorization"},  # never its value: the storage host must not see it
+                note="an Authorization header came with the signed URL's PUT",
+            )
+        if not request.query.get("X-Amz-Signature"):
+            return s3_error(403, "AccessDenied", "Anonymous PUT is not allowed: the URL carries no X-Amz-Signature")
+        signed = signed_meta_headers(request.query)
+        unsigned = sorted({name.lower() for name in request.headers if name.lower().startswith("x-amz-")} - set(signed))
+        if unsigned:
+            return s3_error(
+                403,
+                "AccessDenied",
+                "There were headers present in the request which were not signed",
+                details={"HeadersNotSigned": ", ".join(unsigned)},
+            )
+        missing = [name for name in signed if request.headers.get(name) is None]
+        if missing:
+            return s3_error(
+                403,
+                "SignatureDoesNotMatch",
+                f"{SIGNATURE_MISMATCH}: the URL is signed for the header(s) {', '.join(missing)}, "
+                "which the request did not send",
+            )
+        return None
 
     @staticmethod
     def _refuse_headers(request, settings):
@@ -357,10 +406,10 @@ class RaptorMaps(ConfiguredService):
             )
         return None
 
-    def _end_receiving(self, key, shape, stored, generation):
+    def _end_receiving(self, key, shape, stored, generation, metadata):
         """Record a file received whole (``stored``) and mark its URL used, in one step, so that a
         racing PUT to the same URL sees it either in progress or used, never free."""
-        upload = stored and self._upload_record(key, shape, stored)
+        upload = stored and self._upload_record(key, shape, stored, metadata)
         with self._lock:
             self._receiving.discard(key)
             if upload is None:
@@ -372,12 +421,14 @@ class RaptorMaps(ConfiguredService):
             self._used_keys.add(key)
 
     @staticmethod
-    def _upload_record(key, shape, stored):
+    def _upload_record(key, shape, stored, metadata):
         report = stored.report
         return {
             "key": key,
             "org_id": int(shape["org_id"]),
             "integration_id": int(shape["integration_id"]),
+            # The object's x-amz-meta-* metadata by name, as S3 keeps it (without the prefix).
+            "metadata": {name[len(META_PREFIX) :]: value for name, value in metadata.items()},
             "bytes": stored.size,
             "rows": report.rows if report else None,
             "sha256": stored.sha256,
@@ -483,10 +534,13 @@ def _org_integration(item):
     return {name: merged[name] for name in INTEGRATION_FIELDS}
 
 
-def _flag(value):
-    if not isinstance(value, bool):
-        raise ValueError("check_csv must be true or false")
-    return value
+def _flag(name):
+    def parse(value):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false")
+        return value
+
+    return parse
 
 
 SETTING_PARSERS = {
@@ -496,7 +550,8 @@ SETTING_PARSERS = {
     "clients": _clients,
     "api_tokens": _api_tokens,
     "org_integrations": _org_integrations,
-    "check_csv": _flag,
+    "check_csv": _flag("check_csv"),
+    "signed_metadata": _flag("signed_metadata"),
 }
 
 # Set here: the parsers are defined after the class.

@@ -23,6 +23,7 @@ DEFAULT_CONFIG = {
     "api_tokens": ["sandbox-api-token"],
     "org_integrations": list(DEFAULT_ORG_INTEGRATIONS),
     "check_csv": True,
+    "signed_metadata": False,
 }
 
 

@@ -306,3 +306,17 @@ def test_saving_other_fields_keeps_what_was_learned(integration):
     loaded.save()
     loaded.refresh_from_db()
     assert loaded.remote_interval_seconds == 1800
+
+
+# -- the storage host's stricter rules ---------------------------------------------------------
+
+
+def test_a_url_signed_with_metadata_gets_its_headers_and_the_put_no_bearer_token(sandbox, integration, sync_worker):
+    """The sandbox refuses a PUT that carries an Authorization header or leaves out a signed
+    x-amz-meta-* header: the run going through shows the client sends exactly what is signed."""
+    sandbox.configure(signed_metadata=True)
+    run = run_task(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    [upload] = sandbox.uploads()
+    assert upload["metadata"] == {"org-id": "1", "integration-id": "101"}
+    assert [call["status"] for call in sandbox.calls("put")] == [200]
