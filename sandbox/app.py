@@ -91,6 +91,10 @@ class Sandbox:
         for service in self.services.values():
             service.reset()
 
+    def kept(self):
+        """What the services kept from before a restart, in words ("" when nothing)."""
+        return "; ".join(filter(None, (service.kept() for service in self.services.values())))
+
     def describe(self, base_url):
         return [service.describe(base_url) for service in self.services.values()]
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 
 from sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, json_response, route
+from sandbox.persist import StateStore
 from sandbox.requestlog import utc_now_iso
 from sandbox.service import ConfiguredService
 from sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, META_PREFIX, Check, UrlSigner, signed_meta_headers
@@ -37,6 +38,7 @@ DEFAULT_TOKEN_TTL = 3600
 DEFAULT_SIGNED_URL_TTL = 15 * 60
 DEFAULT_MAX_PUT_BYTES = 5_000_000_000
 BUCKET = "raptormaps-uploads"
+STATE_FILE = "raptormaps-state.sqlite3"
 ISSUER = "https://sandbox.raptormaps.invalid/"
 
 INTEGRATION_FIELDS = ("id", "org_id", "api_type", "auth_info", "query_interval_secs", "settings", "enabled")
@@ -110,25 +112,41 @@ class RaptorMaps(ConfiguredService):
         self._secret = secrets.token_bytes(32)
         self._signer = UrlSigner(self._secret)
         self._storage = data_dir / BUCKET
+        self._state = StateStore(data_dir / STATE_FILE)
         self._initial = Settings()
         self._generation = 0
-        self.reset()
+        self._start()
+
+    def _start(self):
+        """The start settings, no tokens; the uploads received before a restart (persist.py)."""
+        counters = self._state.counters()
+        with self._lock:
+            self._settings = self._initial
+            self._tokens = {}  # issued access token -> when it expires (epoch seconds); not kept
+            self._tokens_issued = counters.get("tokens_issued", 0)
+            self._signed_urls_issued = counters.get("signed_urls_issued", 0)
+            # A record whose file is gone (removed by hand) is dropped with it.
+            self._uploads = [
+                upload for _, upload in self._state.records("uploads") if (self._storage / upload["key"]).is_file()
+            ]
+            self._incomplete = [record for _, record in self._state.records("incomplete")]
+            # One signed URL per PUT. URLs signed before a restart no longer match its new secret anyway.
+            self._used_keys = {upload["key"] for upload in self._uploads}
+            self._receiving = set()
+            # A PUT still arriving when the sandbox resets must not record into the new state.
+            self._generation += 1
+            self._storage.mkdir(parents=True, exist_ok=True)
 
     def reset(self):
         """Start afresh: the start settings, no tokens, no uploads, an empty storage folder."""
         with self._lock:
-            self._settings = self._initial
-            self._tokens = {}  # issued access token -> when it expires (epoch seconds)
-            self._tokens_issued = 0
-            self._signed_urls_issued = 0
-            self._uploads = []
-            self._incomplete = []
-            self._used_keys = set()  # one signed URL per PUT
-            self._receiving = set()
-            # A PUT still arriving when the sandbox resets must not record into the new state.
-            self._generation += 1
+            self._generation += 1  # a PUT arriving meanwhile records nothing, in memory or on disk
+            self._state.clear()
             shutil.rmtree(self._storage, ignore_errors=True)
-            self._storage.mkdir(parents=True, exist_ok=True)
+        self._start()
+
+    def close(self):
+        self._state.close()
 
     # --- the service's shape ------------------------------------------------------------------------
 
@@ -159,6 +177,11 @@ class RaptorMaps(ConfiguredService):
                 "signed_urls_issued": self._signed_urls_issued,
                 "config": self._settings.as_json(),
             }
+
+    def kept(self):
+        with self._lock:
+            count = len(self._uploads)
+        return f"Raptor Maps {count} upload(s)" if count else ""
 
     def describe(self, base_url):
         with self._lock:
@@ -197,6 +220,7 @@ class RaptorMaps(ConfiguredService):
             token = self._jwt(payload["client_id"], now, settings.token_ttl)
             self._tokens[token] = now + settings.token_ttl
             self._tokens_issued += 1
+            self._state.put("counters", "tokens_issued", self._tokens_issued)
         return json_response(200, {"access_token": token, "token_type": "Bearer", "expires_in": settings.token_ttl})
 
     def _jwt(self, client_id, now, ttl):
@@ -283,6 +307,7 @@ class RaptorMaps(ConfiguredService):
         )
         with self._lock:
             self._signed_urls_issued += 1
+            self._state.put("counters", "signed_urls_issued", self._signed_urls_issued)
         if metadata:  # the headers the URL is signed with, which the URL itself does not carry
             return json_response(200, {"url": url, "headers": metadata})
         return json_response(200, url)  # a bare JSON string, as the seed reads it
@@ -419,6 +444,7 @@ class RaptorMaps(ConfiguredService):
                 return
             self._uploads.append(upload)
             self._used_keys.add(key)
+            self._state.put("uploads", key, upload)
 
     @staticmethod
     def _upload_record(key, shape, stored, metadata):
@@ -439,17 +465,17 @@ class RaptorMaps(ConfiguredService):
         }
 
     def _record_incomplete(self, key, shape, error):
+        record = {
+            "key": key,
+            "org_id": int(shape["org_id"]),
+            "integration_id": int(shape["integration_id"]),
+            "expected_bytes": error.expected,
+            "received_bytes": error.received,
+            "at": utc_now_iso(),
+        }
         with self._lock:
-            self._incomplete.append(
-                {
-                    "key": key,
-                    "org_id": int(shape["org_id"]),
-                    "integration_id": int(shape["integration_id"]),
-                    "expected_bytes": error.expected,
-                    "received_bytes": error.received,
-                    "at": utc_now_iso(),
-                }
-            )
+            self._incomplete.append(record)
+            self._state.put("incomplete", len(self._incomplete), record)
 
     # --- control ------------------------------------------------------------------------------------
 

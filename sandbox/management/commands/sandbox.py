@@ -1,4 +1,8 @@
-"""Serve the local stand-in for the Raptor Maps API (docs/sandbox.md) until Ctrl-C."""
+"""Serve the local stand-in for Raptor Maps and WattCarbon (docs/sandbox.md) until Ctrl-C.
+
+What clients created (uploads, meters, assets) is kept in the data directory across restarts;
+``--reset`` starts empty.
+"""
 
 from pathlib import Path
 
@@ -9,7 +13,7 @@ from sandbox.server import serve
 
 
 class Command(BaseCommand):
-    help = "Serve the local Raptor Maps sandbox (tokens, org integrations, signed URLs, PUT) until Ctrl-C."
+    help = "Serve the local Raptor Maps and WattCarbon sandbox until Ctrl-C; it keeps its state across restarts."
     requires_system_checks = []  # the sandbox uses no model and no database
 
     def add_arguments(self, parser):
@@ -19,11 +23,14 @@ class Command(BaseCommand):
             "--data-dir",
             type=Path,
             default=Path(settings.BASE_DIR) / "var" / "sandbox",
-            help="where received files are kept (default var/sandbox in the project)",
+            help="where received files and the state kept across restarts are (default var/sandbox in the project)",
+        )
+        parser.add_argument(
+            "--reset", action="store_true", help="start empty: forget the uploads, meters and assets kept from before"
         )
 
-    def handle(self, *args, host, port, data_dir, **options):
-        serve(host, port, data_dir, announce=self._announce)
+    def handle(self, *args, host, port, data_dir, reset, **options):
+        serve(host, port, data_dir, announce=self._announce, reset=reset)
 
     def _announce(self, line):
         self.stdout.write(line)
