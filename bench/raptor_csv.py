@@ -218,6 +218,7 @@ def start_sandbox_process(data_dir):
             str(port),
             "--data-dir",
             str(data_dir),
+            "--reset",  # the sandbox keeps its state across restarts: each bench starts empty
         ],
         cwd=ROOT,
         env=env,

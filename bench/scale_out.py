@@ -240,7 +240,10 @@ def main():
     from tests.uploads.fleet import sandbox_settings
 
     WORK.mkdir(parents=True, exist_ok=True)
-    running = start_sandbox(port=0, data_dir=WORK / "sandbox", **sandbox_settings(args.integrations, args.accounts))
+    # reset: the sandbox keeps its state across restarts, and each bench starts empty.
+    running = start_sandbox(
+        port=0, data_dir=WORK / "sandbox", reset=True, **sandbox_settings(args.integrations, args.accounts)
+    )
     sandbox = SandboxControl(running.url)
     results = {}
     try:
