@@ -31,7 +31,7 @@ run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py demo
 	@# The sandbox stands in for Raptor Maps and WattCarbon (the demo sends to both); the django-q2
 	@# worker runs the scheduled uploads and syncs and what the admin queues. Both stop with the web server.
-	@$(BIN)/python manage.py sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) & sandbox=$$!; \
+	@$(BIN)/python manage.py sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) $(SANDBOX_ARGS) & sandbox=$$!; \
 	$(BIN)/python manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker $$sandbox 2>/dev/null; wait $$worker $$sandbox 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \

@@ -90,8 +90,8 @@ def _probe_portfolio(k, sandbox_url, ingested, tag):
     """Probe ``k``'s portfolio and account. One portfolio each, and ``tag`` (the database) in the
     asset ids: the sandbox has one account, where an asset id already taken is refused."""
     from portfolio.models import Asset, IntervalReading, Meter, Portfolio
+    from sandbox import wattcarbon as sandbox_defaults
     from uploads.models import WattCarbonAccount
-    from uploads.sandbox import wattcarbon as sandbox_defaults
     from uploads.secrets import Secret
 
     year = datetime(2025, 1, 1, tzinfo=UTC)

@@ -218,6 +218,7 @@ def start_sandbox_process(data_dir):
             str(port),
             "--data-dir",
             str(data_dir),
+            "--reset",  # the sandbox keeps its state across restarts: each bench starts empty
         ],
         cwd=ROOT,
         env=env,
@@ -244,11 +245,11 @@ def upload_throughput(runs=3):
     """
     import requests
 
+    from sandbox.control import SandboxControl
+    from sandbox.raptormaps import DEFAULT_API_TOKEN, DEFAULT_INTEGRATION_ID
     from uploads.http import Client, RetryPolicy
     from uploads.models import Service
     from uploads.raptormaps.api import put_to_signed_url
-    from uploads.sandbox.control import SandboxControl
-    from uploads.sandbox.raptormaps import DEFAULT_API_TOKEN, DEFAULT_INTEGRATION_ID
 
     logging.getLogger("uploads.http").setLevel(logging.WARNING)  # one line per PUT is noise here
     work = WORK / "upload"

@@ -235,12 +235,15 @@ def main():
     logging.getLogger("uploads").setLevel(logging.WARNING)
     from django.db import connection
 
+    from sandbox.control import SandboxControl
+    from sandbox.server import start_sandbox
     from tests.uploads.fleet import sandbox_settings
-    from uploads.sandbox.control import SandboxControl
-    from uploads.sandbox.server import start_sandbox
 
     WORK.mkdir(parents=True, exist_ok=True)
-    running = start_sandbox(port=0, data_dir=WORK / "sandbox", **sandbox_settings(args.integrations, args.accounts))
+    # reset: the sandbox keeps its state across restarts, and each bench starts empty.
+    running = start_sandbox(
+        port=0, data_dir=WORK / "sandbox", reset=True, **sandbox_settings(args.integrations, args.accounts)
+    )
     sandbox = SandboxControl(running.url)
     results = {}
     try:

@@ -372,9 +372,9 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
+    from sandbox import wattcarbon as sandbox_defaults
+    from sandbox.control import SandboxControl
     from uploads.models import SyncStatus, WattCarbonAccount
-    from uploads.sandbox import wattcarbon as sandbox_defaults
-    from uploads.sandbox.control import SandboxControl
     from uploads.secrets import Secret
 
     call_command("migrate", verbosity=0)

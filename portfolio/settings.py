@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "import_export",
     "portfolio",
     "uploads",
+    # The Raptor Maps and WattCarbon stand-in (docs/sandbox.md): an app only for its `sandbox` command.
+    "sandbox",
 ]
 
 MIDDLEWARE = [

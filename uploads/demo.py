@@ -13,10 +13,23 @@ from portfolio.demo import PORTFOLIO
 from portfolio.models import Portfolio
 from uploads.models import RaptorMapsIntegration, TimeBasis, WattCarbonAccount
 from uploads.netguard import validate_outbound_base_url
-from uploads.sandbox import raptormaps as sandbox
-from uploads.sandbox import wattcarbon as wattcarbon_sandbox
 from uploads.schedules import sync_raptormaps_schedule, sync_wattcarbon_schedule
 from uploads.secrets import Secret
+
+# The sandbox's default logins (docs/sandbox.md), copied rather than imported: the project's code
+# leaves the sandbox alone, as the sandbox leaves it (tests/sandbox/test_independence.py checks both
+# copies agree).
+SANDBOX_RAPTORMAPS = {
+    "client_id": "sandbox-client",
+    "client_secret": "sandbox-client-secret",
+    "org_id": 1,
+    "integration_id": 101,
+}
+SANDBOX_WATTCARBON = {
+    "email": "sandbox@wattcarbon.invalid",
+    "api_key": "sandbox-wattcarbon-api-key",
+    "account_id": "sandbox-account",
+}
 
 INTEGRATION_NAME = "Demo: Raptor Maps sandbox"
 ACCOUNT_NAME = "Demo: WattCarbon sandbox"
@@ -32,10 +45,10 @@ def load_demo_uploads():
     )
     integration.portfolio = portfolio
     integration.base_url = settings.SANDBOX_URL
-    integration.client_id = sandbox.DEFAULT_CLIENT_ID
-    integration.client_secret = Secret(sandbox.DEFAULT_CLIENT_SECRET)
-    integration.org_id = sandbox.DEFAULT_ORG_ID
-    integration.integration_id = sandbox.DEFAULT_INTEGRATION_ID
+    integration.client_id = SANDBOX_RAPTORMAPS["client_id"]
+    integration.client_secret = Secret(SANDBOX_RAPTORMAPS["client_secret"])
+    integration.org_id = SANDBOX_RAPTORMAPS["org_id"]
+    integration.integration_id = SANDBOX_RAPTORMAPS["integration_id"]
     integration.time_basis = TimeBasis.LOCAL
     integration.enabled = True
     integration.full_clean()
@@ -47,9 +60,9 @@ def load_demo_uploads():
     account = WattCarbonAccount.objects.filter(name=ACCOUNT_NAME).first() or WattCarbonAccount(name=ACCOUNT_NAME)
     account.portfolio = portfolio
     account.base_url = settings.SANDBOX_URL
-    account.email = wattcarbon_sandbox.DEFAULT_EMAIL
-    account.api_key = Secret(wattcarbon_sandbox.DEFAULT_API_KEY)
-    account.account_id = wattcarbon_sandbox.DEFAULT_ACCOUNT_ID
+    account.email = SANDBOX_WATTCARBON["email"]
+    account.api_key = Secret(SANDBOX_WATTCARBON["api_key"])
+    account.account_id = SANDBOX_WATTCARBON["account_id"]
     account.enabled = True
     account.full_clean()
     account.save()

@@ -270,9 +270,10 @@ class Client:
         """Make the request, retrying as the policy allows; return the 2xx response or raise.
 
         ``url`` may be a callable: it is called before every attempt (a fresh signed URL per
-        PUT). ``auth`` has ``headers()`` and ``renew()``. ``is_expired_url(response)`` says
-        when a refusal means the signed URL expired (renewed up to twice, not counted as a
-        retry). ``idempotent=False``: a timeout, a reset or a 5xx after sending raises OutcomeUnknown.
+        PUT); ``headers`` too, called with that attempt's URL. ``auth`` has ``headers()`` and
+        ``renew()``. ``is_expired_url(response)`` says when a refusal means the signed URL
+        expired (renewed up to twice, not counted as a retry). ``idempotent=False``: a timeout,
+        a reset or a 5xx after sending raises OutcomeUnknown.
         A URL the outbound rules refuse (``url_name`` names it in the message) is never called.
         ``expect_json``: a 2xx whose body is not JSON is a failed attempt (retried, or OutcomeUnknown).
         """
@@ -282,7 +283,7 @@ class Client:
             self.heartbeat()
             call.secrets = [secret for secret in self._secrets() if secret]
             target = url() if callable(url) else url
-            request_headers = dict(headers or {})
+            request_headers = dict((headers(target) if callable(headers) else headers) or {})
             if auth is not None:
                 request_headers.update(auth.headers())
             if bare:

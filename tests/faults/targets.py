@@ -13,6 +13,8 @@ import requests
 import urllib3
 
 from portfolio.models import BillReading, IntervalReading
+from sandbox import raptormaps as rm_sandbox
+from sandbox import wattcarbon as wc_sandbox
 from tests.factories import AssetFactory, BillReadingFactory, DemandResponseEventFactory, MeterFactory
 from tests.uploads.accounts import make_account
 from tests.uploads.expectations import assert_values_match, expected_rows, received_rows
@@ -30,8 +32,6 @@ from uploads.models import (
     WattCarbonAssetLink,
     WattCarbonMeterLink,
 )
-from uploads.sandbox import raptormaps as rm_sandbox
-from uploads.sandbox import wattcarbon as wc_sandbox
 from uploads.secrets import Secret
 
 

@@ -17,6 +17,7 @@ from django_q.models import OrmQ, Schedule, Task
 from django_q.signing import SignedPackage
 
 from portfolio.models import ImportRecord
+from sandbox import raptormaps as raptormaps_sandbox
 from tests.factories import (
     AssetFactory,
     BillReadingFactory,
@@ -33,7 +34,6 @@ from tests.uploads.accounts import make_account
 from tests.uploads.admin_helpers import failed_run, make_attempt
 from tests.uploads.integrations import make_integration
 from tests.uploads.test_wattcarbon_admin import failed_sync
-from uploads.sandbox import raptormaps as raptormaps_sandbox
 
 __all__ = ["make_objects"]
 

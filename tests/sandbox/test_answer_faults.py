@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from sandbox.raptormaps import AUDIENCE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.fixtures.sandbox import BEARER, contract_csv, contract_row, put_csv, signed_url, wattcarbon_asset
-from uploads.sandbox.raptormaps import AUDIENCE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 WC = "wattcarbon"
 INTEGRATIONS = "/insights/api/v1/integrations/org_integrations"

@@ -6,8 +6,8 @@ import json
 import pytest
 import requests
 
+from sandbox.raptormaps import AUDIENCE, DEFAULT_API_TOKEN, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.fixtures.sandbox import BEARER
-from uploads.sandbox.raptormaps import AUDIENCE, DEFAULT_API_TOKEN, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 CREDENTIALS = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET, "audience": AUDIENCE}
 INTEGRATIONS = "/insights/api/v1/integrations/org_integrations"

@@ -1,4 +1,4 @@
-"""Running the sandbox by hand: `manage.py sandbox` and `python -m uploads.sandbox`, until Ctrl-C or SIGTERM."""
+"""Running the sandbox by hand: `manage.py sandbox` and `python -m sandbox`, until Ctrl-C or SIGTERM."""
 
 import os
 import re
@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from uploads.management.commands.sandbox import Command
+from sandbox.management.commands.sandbox import Command
 
 PROJECT = Path(__file__).resolve().parents[2]
 COMMANDS = {
     "manage.py": [sys.executable, "manage.py", "sandbox"],
-    "python -m": [sys.executable, "-m", "uploads.sandbox"],
+    "python -m": [sys.executable, "-m", "sandbox"],
 }
 
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import requests
 
+from sandbox.raptormaps import AUDIENCE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.fixtures.sandbox import contract_csv, contract_row, put_csv, signed_url
-from uploads.sandbox.raptormaps import AUDIENCE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 WORKERS = 16
 CREDENTIALS = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET, "audience": AUDIENCE}

@@ -3,16 +3,16 @@
 import pytest
 import requests
 
-from tests.fixtures.sandbox import BEARER, contract_csv, contract_row, put_csv, signed_url
-from uploads.sandbox.control import SandboxControl, SandboxControlError
-from uploads.sandbox.raptormaps import (
+from sandbox.control import SandboxControl, SandboxControlError
+from sandbox.raptormaps import (
     DEFAULT_MAX_PUT_BYTES,
     DEFAULT_ORG_INTEGRATIONS,
     DEFAULT_SIGNED_URL_TTL,
     DEFAULT_TOKEN_TTL,
 )
-from uploads.sandbox.server import start_sandbox
-from uploads.sandbox.wattcarbon import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_EMAIL
+from sandbox.server import start_sandbox
+from sandbox.wattcarbon import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_EMAIL
+from tests.fixtures.sandbox import BEARER, contract_csv, contract_row, put_csv, signed_url
 
 GOOD = contract_csv([contract_row()])
 DEFAULT_CONFIG = {
@@ -23,6 +23,7 @@ DEFAULT_CONFIG = {
     "api_tokens": ["sandbox-api-token"],
     "org_integrations": list(DEFAULT_ORG_INTEGRATIONS),
     "check_csv": True,
+    "signed_metadata": False,
 }
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from sandbox.csvcheck import HEADERS, MAX_PROBLEMS, check_csv_file
 from tests.fixtures.sandbox import contract_csv, contract_row
-from uploads.sandbox.csvcheck import HEADERS, MAX_PROBLEMS, check_csv_file
 
 HEADER_LINE = ",".join(HEADERS)
 GOOD_FIELDS = [contract_row(observation_time="2024-06-01 01:00:00")[name] for name in HEADERS]
@@ -59,7 +59,8 @@ def test_either_line_end_and_a_last_line_without_one(tmp_path, line_end):
 
 
 def test_quoted_fields_may_hold_commas_quotes_and_line_ends(tmp_path):
-    content = rows(at(0, farm_name='Acres, "North"\r\nfield'), at(15, farm_name='Acres, "North"\r\nfield'), at(30))
+    name = 'Acres, "North"\r\nfield'
+    content = rows(at(0, farm_name=name), at(15, farm_name=name), at(30, farm_name=name))
     assert b'"Acres, ""North""\r\nfield"' in content
     report = check(tmp_path, content)
     assert (report.messages(), report.rows) == ([], 3)
@@ -92,9 +93,10 @@ def test_coordinates_at_their_limits(tmp_path, latitude, longitude):
     assert problems(tmp_path, rows(at(0, farm_latitude=latitude, farm_longitude=longitude))) == []
 
 
-def test_a_header_only_file_is_valid_with_no_rows(tmp_path):
+def test_a_header_only_file_is_refused(tmp_path):
     report = check(tmp_path, rows())
-    assert (report.valid, report.rows) == (True, 0)
+    assert (report.valid, report.rows) == (False, 0)
+    assert report.messages() == ["line 1: the header row only: a file carries at least one row of readings"]
 
 
 def test_a_sensors_times_may_go_backwards_without_repeating(tmp_path):
@@ -304,9 +306,41 @@ def test_a_bad_description_is_reported_once_on_its_first_line(tmp_path):
 
 
 def test_problems_are_listed_by_line_and_capped(tmp_path):
-    content = rows(*(at(minute, measured_value="x") for minute in range(30)))
+    content = rows(
+        *(contract_row(observation_time=f"2024-06-{day:02d} 00:00:00", measured_value="x") for day in range(1, 31))
+    )
     report = check(tmp_path, content)
     assert report.problem_count == 30
     assert len(report.problems) == MAX_PROBLEMS
     assert [problem.line for problem in report.problems] == list(range(2, 2 + MAX_PROBLEMS))
     assert (report.problems[0].line, report.problems[0].column) == (2, 14)
+
+
+# --- the seed's stricter rules: 15-minute times, one name per farm ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "time",
+    ["2024-06-01 00:10:00", "2024-06-01 00:15:30", "2024-06-01 00:00:01", "2024-06-01 23:59:00"],
+)
+def test_an_observation_time_off_the_15_minute_grid_is_refused(tmp_path, time):
+    assert problems(tmp_path, rows(at(0), contract_row(observation_time=time))) == [
+        f'line 3, column 13 (observation_time): "{time}" is not the start of a 15-minute interval '
+        "(:00, :15, :30 or :45, seconds 00)"
+    ]
+
+
+def test_every_quarter_hour_of_a_day_is_accepted(tmp_path):
+    times = [f"2024-06-01 {hour:02d}:{minute:02d}:00" for hour in range(24) for minute in (0, 15, 30, 45)]
+    assert problems(tmp_path, rows(*(contract_row(observation_time=time) for time in times))) == []
+
+
+def test_one_farm_with_two_names_is_refused(tmp_path):
+    content = rows(at(0), at(15, farm_name="Sunny Acres North"), at(30))
+    assert problems(tmp_path, content) == [
+        'line 3, column 2 (farm_name): farm F-1 is named "Sunny Acres" on line 2, "Sunny Acres North" here'
+    ]
+
+
+def test_two_farms_may_share_a_name(tmp_path):
+    assert problems(tmp_path, rows(at(0), at(0, farm_id="F-2"))) == []

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from sandbox.control import SandboxControlError
+from sandbox.raptormaps import AUDIENCE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.fixtures.sandbox import BEARER, contract_csv, contract_row, put_csv, signed_url
-from uploads.sandbox.control import SandboxControlError
-from uploads.sandbox.raptormaps import AUDIENCE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 INTEGRATIONS = "/insights/api/v1/integrations/org_integrations"
 CREDENTIALS = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET, "audience": AUDIENCE}

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from sandbox.raptormaps import DEFAULT_ORG_INTEGRATIONS, DEFAULT_SIGNED_URL_TTL
 from tests.fixtures.sandbox import BEARER, SIGNED_URL_PATH, signed_url
-from uploads.sandbox.raptormaps import DEFAULT_ORG_INTEGRATIONS, DEFAULT_SIGNED_URL_TTL
 
 INTEGRATIONS = "/insights/api/v1/integrations/org_integrations"
 

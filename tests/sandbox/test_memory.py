@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.csvcheck import HEADERS
 from tests.fixtures.sandbox import contract_csv, contract_row, put_csv, signed_url
-from uploads.sandbox.csvcheck import HEADERS
 
 PROJECT = Path(__file__).resolve().parents[2]
 MiB = 1 << 20
@@ -20,9 +20,9 @@ SENSORS = 40
 
 @pytest.fixture
 def sandbox_process(tmp_path):
-    """A sandbox in its own process (``python -m uploads.sandbox``), so that its memory is its own."""
+    """A sandbox in its own process (``python -m sandbox``), so that its memory is its own."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "uploads.sandbox", "--port", "0", "--data-dir", str(tmp_path / "data")],
+        [sys.executable, "-m", "sandbox", "--port", "0", "--data-dir", str(tmp_path / "data")],
         cwd=PROJECT,
         stdout=subprocess.PIPE,
         text=True,

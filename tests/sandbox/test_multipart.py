@@ -5,7 +5,7 @@ import io
 import pytest
 import requests
 
-from uploads.sandbox.multipart import MAX_FIELD_BYTES, MultipartError, form_boundary, parse_form
+from sandbox.multipart import MAX_FIELD_BYTES, MultipartError, form_boundary, parse_form
 
 
 class Trickle(io.RawIOBase):

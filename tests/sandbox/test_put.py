@@ -78,6 +78,7 @@ def test_a_good_csv_is_stored_and_answered_200_with_its_sha256_as_etag(sandbox, 
         "key",
         "org_id",
         "integration_id",
+        "metadata",
         "bytes",
         "rows",
         "sha256",
@@ -87,7 +88,7 @@ def test_a_good_csv_is_stored_and_answered_200_with_its_sha256_as_etag(sandbox, 
         "received_at",
     }
     assert (upload["integration_id"], upload["org_id"], upload["bytes"], upload["rows"]) == (101, 1, len(GOOD), 3)
-    assert (upload["sha256"], upload["valid"], upload["problems"]) == (sha256, True, [])
+    assert (upload["sha256"], upload["valid"], upload["problems"], upload["metadata"]) == (sha256, True, [], {})
     assert sandbox.upload_content(upload["key"]) == GOOD
     assert (sandbox_server.data_dir / "raptormaps-uploads" / upload["key"]).read_bytes() == GOOD
 

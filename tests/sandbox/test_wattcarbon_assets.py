@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 import requests
 
+from sandbox.wattcarbon import DEFAULT_ACCOUNT_ID
 from tests.fixtures.sandbox import WATTCARBON_KIND_FIELDS, WattCarbonClient, wattcarbon_asset, wattcarbon_headers
-from uploads.sandbox.wattcarbon import DEFAULT_ACCOUNT_ID
 
 NEXT_YEAR = date.today().year + 1
 KINDS = (

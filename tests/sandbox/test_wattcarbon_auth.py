@@ -7,6 +7,7 @@ import pytest
 import requests
 from urllib3.util import SKIP_HEADER
 
+from sandbox.wattcarbon import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_EMAIL
 from tests.fixtures.sandbox import (
     WATTCARBON_AGENT,
     WattCarbonClient,
@@ -14,7 +15,6 @@ from tests.fixtures.sandbox import (
     wattcarbon_meter_body,
     wattcarbon_token,
 )
-from uploads.sandbox.wattcarbon import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_EMAIL
 
 LOGIN = {"grant_type": "password", "username": DEFAULT_EMAIL, "password": DEFAULT_API_KEY}
 AGENT = {"User-Agent": WATTCARBON_AGENT}

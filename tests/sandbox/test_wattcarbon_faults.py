@@ -5,8 +5,8 @@ import time
 import pytest
 import requests
 
+from sandbox.wattcarbon import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_EMAIL
 from tests.fixtures.sandbox import BEARER, WATTCARBON_AGENT, wattcarbon_asset, wattcarbon_meter_body
-from uploads.sandbox.wattcarbon import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_EMAIL
 
 WC = "wattcarbon"
 LOGIN = {"grant_type": "password", "username": DEFAULT_EMAIL, "password": DEFAULT_API_KEY}

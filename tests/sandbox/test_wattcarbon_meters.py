@@ -2,8 +2,8 @@
 
 import pytest
 
+from sandbox.wattcarbon import DEFAULT_ACCOUNT_ID
 from tests.fixtures.sandbox import WattCarbonClient, wattcarbon_meter_body
-from uploads.sandbox.wattcarbon import DEFAULT_ACCOUNT_ID
 
 ADDRESS = {"street": "606 Ellis St", "city": "San Francisco", "state": "CA", "country": "US", "postalCode": "94109"}
 

@@ -23,9 +23,9 @@ WORKERS = 4
 
 @pytest.fixture
 def sandbox_process(tmp_path):
-    """A sandbox in its own process (``python -m uploads.sandbox``), so that its memory is its own."""
+    """A sandbox in its own process (``python -m sandbox``), so that its memory is its own."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "uploads.sandbox", "--port", "0", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "sandbox", "--port", "0", "--data-dir", str(tmp_path)],
         cwd=PROJECT,
         stdout=subprocess.PIPE,
         text=True,

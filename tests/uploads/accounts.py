@@ -1,8 +1,8 @@
 """WattCarbon accounts for tests, pointing at the sandbox by default."""
 
+from sandbox import wattcarbon as sandbox_defaults
 from tests.uploads.integrations import make_portfolio
 from uploads.models import WattCarbonAccount
-from uploads.sandbox import wattcarbon as sandbox_defaults
 from uploads.secrets import Secret
 
 

@@ -3,9 +3,9 @@
 import pytest
 from django_q.conf import Conf
 
+from sandbox import raptormaps as sandbox_defaults
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
 from tests.uploads.servers import ScriptedServer
-from uploads.sandbox import raptormaps as sandbox_defaults
 
 
 @pytest.fixture

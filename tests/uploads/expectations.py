@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from django_q.tasks import async_task
 
 from portfolio.models import Observation, Sensor
+from sandbox.csvcheck import HEADERS as SANDBOX_HEADERS
 from uploads.models import Attempt, UploadRun
-from uploads.sandbox.csvcheck import HEADERS as SANDBOX_HEADERS
 
 # The contract's headers as the sandbox checks them: written from the contract, apart from the
 # app's own constant (portfolio.ingest.formats), so the tests would notice if that one were wrong.

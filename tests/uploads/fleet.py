@@ -34,9 +34,9 @@ from django_q.models import OrmQ, Schedule, Task
 from django_q.signing import PickleSerializer
 
 from portfolio.models import Asset, IntervalReading, Meter, Observation, Portfolio, Sensor
+from sandbox import raptormaps as rm_defaults
 from tests.uploads.integrations import make_farm_with_readings, reading_value
 from uploads.models import RaptorMapsIntegration, RunStatus, SyncRun, SyncStatus, UploadRun, WattCarbonAccount
-from uploads.sandbox import raptormaps as rm_defaults
 from uploads.schedules import raptormaps_schedule_name, wattcarbon_schedule_name
 from uploads.secrets import Secret
 

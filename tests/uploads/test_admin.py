@@ -14,6 +14,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django_q.models import Schedule
 
+from sandbox import raptormaps as sandbox_defaults
 from tests.factories import FarmFactory, PortfolioFactory
 from tests.portfolio.admin_forms import errors_of, form_data
 from tests.uploads.admin_helpers import (
@@ -50,7 +51,6 @@ from uploads.models import (
     UploadRun,
 )
 from uploads.raptormaps.connection import ConnectionReport
-from uploads.sandbox import raptormaps as sandbox_defaults
 from uploads.schedules import sync_raptormaps_schedule
 from uploads.secrets import Secret
 

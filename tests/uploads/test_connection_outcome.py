@@ -7,13 +7,13 @@ integration's or account's page.
 
 import pytest
 
+from sandbox import raptormaps as raptormaps_defaults
+from sandbox import wattcarbon as wattcarbon_defaults
 from tests.uploads.accounts import make_account
 from tests.uploads.admin_helpers import page_text, url
 from tests.uploads.integrations import make_integration
 from uploads.models import RaptorMapsIntegration, WattCarbonAccount
 from uploads.raptormaps.connection import test_connection as check_integration
-from uploads.sandbox import raptormaps as raptormaps_defaults
-from uploads.sandbox import wattcarbon as wattcarbon_defaults
 from uploads.secrets import Secret
 from uploads.wattcarbon.connection import test_connection as check_account
 

@@ -13,9 +13,9 @@ import requests
 from django.urls import reverse
 from django_q.models import Task
 
+from sandbox import raptormaps as sandbox_defaults
 from tests.uploads.expectations import run_task
 from uploads.models import Attempt, UploadPart, UploadRun
-from uploads.sandbox import raptormaps as sandbox_defaults
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries")]
 

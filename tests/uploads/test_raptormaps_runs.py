@@ -1,6 +1,6 @@
 """Upload runs end to end: the django-q2 task (sync mode) → the service → HTTP → the sandbox on 127.0.0.1.
 
-The sandbox is a real server (uploads/sandbox/) that checks tokens, signed URLs and the CSV
+The sandbox is a real server (sandbox/) that checks tokens, signed URLs and the CSV
 strictly, so what it accepted is what Raptor Maps would be sent. Expected values are
 recomputed here from the observations, independently of the CSV generator.
 """
@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from portfolio.models import Observation, Sensor
+from sandbox import raptormaps as sandbox_defaults
 from tests.uploads.expectations import (
     assert_values_match,
     expected_rows,
@@ -23,7 +24,6 @@ from tests.uploads.expectations import (
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
 from uploads.models import Attempt, RunStatus, UploadRun, UploadWatermark
 from uploads.raptormaps.service import queue_run
-from uploads.sandbox import raptormaps as sandbox_defaults
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries")]
 
@@ -327,3 +327,17 @@ def test_saving_other_fields_keeps_what_was_learned(integration):
     loaded.save()
     loaded.refresh_from_db()
     assert loaded.remote_interval_seconds == 1800
+
+
+# -- the storage host's stricter rules ---------------------------------------------------------
+
+
+def test_a_url_signed_with_metadata_gets_its_headers_and_the_put_no_bearer_token(sandbox, integration, sync_worker):
+    """The sandbox refuses a PUT that carries an Authorization header or leaves out a signed
+    x-amz-meta-* header: the run going through shows the client sends exactly what is signed."""
+    sandbox.configure(signed_metadata=True)
+    run = run_task(integration)
+    assert run.status == RunStatus.UPLOADED, run.error
+    [upload] = sandbox.uploads()
+    assert upload["metadata"] == {"org-id": "1", "integration-id": "101"}
+    assert [call["status"] for call in sandbox.calls("put")] == [200]

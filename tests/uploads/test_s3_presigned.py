@@ -15,9 +15,9 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from uploads.http import Client, RetryPolicy
+from uploads.http import CallFailed, Client, RetryPolicy
 from uploads.models import Attempt, Service
-from uploads.raptormaps.api import put_to_signed_url
+from uploads.raptormaps.api import SignedUrl, put_to_signed_url
 
 pytestmark = pytest.mark.django_db
 
@@ -50,10 +50,11 @@ def s3(s3_endpoint):
     client.delete_bucket(Bucket=BUCKET)
 
 
-def presigned_put(s3, key):
-    return s3.generate_presigned_url(
-        "put_object", Params={"Bucket": BUCKET, "Key": key, "ContentType": "text/csv"}, ExpiresIn=900
-    )
+def presigned_put(s3, key, metadata=None):
+    params = {"Bucket": BUCKET, "Key": key, "ContentType": "text/csv"}
+    if metadata:
+        params["Metadata"] = metadata
+    return s3.generate_presigned_url("put_object", Params=params, ExpiresIn=900)
 
 
 def sigv4_signature(method, url, headers):
@@ -139,3 +140,27 @@ def test_a_tampered_signature_check_would_notice_a_changed_header(s3):
     signature = dict(parse_qsl(urlsplit(url).query))["X-Amz-Signature"]
     assert sigv4_signature("PUT", url, {"Content-Type": "text/plain"}) != signature
     assert sigv4_signature("PUT", url, {"Content-Type": "text/csv"}) == signature
+
+
+def test_a_url_presigned_with_metadata_is_put_with_the_signed_meta_headers(s3, tmp_path):
+    """boto3 signs object metadata as x-amz-meta-* headers: the PUT must send each with its value."""
+    url = presigned_put(s3, "org-1/part-0003.csv", metadata={"org-id": "1"})
+    assert "x-amz-meta-org-id" in dict(parse_qsl(urlsplit(url).query))["X-Amz-SignedHeaders"]
+    client = Client(Service.RAPTORMAPS, policy=RetryPolicy(max_attempts=1))
+    response = put_to_signed_url(client, SignedUrl(url, {"x-amz-meta-org-id": "1"}), csv_file(tmp_path, rows=10))
+
+    sent = response.request
+    assert response.status_code == 200
+    assert sent.headers["x-amz-meta-org-id"] == "1" and "Authorization" not in sent.headers
+    signed = {"Content-Type": sent.headers["Content-Type"], "x-amz-meta-org-id": sent.headers["x-amz-meta-org-id"]}
+    assert sigv4_signature("PUT", sent.url, signed) == dict(parse_qsl(urlsplit(url).query))["X-Amz-Signature"]
+    assert s3.head_object(Bucket=BUCKET, Key="org-1/part-0003.csv")["Metadata"] == {"org-id": "1"}
+
+
+def test_a_url_signed_for_a_header_the_client_has_no_value_for_is_not_sent(s3, tmp_path):
+    url = presigned_put(s3, "org-1/part-0004.csv", metadata={"org-id": "1"})
+    client = Client(Service.RAPTORMAPS, policy=RetryPolicy(max_attempts=1))
+    with pytest.raises(CallFailed, match="signed for the header\\(s\\) x-amz-meta-org-id"):
+        put_to_signed_url(client, url, csv_file(tmp_path, rows=10))
+    assert Attempt.objects.count() == 0
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)

@@ -20,6 +20,7 @@ from django.utils.html import escape
 from django_q.models import Schedule
 
 from portfolio.models import Asset, Meter
+from sandbox import wattcarbon as sandbox_defaults
 from tests.factories import (
     AssetFactory,
     BillReadingFactory,
@@ -58,7 +59,6 @@ from uploads.models import (
     WattCarbonAssetLink,
     WattCarbonMeterLink,
 )
-from uploads.sandbox import wattcarbon as sandbox_defaults
 from uploads.schedules import sync_wattcarbon_schedule
 from uploads.secrets import Secret
 from uploads.wattcarbon import payloads

@@ -13,6 +13,7 @@ import requests
 from portfolio.choices import EquipmentType, SensorType
 from portfolio.demo import load_demo_portfolio
 from portfolio.models import Asset, BillReading, DemandResponseEvent, IntervalReading, Meter, Observation
+from sandbox import wattcarbon as sandbox_defaults
 from tests.factories import AssetFactory, DemandResponseEventFactory, EquipmentFactory, MeterFactory, SensorFactory
 from tests.uploads.accounts import make_account
 from uploads.demo import ACCOUNT_NAME, load_demo_uploads
@@ -27,7 +28,6 @@ from uploads.models import (
     WattCarbonAssetLink,
     WattCarbonMeterLink,
 )
-from uploads.sandbox import wattcarbon as sandbox_defaults
 from uploads.wattcarbon.service import enqueue_sync, lease_name, queue_sync, run_sync
 from uploads.wattcarbon.state import asset_states, meter_states, overall
 

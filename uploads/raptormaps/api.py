@@ -6,6 +6,7 @@ documented) facts are marked [assumed].
 """
 
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -14,7 +15,7 @@ from uploads.models import Service
 from uploads.tokens import CachedToken
 from uploads.xmlerrors import looks_like_xml, read_xml_error
 
-__all__ = ["RaptorMapsApi", "TokenAuth", "put_to_signed_url", "url_expired"]
+__all__ = ["RaptorMapsApi", "SignedUrl", "TokenAuth", "put_to_signed_url", "url_expired"]
 
 TOKEN_PATH = "/oauth/token"
 TOKEN_AUDIENCE = "api://customer-api"
@@ -27,6 +28,10 @@ TOKEN_RENEW_MARGIN = timedelta(minutes=5)
 # The storage behind a signed URL says "expired" or "signature" when the URL is no longer good [assumed].
 EXPIRED_URL_STATUSES = (400, 403)
 EXPIRED_URL_WORDS = ("expired", "signature")
+# The query parameter that lists the headers a signed URL is bound to (S3, Google Cloud Storage) [assumed].
+SIGNED_HEADERS_PARAMS = ("x-amz-signedheaders", "x-goog-signedheaders")
+# Sent by the HTTP library itself, or never: a signed URL's answer cannot ask for these.
+NOT_FROM_THE_ANSWER = frozenset({"authorization", "cookie", "host", "content-length", "transfer-encoding"})
 # Org integrations carry third-party credentials in auth_info: never kept, never shown.
 ORG_INTEGRATION_FIELDS = ("id", "org_id", "api_type", "query_interval_secs", "settings", "enabled")
 
@@ -128,6 +133,7 @@ class RaptorMapsApi:
         return [{name: item.get(name) for name in ORG_INTEGRATION_FIELDS} for item in payload if isinstance(item, dict)]
 
     def signed_url(self):
+        """A SignedUrl: the URL, and the headers it was signed with when the answer names them."""
         integration_id = self.integration.integration_id
         try:
             payload = self._get_json("signed_url", SIGNED_URL_PATH.format(id=integration_id))
@@ -141,30 +147,77 @@ class RaptorMapsApi:
                 "check the integration ID with Test connection."
             )
             raise CallFailed(message, operation="signed_url", status_code=404, body=exc.body, reason=message) from None
-        # The seed does `url = resp.json()`: a bare string. An object with url/signed_url is accepted too [assumed].
+        # The seed does `url = resp.json()`: a bare string. An object with url/signed_url is accepted too,
+        # with the headers (x-amz-meta-*) the URL is signed for in "headers" [assumed].
+        headers = {}
         if isinstance(payload, dict):
+            headers = payload.get("headers") or {}
             payload = payload.get("url") or payload.get("signed_url")
         if not isinstance(payload, str) or not payload.startswith(("https://", "http://")):
             raise CallFailed("signed_url: the answer is not a URL.", operation="signed_url")
-        return payload
+        if not isinstance(headers, dict) or not all(
+            isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
+        ):
+            raise CallFailed("signed_url: the answer's headers are not names and text values.", operation="signed_url")
+        refused = sorted(name for name in headers if name.lower() in NOT_FROM_THE_ANSWER)
+        if refused:
+            raise CallFailed(
+                f"signed_url: the answer asks for the header(s) {', '.join(refused)}, which a PUT to "
+                "a signed URL never carries.",
+                operation="signed_url",
+            )
+        return SignedUrl(payload, headers)
 
     def put_file(self, path, progress=None):
         """PUT one CSV part to a fresh signed URL (a new one per PUT, and again if it expired)."""
         return put_to_signed_url(self.client, self.signed_url, path, progress)
 
 
+class SignedUrl(str):
+    """A signed URL, and the headers (``x-amz-meta-*``) it was signed with, which the PUT must send.
+
+    A plain string is a SignedUrl with no headers beyond the Content-Type.
+    """
+
+    def __new__(cls, url, headers=None):
+        signed = super().__new__(cls, url)
+        signed.headers = dict(headers or {})
+        return signed
+
+
+def put_headers(url):
+    """The headers of the PUT to ``url``: the Content-Type, and any the URL's answer gave with it.
+
+    A URL whose signed-headers list names a header with no value to send is refused here, before
+    the PUT, rather than sent for the storage to refuse.
+    """
+    headers = {"Content-Type": "text/csv", **getattr(url, "headers", {})}
+    query = {name.lower(): value for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    signed = next((query[name] for name in SIGNED_HEADERS_PARAMS if name in query), "")
+    have = {name.lower() for name in headers} | {"host", "content-length"}
+    missing = sorted({name for name in signed.lower().split(";") if name} - have)
+    if missing:
+        raise CallFailed(
+            f"put: the signed URL is signed for the header(s) {', '.join(missing)}, and the signed URL's "
+            "answer gave no value for them.",
+            operation="put",
+        )
+    return headers
+
+
 def put_to_signed_url(client, signed_url, path, progress=None):
     """PUT a file to a signed storage URL, sending only what such a signature allows.
 
-    ``signed_url`` is a string or a callable giving a fresh URL per attempt. The request
-    carries Content-Type: text/csv and a Content-Length, the body streamed from disk; no
-    bearer token, no chunked encoding, none of the client library's default headers.
+    ``signed_url`` is a string (a SignedUrl when it has headers) or a callable giving a fresh
+    one per attempt. The request carries Content-Type: text/csv, the headers the URL was signed
+    with, and a Content-Length, the body streamed from disk; no bearer token, no chunked
+    encoding, none of the client library's default headers.
     """
     return client.call(
         "put",
         "PUT",
         signed_url,
-        headers={"Content-Type": "text/csv"},
+        headers=put_headers,
         body_path=path,
         bare=True,
         is_expired_url=url_expired,

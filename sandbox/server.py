@@ -1,7 +1,7 @@
 """The sandbox's HTTP server: standard library only, HTTP/1.1 with keep-alive, one thread per connection.
 
 ``start_sandbox()`` runs it in a background thread (tests, benchmarks); ``serve()`` runs it until
-Ctrl-C (the ``sandbox`` management command and ``python -m uploads.sandbox``). Neither needs
+Ctrl-C (the ``sandbox`` management command and ``python -m sandbox``). Neither needs
 Django settings.
 """
 
@@ -19,10 +19,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from uploads.sandbox.app import CONTROL_PREFIX, Sandbox
-from uploads.sandbox.exchange import BadRequest, IncompleteBody, Request, broken_json, html_error_page, json_error
+from sandbox.app import CONTROL_PREFIX, Sandbox
+from sandbox.exchange import BadRequest, IncompleteBody, Request, broken_json, html_error_page, json_error
 
-log = logging.getLogger("uploads.sandbox")
+log = logging.getLogger("sandbox")
 
 IDLE_TIMEOUT = 120  # seconds a kept-alive connection may wait for its next request
 SMALL_LEFTOVER = 64 * 1024  # an unread body this small is read and dropped, keeping the connection
@@ -372,18 +372,25 @@ class RunningSandbox:
         self.stop()
 
 
-def start_sandbox(host="127.0.0.1", port=0, data_dir=None, **config):
+def start_sandbox(host="127.0.0.1", port=0, data_dir=None, reset=False, **config):
     """Serve the sandbox in a background thread; port 0 picks a free port (see ``.url``).
 
-    ``data_dir`` holds the uploaded files (a temporary directory, removed at stop, when None).
-    ``config`` is the start configuration, the one a reset returns to (see docs/sandbox.md).
+    ``data_dir`` holds the uploaded files and what the sandbox keeps across restarts (a temporary
+    directory, removed at stop, when None); ``reset`` empties it first. ``config`` is the start
+    configuration, the one a reset returns to (see docs/sandbox.md).
     """
     temporary = data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="sandbox-")) if temporary else Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    sandbox = None
     try:
-        server = SandboxServer((host, port), Sandbox.create(data_dir, **config))
+        sandbox = Sandbox.create(data_dir, **config)
+        if reset:
+            sandbox.reset()
+        server = SandboxServer((host, port), sandbox)
     except BaseException:
+        if sandbox is not None:
+            sandbox.close()
         if temporary:
             shutil.rmtree(data_dir, ignore_errors=True)
         raise
@@ -392,13 +399,16 @@ def start_sandbox(host="127.0.0.1", port=0, data_dir=None, **config):
     return RunningSandbox(server, thread, data_dir, temporary)
 
 
-def serve(host, port, data_dir, announce=print, **config):
+def serve(host, port, data_dir, announce=print, reset=False, **config):
     """Serve in the foreground until Ctrl-C or SIGTERM; ``announce`` prints the startup message."""
-    running = start_sandbox(host, port, data_dir, **config)
+    running = start_sandbox(host, port, data_dir, reset=reset, **config)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
         announce(f"Sandbox serving on {running.url} (files in {running.data_dir}). Ctrl-C stops it.")
+        kept = running.sandbox.kept()
+        if kept:
+            announce(f"  Kept from before: {kept}. POST {CONTROL_PREFIX}reset (or --reset) clears it.")
         for line in running.sandbox.describe(running.url):
             announce(f"  {line}")
         announce(f"  Control API: {running.url}{CONTROL_PREFIX}state, see docs/sandbox.md.")

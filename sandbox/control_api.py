@@ -3,8 +3,8 @@
 Not part of any contract: no auth, and its calls are not written to the request log.
 """
 
-from uploads.sandbox.exchange import json_error, json_response, route
-from uploads.sandbox.faults import parse_fault
+from sandbox.exchange import json_error, json_response, route
+from sandbox.faults import parse_fault
 
 
 class ControlApi:

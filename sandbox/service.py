@@ -53,6 +53,10 @@ class Service:
     def config_snapshot(self):
         return {}
 
+    def kept(self):
+        """What the service holds from before a restart, in a few words ("" when nothing)."""
+        return ""
+
     def describe(self, base_url):
         """One line for the startup message: where the service is and how to log in."""
         return self.name

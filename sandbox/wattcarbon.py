@@ -4,8 +4,9 @@ It follows contracts.md section 2, assumptions included (paths, statuses, ``expi
 FastAPI error shape ``{"detail": ...}``). The defaults below are what the demo data and the tests
 use; ``POST /_sandbox/config`` changes them and ``POST /_sandbox/reset`` puts them back.
 
-Meters, assets and documents are kept in memory; interval and bill rows in a SQLite file in the
-data directory (series.py), since millions of them go through. The checks of JSON bodies are in
+Meters, assets and documents are kept in memory and, for restarts, in a SQLite file of records
+(persist.py); interval and bill rows in a SQLite file of their own (series.py), since millions of
+them go through. Both are in the data directory; a reset empties them. The checks of JSON bodies are in
 wattcarbon_bodies.py, of CSV files in wattcarbon_csv.py; errors and request bodies in FastAPI's
 shape in wattcarbon_http.py.
 """
@@ -18,13 +19,14 @@ import time
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from uploads.sandbox import wattcarbon_bodies as bodies
-from uploads.sandbox import wattcarbon_csv
-from uploads.sandbox.exchange import BadRequest, IncompleteBody, json_response, route
-from uploads.sandbox.requestlog import utc_now_iso
-from uploads.sandbox.series import SeriesStore, Stale, instant_iso
-from uploads.sandbox.service import ConfiguredService
-from uploads.sandbox.wattcarbon_http import (
+from sandbox import wattcarbon_bodies as bodies
+from sandbox import wattcarbon_csv
+from sandbox.exchange import BadRequest, IncompleteBody, json_response, route
+from sandbox.persist import StateStore
+from sandbox.requestlog import utc_now_iso
+from sandbox.series import SeriesStore, Stale, instant_iso
+from sandbox.service import ConfiguredService
+from sandbox.wattcarbon_http import (
     ApiError,
     file_part,
     file_problem,
@@ -37,7 +39,7 @@ from uploads.sandbox.wattcarbon_http import (
     unauthorised,
 )
 
-log = logging.getLogger("uploads.sandbox")
+log = logging.getLogger("sandbox")
 
 DEFAULT_EMAIL = "sandbox@wattcarbon.invalid"
 DEFAULT_API_KEY = "sandbox-wattcarbon-api-key"
@@ -48,6 +50,7 @@ FIRST_METER_ID = 1001
 FIRST_ASSET_ID = 5001
 FIRST_DOCUMENT_ID = 9001
 DATABASE = "wattcarbon.sqlite3"
+STATE_FILE = "wattcarbon-state.sqlite3"
 DOCUMENT_TYPE = "demand_response_events"
 
 ACCOUNT = r"/accounts/(?P<account_id>[^/]+)"
@@ -129,28 +132,42 @@ class WattCarbon(ConfiguredService):
     def __init__(self, data_dir):
         self._lock = threading.Lock()
         self._series = SeriesStore(data_dir / DATABASE)
+        self._state = StateStore(data_dir / STATE_FILE)
         self._initial = Settings()
         self._generation = 0
-        self.reset()
+        self._start()
+
+    def _start(self):
+        """The start settings and no tokens; the meters, assets, documents, rows and id counters
+        from before a restart (persist.py, series.py)."""
+        state = self._state
+        counters = state.counters()
+        with self._lock:
+            self._settings = self._initial
+            self._tokens = {}  # access token -> [account_id, expires at (epoch seconds)]; not kept
+            self._tokens_issued = counters.get("tokens_issued", 0)
+            # id -> {"meter": the meter's JSON, "series": its counts and sums}
+            self._meters = {int(key): entry for key, entry in state.records("meters")}
+            # id -> {"accountId", "fields": as stored, "documents": [...]}
+            self._assets = {int(key): entry for key, entry in state.records("assets")}
+            self._uploads = [upload for _, upload in state.records("uploads")]
+            self._next_meter = counters.get("next_meter", FIRST_METER_ID)
+            self._next_asset = counters.get("next_asset", FIRST_ASSET_ID)
+            self._next_document = counters.get("next_document", FIRST_DOCUMENT_ID)
+            # An upload still arriving when the sandbox resets must not record into the new state.
+            self._generation += 1
 
     def reset(self):
         """Start afresh: the start settings; no tokens, meters, assets, documents or rows."""
         with self._lock:
-            self._settings = self._initial
-            self._tokens = {}  # access token -> [account_id, expires at (epoch seconds)]
-            self._tokens_issued = 0
-            self._meters = {}  # id -> {"meter": the meter's JSON, "series": its counts and sums}
-            self._assets = {}  # id -> {"accountId", "fields": as stored, "documents": [...]}
-            self._uploads = []
-            self._next_meter = FIRST_METER_ID
-            self._next_asset = FIRST_ASSET_ID
-            self._next_document = FIRST_DOCUMENT_ID
-            # An upload still arriving when the sandbox resets must not record into the new state.
             self._generation += 1
+            self._state.clear()
         self._series.reset()
+        self._start()
 
     def close(self):
         self._series.close()
+        self._state.close()
 
     # --- the service's shape ------------------------------------------------------------------------
 
@@ -210,6 +227,11 @@ class WattCarbon(ConfiguredService):
             {**document, "events": [list(event) for event in document["events"]]} for document in entry["documents"]
         ]
         return {**bodies.asset_json(asset_id, entry["accountId"], entry["fields"]), "documents": documents}
+
+    def kept(self):
+        with self._lock:
+            meters, assets = len(self._meters), len(self._assets)
+        return f"WattCarbon {meters} meter(s), {assets} asset(s)" if meters or assets else ""
 
     def describe(self, base_url):
         with self._lock:
@@ -306,6 +328,7 @@ class WattCarbon(ConfiguredService):
             token = secrets.token_urlsafe(32)
             self._tokens[token] = [account.account_id, time.time() + settings.token_ttl]
             self._tokens_issued += 1
+            self._state.put("counters", "tokens_issued", self._tokens_issued)
         return json_response(200, {"access_token": token, "token_type": "bearer", "expires_in": settings.token_ttl})
 
     # --- meters -------------------------------------------------------------------------------------
@@ -320,6 +343,8 @@ class WattCarbon(ConfiguredService):
             self._next_meter += 1
             meter = {"id": meter_id, "accountId": account_id, **fields}
             self._meters[meter_id] = {"meter": meter, "series": _empty_series()}
+            self._state.put("counters", "next_meter", self._next_meter)
+            self._state.put("meters", meter_id, self._meters[meter_id])
         return json_response(201, meter)
 
     def get_meter(self, request, account_id):
@@ -369,16 +394,17 @@ class WattCarbon(ConfiguredService):
             if not current():
                 raise ApiError(404, "Meter not found", note="the sandbox was reset during the upload")
             self._meters[meter_id]["series"].update(_series_state(kind, written))
-            self._uploads.append(
-                {
-                    "meterId": meter_id,
-                    "kind": kind,
-                    "received": written.received,
-                    "inserted": written.inserted,
-                    "updated": written.updated,
-                    "time": utc_now_iso(),
-                }
-            )
+            upload = {
+                "meterId": meter_id,
+                "kind": kind,
+                "received": written.received,
+                "inserted": written.inserted,
+                "updated": written.updated,
+                "time": utc_now_iso(),
+            }
+            self._uploads.append(upload)
+            self._state.put("meters", meter_id, self._meters[meter_id])
+            self._state.put("uploads", len(self._uploads), upload)
         return json_response(
             200,
             {
@@ -400,6 +426,8 @@ class WattCarbon(ConfiguredService):
             asset_id = self._next_asset
             self._next_asset += 1
             self._assets[asset_id] = {"accountId": account_id, "fields": fields, "documents": []}
+            self._state.put("counters", "next_asset", self._next_asset)
+            self._state.put("assets", asset_id, self._assets[asset_id])
             return json_response(201, bodies.asset_json(asset_id, account_id, fields))
 
     def find_assets(self, request, account_id):
@@ -431,6 +459,7 @@ class WattCarbon(ConfiguredService):
                 else:
                     merged[name] = value
             entry["fields"] = self._checked_asset(merged, bodies.null_names(payload), account_id, asset_id)
+            self._state.put("assets", asset_id, entry)
             return json_response(200, bodies.asset_json(asset_id, account_id, entry["fields"]))
 
     def _checked_asset(self, fields, nulls, account_id, asset_id):
@@ -491,9 +520,12 @@ class WattCarbon(ConfiguredService):
                 raise ApiError(404, "Asset not found", note="the sandbox was reset during the upload")
             document_id = self._next_document
             self._next_document += 1
-            self._asset(asset_id, account_id)["documents"].append(
+            entry = self._asset(asset_id, account_id)
+            entry["documents"].append(
                 {"id": document_id, "type": DOCUMENT_TYPE, "received_at": utc_now_iso(), "events": events}
             )
+            self._state.put("counters", "next_document", self._next_document)
+            self._state.put("assets", asset_id, entry)
         return json_response(
             201, {"id": document_id, "assetId": asset_id, "type": DOCUMENT_TYPE, "events": len(events)}
         )

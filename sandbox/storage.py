@@ -10,8 +10,8 @@ import secrets
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from uploads.sandbox.csvcheck import check_csv
-from uploads.sandbox.exchange import IncompleteBody, Response
+from sandbox.csvcheck import check_csv
+from sandbox.exchange import IncompleteBody, Response
 
 READ_SIZE = 1 << 20
 

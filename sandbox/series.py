@@ -1,8 +1,8 @@
 """The timeseries WattCarbon's stand-in receives (meter intervals and bills), kept in a SQLite file.
 
 Millions of rows go through the sandbox (a benchmark sends 1,000 meters of hourly data for a
-year), so they live on disk, not in memory: one SQLite file in the data directory, emptied when
-the sandbox starts and on reset. One connection, guarded by a lock; each upload is one
+year), so they live on disk, not in memory: one SQLite file in the data directory, kept across
+restarts (with the meters, persist.py) and emptied on reset. One connection, guarded by a lock; each upload is one
 transaction, so a file with a bad row stores nothing (all or nothing).
 
 Interval starts are stored as whole microseconds since the Unix epoch (UTC): two spellings of
@@ -18,13 +18,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 SCHEMA = """
-CREATE TABLE intervals (
+CREATE TABLE IF NOT EXISTS intervals (
     meter INTEGER NOT NULL,
     start INTEGER NOT NULL,  -- microseconds since the epoch, UTC
     kwh REAL NOT NULL,
     PRIMARY KEY (meter, start)
 ) WITHOUT ROWID;
-CREATE TABLE bills (
+CREATE TABLE IF NOT EXISTS bills (
     meter INTEGER NOT NULL,
     start TEXT NOT NULL,  -- YYYY-MM-DD
     finish TEXT NOT NULL,
@@ -76,7 +76,8 @@ class SeriesStore:
         self._path = path
         self._lock = threading.Lock()
         self._db = None
-        self.reset()
+        with self._lock:
+            self._open()
 
     def reset(self):
         """Delete the file and start an empty one."""
@@ -84,13 +85,18 @@ class SeriesStore:
             self._close()
             for suffix in ("", "-wal", "-shm", "-journal"):
                 self._path.with_name(self._path.name + suffix).unlink(missing_ok=True)
-            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            # A scratch store, emptied at every start: speed over durability.
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = OFF")
-            db.execute("PRAGMA cache_size = -16000")  # 16 MB
-            db.executescript(SCHEMA)
-            self._db = db
+            self._open()
+
+    def _open(self):
+        """Open the file, as it was left or new."""
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        # WAL with synchronous OFF: a killed sandbox loses nothing committed (the OS has it); a
+        # power cut may. Speed over durability, for a stand-in.
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -16000")  # 16 MB
+        db.executescript(SCHEMA)
+        self._db = db
 
     def close(self):
         with self._lock:

@@ -19,11 +19,12 @@ import uuid
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 
-from uploads.sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, json_response, route
-from uploads.sandbox.requestlog import utc_now_iso
-from uploads.sandbox.service import ConfiguredService
-from uploads.sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, Check, UrlSigner
-from uploads.sandbox.storage import s3_error, store_body
+from sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, json_response, route
+from sandbox.persist import StateStore
+from sandbox.requestlog import utc_now_iso
+from sandbox.service import ConfiguredService
+from sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, META_PREFIX, Check, UrlSigner, signed_meta_headers
+from sandbox.storage import s3_error, store_body
 
 AUDIENCE = "api://customer-api"
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -37,6 +38,7 @@ DEFAULT_TOKEN_TTL = 3600
 DEFAULT_SIGNED_URL_TTL = 15 * 60
 DEFAULT_MAX_PUT_BYTES = 5_000_000_000
 BUCKET = "raptormaps-uploads"
+STATE_FILE = "raptormaps-state.sqlite3"
 ISSUER = "https://sandbox.raptormaps.invalid/"
 
 INTEGRATION_FIELDS = ("id", "org_id", "api_type", "auth_info", "query_interval_secs", "settings", "enabled")
@@ -78,6 +80,9 @@ class Settings:
     org_integrations: tuple = field(default_factory=lambda: copy.deepcopy(DEFAULT_ORG_INTEGRATIONS))
     # Off only to measure transport alone: uploads are then stored and hashed, not checked.
     check_csv: bool = True
+    # On: signed URLs are signed with object metadata (x-amz-meta-* headers the PUT must send), and
+    # the signed_url answer is {"url", "headers"} instead of the seed's bare string.
+    signed_metadata: bool = False
 
     def as_json(self):
         return {
@@ -88,6 +93,7 @@ class Settings:
             "api_tokens": list(self.api_tokens),
             "org_integrations": copy.deepcopy(list(self.org_integrations)),
             "check_csv": self.check_csv,
+            "signed_metadata": self.signed_metadata,
         }
 
 
@@ -106,25 +112,41 @@ class RaptorMaps(ConfiguredService):
         self._secret = secrets.token_bytes(32)
         self._signer = UrlSigner(self._secret)
         self._storage = data_dir / BUCKET
+        self._state = StateStore(data_dir / STATE_FILE)
         self._initial = Settings()
         self._generation = 0
-        self.reset()
+        self._start()
+
+    def _start(self):
+        """The start settings, no tokens; the uploads received before a restart (persist.py)."""
+        counters = self._state.counters()
+        with self._lock:
+            self._settings = self._initial
+            self._tokens = {}  # issued access token -> when it expires (epoch seconds); not kept
+            self._tokens_issued = counters.get("tokens_issued", 0)
+            self._signed_urls_issued = counters.get("signed_urls_issued", 0)
+            # A record whose file is gone (removed by hand) is dropped with it.
+            self._uploads = [
+                upload for _, upload in self._state.records("uploads") if (self._storage / upload["key"]).is_file()
+            ]
+            self._incomplete = [record for _, record in self._state.records("incomplete")]
+            # One signed URL per PUT. URLs signed before a restart no longer match its new secret anyway.
+            self._used_keys = {upload["key"] for upload in self._uploads}
+            self._receiving = set()
+            # A PUT still arriving when the sandbox resets must not record into the new state.
+            self._generation += 1
+            self._storage.mkdir(parents=True, exist_ok=True)
 
     def reset(self):
         """Start afresh: the start settings, no tokens, no uploads, an empty storage folder."""
         with self._lock:
-            self._settings = self._initial
-            self._tokens = {}  # issued access token -> when it expires (epoch seconds)
-            self._tokens_issued = 0
-            self._signed_urls_issued = 0
-            self._uploads = []
-            self._incomplete = []
-            self._used_keys = set()  # one signed URL per PUT
-            self._receiving = set()
-            # A PUT still arriving when the sandbox resets must not record into the new state.
-            self._generation += 1
+            self._generation += 1  # a PUT arriving meanwhile records nothing, in memory or on disk
+            self._state.clear()
             shutil.rmtree(self._storage, ignore_errors=True)
-            self._storage.mkdir(parents=True, exist_ok=True)
+        self._start()
+
+    def close(self):
+        self._state.close()
 
     # --- the service's shape ------------------------------------------------------------------------
 
@@ -155,6 +177,11 @@ class RaptorMaps(ConfiguredService):
                 "signed_urls_issued": self._signed_urls_issued,
                 "config": self._settings.as_json(),
             }
+
+    def kept(self):
+        with self._lock:
+            count = len(self._uploads)
+        return f"Raptor Maps {count} upload(s)" if count else ""
 
     def describe(self, base_url):
         with self._lock:
@@ -193,6 +220,7 @@ class RaptorMaps(ConfiguredService):
             token = self._jwt(payload["client_id"], now, settings.token_ttl)
             self._tokens[token] = now + settings.token_ttl
             self._tokens_issued += 1
+            self._state.put("counters", "tokens_issued", self._tokens_issued)
         return json_response(200, {"access_token": token, "token_type": "Bearer", "expires_in": settings.token_ttl})
 
     def _jwt(self, client_id, now, ttl):
@@ -268,20 +296,31 @@ class RaptorMaps(ConfiguredService):
         signed_at = time.time()
         if request.fault is not None and request.fault.mode == "expired":
             signed_at -= settings.signed_url_ttl + 60
+        metadata = None
+        if settings.signed_metadata:
+            metadata = {
+                META_PREFIX + "org-id": str(integration["org_id"]),
+                META_PREFIX + "integration-id": str(integration_id),
+            }
         url = self._signer.sign(
-            f"http://{request.host}", f"/storage/{BUCKET}/{key}", settings.signed_url_ttl, signed_at
+            f"http://{request.host}", f"/storage/{BUCKET}/{key}", settings.signed_url_ttl, signed_at, metadata
         )
         with self._lock:
             self._signed_urls_issued += 1
+            self._state.put("counters", "signed_urls_issued", self._signed_urls_issued)
+        if metadata:  # the headers the URL is signed with, which the URL itself does not carry
+            return json_response(200, {"url": url, "headers": metadata})
         return json_response(200, url)  # a bare JSON string, as the seed reads it
 
     # --- the PUT to the signed URL ------------------------------------------------------------------
 
     def put_object(self, request):
         """S3's checks in S3's order, then the body to a file, hashed and checked as the contract's CSV."""
-        check = self._signer.check(request.path, request.query, time.time())
-        if check is Check.UNSIGNED:
-            return s3_error(403, "AccessDenied", "Anonymous PUT is not allowed: the URL carries no X-Amz-Signature")
+        refusal = self._refuse_credentials(request)
+        if refusal:
+            return refusal
+        metadata = {name: request.headers.get(name, "") for name in signed_meta_headers(request.query)}
+        check = self._signer.check(request.path, request.query, time.time(), metadata)
         if check is Check.MISMATCH:
             return s3_error(
                 403,
@@ -318,7 +357,7 @@ class RaptorMaps(ConfiguredService):
                 note=str(error),
             )
         finally:
-            self._end_receiving(key, shape, stored, generation)
+            self._end_receiving(key, shape, stored, generation, metadata)
         report = stored.report
         if report is not None and not report.valid:
             return s3_error(
@@ -328,6 +367,41 @@ class RaptorMaps(ConfiguredService):
                 problems=report.messages(),
             )
         return Response(200, b"", None, {"ETag": f'"{stored.sha256}"'})
+
+    @staticmethod
+    def _refuse_credentials(request):
+        """The storage host takes the URL's signature alone: a bearer token sent along is refused
+        (S3: one auth mechanism per request), as are x-amz-* headers the URL is not signed for and
+        signed x-amz-meta-* headers the request leaves out. None when the request passes."""
+        if request.headers.get("Authorization") is not None:
+            return s3_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
+                "string parameter or the Authorization header should be specified",
+                details={"ArgumentName": "Authorization"},  # never its value: the storage host must not see it
+                note="an Authorization header came with the signed URL's PUT",
+            )
+        if not request.query.get("X-Amz-Signature"):
+            return s3_error(403, "AccessDenied", "Anonymous PUT is not allowed: the URL carries no X-Amz-Signature")
+        signed = signed_meta_headers(request.query)
+        unsigned = sorted({name.lower() for name in request.headers if name.lower().startswith("x-amz-")} - set(signed))
+        if unsigned:
+            return s3_error(
+                403,
+                "AccessDenied",
+                "There were headers present in the request which were not signed",
+                details={"HeadersNotSigned": ", ".join(unsigned)},
+            )
+        missing = [name for name in signed if request.headers.get(name) is None]
+        if missing:
+            return s3_error(
+                403,
+                "SignatureDoesNotMatch",
+                f"{SIGNATURE_MISMATCH}: the URL is signed for the header(s) {', '.join(missing)}, "
+                "which the request did not send",
+            )
+        return None
 
     @staticmethod
     def _refuse_headers(request, settings):
@@ -357,10 +431,10 @@ class RaptorMaps(ConfiguredService):
             )
         return None
 
-    def _end_receiving(self, key, shape, stored, generation):
+    def _end_receiving(self, key, shape, stored, generation, metadata):
         """Record a file received whole (``stored``) and mark its URL used, in one step, so that a
         racing PUT to the same URL sees it either in progress or used, never free."""
-        upload = stored and self._upload_record(key, shape, stored)
+        upload = stored and self._upload_record(key, shape, stored, metadata)
         with self._lock:
             self._receiving.discard(key)
             if upload is None:
@@ -370,14 +444,17 @@ class RaptorMaps(ConfiguredService):
                 return
             self._uploads.append(upload)
             self._used_keys.add(key)
+            self._state.put("uploads", key, upload)
 
     @staticmethod
-    def _upload_record(key, shape, stored):
+    def _upload_record(key, shape, stored, metadata):
         report = stored.report
         return {
             "key": key,
             "org_id": int(shape["org_id"]),
             "integration_id": int(shape["integration_id"]),
+            # The object's x-amz-meta-* metadata by name, as S3 keeps it (without the prefix).
+            "metadata": {name[len(META_PREFIX) :]: value for name, value in metadata.items()},
             "bytes": stored.size,
             "rows": report.rows if report else None,
             "sha256": stored.sha256,
@@ -388,17 +465,17 @@ class RaptorMaps(ConfiguredService):
         }
 
     def _record_incomplete(self, key, shape, error):
+        record = {
+            "key": key,
+            "org_id": int(shape["org_id"]),
+            "integration_id": int(shape["integration_id"]),
+            "expected_bytes": error.expected,
+            "received_bytes": error.received,
+            "at": utc_now_iso(),
+        }
         with self._lock:
-            self._incomplete.append(
-                {
-                    "key": key,
-                    "org_id": int(shape["org_id"]),
-                    "integration_id": int(shape["integration_id"]),
-                    "expected_bytes": error.expected,
-                    "received_bytes": error.received,
-                    "at": utc_now_iso(),
-                }
-            )
+            self._incomplete.append(record)
+            self._state.put("incomplete", len(self._incomplete), record)
 
     # --- control ------------------------------------------------------------------------------------
 
@@ -483,10 +560,13 @@ def _org_integration(item):
     return {name: merged[name] for name in INTEGRATION_FIELDS}
 
 
-def _flag(value):
-    if not isinstance(value, bool):
-        raise ValueError("check_csv must be true or false")
-    return value
+def _flag(name):
+    def parse(value):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false")
+        return value
+
+    return parse
 
 
 SETTING_PARSERS = {
@@ -496,7 +576,8 @@ SETTING_PARSERS = {
     "clients": _clients,
     "api_tokens": _api_tokens,
     "org_integrations": _org_integrations,
-    "check_csv": _flag,
+    "check_csv": _flag("check_csv"),
+    "signed_metadata": _flag("signed_metadata"),
 }
 
 # Set here: the parsers are defined after the class.

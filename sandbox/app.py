@@ -1,10 +1,10 @@
 """The sandbox as a whole, apart from sockets: its services, their routes, faults, the request log."""
 
-from uploads.sandbox.control_api import ControlApi
-from uploads.sandbox.faults import FaultBoard
-from uploads.sandbox.raptormaps import RaptorMaps
-from uploads.sandbox.requestlog import RequestLog
-from uploads.sandbox.wattcarbon import WattCarbon
+from sandbox.control_api import ControlApi
+from sandbox.faults import FaultBoard
+from sandbox.raptormaps import RaptorMaps
+from sandbox.requestlog import RequestLog
+from sandbox.wattcarbon import WattCarbon
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -90,6 +90,10 @@ class Sandbox:
         self.requests.clear()
         for service in self.services.values():
             service.reset()
+
+    def kept(self):
+        """What the services kept from before a restart, in words ("" when nothing)."""
+        return "; ".join(filter(None, (service.kept() for service in self.services.values())))
 
     def describe(self, base_url):
         return [service.describe(base_url) for service in self.services.values()]

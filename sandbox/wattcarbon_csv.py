@@ -29,7 +29,7 @@ import math
 import re
 from datetime import date, datetime
 
-from uploads.sandbox.series import instant, instant_iso
+from sandbox.series import instant, instant_iso
 
 MAX_PROBLEMS = 20
 INTERVAL_HEADER = ("start_datetime", "energy_kwh")

@@ -9,6 +9,11 @@ Duplicates: a sensor whose observation times only ever increase down the file ca
 one. Only when a sensor's times go backwards is the file read a second time to find the repeated
 rows of that sensor.
 
+Stricter than a plain reading of the columns, as the seed's tables are: every sensor type is at
+a 15-minute interval, so an ``observation_time`` is the start of a quarter hour with zero seconds;
+a farm is one farm, so one ``farm_id`` keeps one ``farm_name`` down the file; and a file carries
+at least one row under its header.
+
 Numbers (decision): an optional minus, digits, an optional fraction and an optional exponent
 (``repr(0.00001)`` is ``1e-05``, so the generator's own output may carry one), and finite. No
 plus sign, no ``.5`` or ``5.``, no spaces, thousands separators, underscores, NaN or infinity.
@@ -22,8 +27,6 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-
-from portfolio.choices import SENSOR_TYPES, EquipmentType
 
 # Written out from the contract, not imported from the app (portfolio.ingest.formats): the sandbox
 # checks what the app sends, so it must not share the app's mistakes.
@@ -62,12 +65,24 @@ HEADERS = (
 # Required columns that describe the farm, equipment and sensor (the time and value are checked per row).
 REQUIRED_DESCRIPTION = (FARM_ID, FARM_NAME, EQUIPMENT_ID, EQUIPMENT_NAME, SENSOR_TYPE)
 
-EQUIPMENT_TYPES = tuple(str(value) for value in EquipmentType.values)
-# sensor type -> the equipment types that may carry it, as plain strings.
+# The seed's "Sensor Type By Equipment" table, written out here (the project has its own copy in
+# portfolio.choices; the two are kept apart on purpose). Lower-case equipment spellings are assumed.
+EQUIPMENT_TYPES = ("inverter", "combiner", "meter", "weather_station")
+ELECTRICAL = ("inverter", "combiner")
+# sensor type -> the equipment types that may carry it, in the seed's order.
 SENSOR_EQUIPMENT = {
-    str(sensor_type): tuple(str(equipment_type) for equipment_type in spec.equipment_types)
-    for sensor_type, spec in SENSOR_TYPES.items()
+    "dc_voltage": ELECTRICAL,
+    "dc_current_amp": ELECTRICAL,
+    "ac_power": ELECTRICAL,
+    "dc_power": ELECTRICAL,
+    "production_meter_energy": ("meter",),
+    "production_meter_power": ("meter",),
+    "irradiance_poa": ("weather_station",),
+    "irradiance_ghi": ("weather_station",),
 }
+# Every sensor type is at a 15-minute interval (the seed's table): a row's observation_time is the
+# start of a quarter hour, seconds zero.
+INTERVAL_MINUTES = 15
 
 MAX_PROBLEMS = 20
 READ_SIZE = 1 << 20
@@ -77,6 +92,8 @@ NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 STRAY_CARRIAGE_RETURN = "a carriage return (\\r) inside the line: lines must end with \\n or \\r\\n"
 # Caches of values already checked, emptied when they grow past this (they are only caches).
 CACHE_LIMIT = 10_000
+# Farms whose name is remembered for the one-farm-one-name check (a real file has a handful).
+FARM_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -146,6 +163,7 @@ class _Check:
         self._descriptions = {}  # the first 12 fields of a row -> its series key
         self._latest = {}  # series key -> latest observation_time so far
         self._good_times = set()
+        self._farm_names = {}  # farm_id -> (farm_name, the line it was first seen on)
 
     def problem(self, line, message, column=None):
         self.problem_count += 1
@@ -205,6 +223,8 @@ class _Check:
         header, line_number = self._parse(header, lines, 1)
         if header is not None and self._check_header(header):
             self._check_rows(lines, line_number)
+            if not self.rows:
+                self.problem(line_number, "the header row only: a file carries at least one row of readings")
         else:  # columns would be misread: count the rows, check nothing more
             self._count_rows(lines)
 
@@ -323,11 +343,25 @@ class _Check:
         self._check_coordinate(description[FARM_LATITUDE], 90, line, FARM_LATITUDE)
         self._check_coordinate(description[FARM_LONGITUDE], 180, line, FARM_LONGITUDE)
         self._check_types(description[EQUIPMENT_TYPE], description[SENSOR_TYPE], line)
+        self._check_farm_name(description[FARM_ID], description[FARM_NAME], line)
         series = (description[FARM_ID], description[EQUIPMENT_ID], description[SENSOR_ID] or description[SENSOR_TYPE])
         if len(self._descriptions) >= CACHE_LIMIT:
             self._descriptions.clear()
         self._descriptions[key] = series
         return series
+
+    def _check_farm_name(self, farm_id, farm_name, line):
+        """One farm, one name: every row of a farm_id carries the farm_name of its first row."""
+        if not farm_id.strip() or not farm_name.strip() or "\ufffd" in farm_name:
+            return  # reported as required, or as bytes that are not UTF-8
+        first = self._farm_names.get(farm_id)
+        if first is None:
+            if len(self._farm_names) < FARM_LIMIT:
+                self._farm_names[farm_id] = (farm_name, line)
+        elif first[0] != farm_name:
+            self.problem(
+                line, f'farm {farm_id} is named "{first[0]}" on line {first[1]}, "{farm_name}" here', FARM_NAME + 1
+            )
 
     def _check_coordinate(self, text, limit, line, index):
         if not text:
@@ -362,6 +396,14 @@ class _Check:
             return False
         if not is_timestamp(time):
             self.problem(line, _timestamp_message(time), OBSERVATION_TIME + 1)
+            return False
+        minute, second = int(time[14:16]), int(time[17:19])
+        if minute % INTERVAL_MINUTES or second:
+            self.problem(
+                line,
+                f'"{time}" is not the start of a {INTERVAL_MINUTES}-minute interval (:00, :15, :30 or :45, seconds 00)',
+                OBSERVATION_TIME + 1,
+            )
             return False
         if len(self._good_times) >= CACHE_LIMIT:
             self._good_times.clear()

@@ -8,8 +8,8 @@ multipart/form-data with a CSV file part (uploads), parsed as it streams in.
 import json
 from urllib.parse import parse_qsl
 
-from uploads.sandbox.exchange import json_response
-from uploads.sandbox.multipart import MultipartError, form_boundary, parse_form
+from sandbox.exchange import json_response
+from sandbox.multipart import MultipartError, form_boundary, parse_form
 
 
 class ApiError(Exception):
