@@ -247,11 +247,11 @@ def upload_throughput(runs=3):
 
     from sandbox.control import SandboxControl
     from sandbox.raptormaps import DEFAULT_API_TOKEN, DEFAULT_INTEGRATION_ID
-    from uploads.http import Client, RetryPolicy
     from uploads.models import Service
+    from uploads.outbound.http import Client, RetryPolicy
     from uploads.raptormaps.api import put_to_signed_url
 
-    logging.getLogger("uploads.http").setLevel(logging.WARNING)  # one line per PUT is noise here
+    logging.getLogger("uploads.outbound.http").setLevel(logging.WARNING)  # one line per PUT is noise here
     work = WORK / "upload"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

@@ -17,7 +17,7 @@ page, its import record, its attempt record), not assumed:
 2. ``manage.py import_observations`` of a readings file holding one 64 MiB line
    (``READINGS_MAX_LINE_BYTES``): the time, and the tracemalloc peak of one more run; baseline:
    a plain unbounded ``readline()`` of the same file;
-3. outbound calls (``uploads.http.Client``, the client both services use) to tiny servers on
+3. outbound calls (``uploads.outbound.http.Client``, the client both services use) to tiny servers on
    127.0.0.1 (tests/uploads/servers.py): an answer declaring a 964,000,000-byte Content-Length
    and an endless body without one (``OUTBOUND_MAX_RESPONSE_BYTES``), and a server that sends
    its answer one byte a second with ``OUTBOUND_TOTAL_DEADLINE_SECONDS`` set to 3 for this run.
@@ -389,8 +389,8 @@ def outbound():
     from django.test import override_settings
 
     from tests.uploads.servers import Connections, FloodServer, TrickleServer
-    from uploads.http import CallFailed, Client
     from uploads.models import Attempt, AttemptOutcome, Service
+    from uploads.outbound.http import CallFailed, Client
 
     def refusals(make_server, phrase):
         """RUNS calls, each to a fresh server; each must fail once (one attempt, not retried) saying ``phrase``."""

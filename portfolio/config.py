@@ -119,7 +119,7 @@ def _weak_secret_key_problem(key):
 
 
 def secrets_encryption_keys(environ, debug, secret_key):
-    """The keys that encrypt stored secrets (uploads/secrets.py): the first encrypts, all decrypt.
+    """The keys that encrypt stored secrets (uploads/secrets/): the first encrypts, all decrypt.
 
     With DEBUG on they default to SECRET_KEY (hashed into a key). Without DEBUG they must be
     given: a server whose SECRET_KEY is rotated (or leaks) must not lose (or expose) the

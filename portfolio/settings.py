@@ -134,7 +134,7 @@ IMPORT_STALE_AFTER_SECONDS = float(os.environ.get("IMPORT_STALE_AFTER_SECONDS", 
 # `manage.py reencrypt_secrets`). Required without DEBUG; with DEBUG it defaults to SECRET_KEY.
 SECRETS_ENCRYPTION_KEYS = config.secrets_encryption_keys(os.environ, DEBUG, SECRET_KEY)
 
-# Outbound HTTP (uploads/http.py): timeouts and the retry policy of every call to the outside.
+# Outbound HTTP (uploads/outbound/http.py): timeouts and the retry policy of every call to the outside.
 UPLOADS_HTTP_CONNECT_TIMEOUT = float(os.environ.get("UPLOADS_HTTP_CONNECT_TIMEOUT", 10))
 UPLOADS_HTTP_READ_TIMEOUT = float(os.environ.get("UPLOADS_HTTP_READ_TIMEOUT", 120))
 UPLOADS_RETRY_MAX_ATTEMPTS = int(os.environ.get("UPLOADS_RETRY_MAX_ATTEMPTS", 5))
@@ -176,7 +176,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact": {"()": "uploads.redaction.RedactingFilter"}},
+    "filters": {"redact": {"()": "uploads.outbound.redaction.RedactingFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # urllib3 writes whole URLs (a signed URL's query is its credential) at DEBUG: never below

@@ -9,4 +9,5 @@ class UploadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from uploads import signals, taskcontext  # noqa: F401 - connect the receivers
+        from uploads import signals  # noqa: F401 - connect the receivers
+        from uploads.runs import taskcontext  # noqa: F401 - remember which task runs

@@ -12,8 +12,8 @@ from django.db import transaction
 from portfolio.demo import PORTFOLIO
 from portfolio.models import Portfolio
 from uploads.models import RaptorMapsIntegration, TimeBasis, WattCarbonAccount
-from uploads.netguard import validate_outbound_base_url
-from uploads.schedules import sync_raptormaps_schedule, sync_wattcarbon_schedule
+from uploads.outbound.netguard import validate_outbound_base_url
+from uploads.runs.schedules import sync_raptormaps_schedule, sync_wattcarbon_schedule
 from uploads.secrets import Secret
 
 # The sandbox's default logins (docs/sandbox.md), copied rather than imported: the project's code

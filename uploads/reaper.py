@@ -1,7 +1,7 @@
 """The reaper of interrupted runs: an upload run or a sync whose worker died is marked interrupted.
 
 A run holds its integration's (or account's) lease while it works and renews it at least every
-third of ``UPLOADS_LEASE_SECONDS`` (uploads/leases.py). A worker killed mid-run (SIGKILL, out of
+third of ``UPLOADS_LEASE_SECONDS`` (uploads/runs/leases.py). A worker killed mid-run (SIGKILL, out of
 memory, its machine gone) stops renewing, and its run would read "running" until the next run
 of that integration started and took the lease over: a day later for a daily schedule. The
 reaper, scheduled every minute (migration uploads/0005), marks such runs interrupted as soon as
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from uploads import lifecycle
-from uploads.leases import free_if_lapsed
 from uploads.models import RunStatus, SyncRun, SyncStatus, UploadRun
 from uploads.raptormaps import service as raptormaps
+from uploads.runs import lifecycle
+from uploads.runs.leases import free_if_lapsed
 from uploads.wattcarbon import service as wattcarbon
 
 __all__ = ["reap_interrupted_runs"]

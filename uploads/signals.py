@@ -5,7 +5,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from uploads.models import RaptorMapsIntegration, WattCarbonAccount
-from uploads.schedules import sync_raptormaps_schedule, sync_wattcarbon_schedule
+from uploads.runs.schedules import sync_raptormaps_schedule, sync_wattcarbon_schedule
 
 
 @receiver(post_save, sender=RaptorMapsIntegration, dispatch_uid="uploads.raptormaps_schedule_saved")

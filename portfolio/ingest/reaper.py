@@ -3,7 +3,7 @@
 A running import stamps ``ImportRecord.heartbeat_at`` every few seconds
 (``portfolio.ingest.heartbeat``). One silent for longer than ``IMPORT_STALE_AFTER_SECONDS``
 lost its worker: it is marked failed with a message saying so, its file is released as a
-failure's would be, and the upload horizon (``uploads.horizon``) stops waiting for it (the
+failure's would be, and the upload horizon (``uploads.runs.horizon``) stops waiting for it (the
 horizon check runs the reaper first; a stale record it could not reap keeps holding it). Both kinds of import
 write in one transaction at the end, which a dead worker never commits: nothing was imported
 (docs/readings-import.md, "A worker that dies").

@@ -28,7 +28,7 @@ from portfolio.models import ImportRecord, Observation, SpreadsheetPreview
 from portfolio.resources.previews import create_preview, preview_path, storage_name
 from tests.factories import SensorFactory
 from tests.uploads.test_raptormaps_workers import database_url, wait_for
-from uploads.horizon import ingestion_horizon
+from uploads.runs.horizon import ingestion_horizon
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -65,7 +65,7 @@ def test_the_project_imports_nothing_of_the_sandbox(folder):
     [
         "from portfolio.choices import SENSOR_TYPES, EquipmentType",  # what csvcheck.py did before
         "import uploads.raptormaps.csvfile as csvfile",
-        "def late():\n    from uploads import http\n",
+        "def late():\n    from uploads.outbound import http\n",
         "import importlib\nimportlib.import_module('portfolio.choices')",
     ],
 )

@@ -13,7 +13,6 @@ from django.urls import reverse
 from tests.factories import FarmFactory, PortfolioFactory
 from tests.portfolio.admin_forms import form_data
 from tests.uploads.integrations import make_integration
-from uploads.fields import EncryptedSecretField
 from uploads.models import (
     Attempt,
     AttemptOutcome,
@@ -26,6 +25,7 @@ from uploads.models import (
     UploadWatermark,
 )
 from uploads.secrets import Secret
+from uploads.secrets.fields import EncryptedSecretField
 
 # Real secrets, distinctive enough that finding one in a page cannot be a coincidence.
 API_TOKEN = "rm-api-token-Zq81xKv3"

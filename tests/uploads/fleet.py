@@ -37,7 +37,7 @@ from portfolio.models import Asset, IntervalReading, Meter, Observation, Portfol
 from sandbox import raptormaps as rm_defaults
 from tests.uploads.integrations import make_farm_with_readings, reading_value
 from uploads.models import RaptorMapsIntegration, RunStatus, SyncRun, SyncStatus, UploadRun, WattCarbonAccount
-from uploads.schedules import raptormaps_schedule_name, wattcarbon_schedule_name
+from uploads.runs.schedules import raptormaps_schedule_name, wattcarbon_schedule_name
 from uploads.secrets import Secret
 
 ROOT = Path(settings.BASE_DIR)

@@ -51,7 +51,7 @@ from uploads.models import (
     UploadRun,
 )
 from uploads.raptormaps.connection import ConnectionReport
-from uploads.schedules import sync_raptormaps_schedule
+from uploads.runs.schedules import sync_raptormaps_schedule
 from uploads.secrets import Secret
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from uploads.http import CallFailed, Client, OutcomeUnknown, RetryPolicy, retry_after_seconds
 from uploads.models import Attempt, Service
+from uploads.outbound.http import CallFailed, Client, OutcomeUnknown, RetryPolicy, retry_after_seconds
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from uploads.leases import LeaseHolder, LeaseLost
 from uploads.models import Lease
+from uploads.runs.leases import LeaseHolder, LeaseLost
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,8 @@ the sandbox with a delay fault.
 import pytest
 
 from tests.uploads.servers import FloodServer, TrickleServer
-from uploads.http import CallFailed, Client, FileBody, OutcomeUnknown, RetryPolicy
 from uploads.models import Attempt, AttemptOutcome, Service
+from uploads.outbound.http import CallFailed, Client, FileBody, OutcomeUnknown, RetryPolicy
 from uploads.raptormaps.api import RaptorMapsApi
 from uploads.raptormaps.connection import test_connection as check_connection
 

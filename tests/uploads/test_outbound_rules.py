@@ -13,9 +13,9 @@ from tests.uploads.accounts import make_account
 from tests.uploads.admin_helpers import form_errors, save, token_integration, url
 from tests.uploads.integrations import make_integration
 from tests.uploads.servers import Connections
-from uploads.http import CallFailed, Client, RetryPolicy
 from uploads.models import Attempt, AttemptOutcome, RaptorMapsIntegration, Service, WattCarbonAccount
-from uploads.netguard import OutboundGuard, address_problem
+from uploads.outbound.http import CallFailed, Client, RetryPolicy
+from uploads.outbound.netguard import OutboundGuard, address_problem
 from uploads.raptormaps.api import RaptorMapsApi
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from uploads.redaction import REDACTED, redact_text, redact_url
+from uploads.outbound.redaction import REDACTED, redact_text, redact_url
 
 S3_URL = (
     "https://bucket.s3.amazonaws.com/raptor/upload.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"

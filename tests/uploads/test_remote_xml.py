@@ -14,8 +14,8 @@ from django.utils import timezone
 from tests.uploads.admin_helpers import url
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
 from uploads.models import Attempt, RunStatus, UploadRun
+from uploads.outbound.xmlerrors import read_xml_error
 from uploads.raptormaps.service import run_upload
-from uploads.xmlerrors import read_xml_error
 
 pytestmark = pytest.mark.django_db
 

@@ -15,11 +15,11 @@ from django_q.models import Schedule
 from tests.uploads.accounts import make_account
 from tests.uploads.integrations import make_integration
 from uploads import tasks
-from uploads.leases import LeaseHolder, LeaseLost
 from uploads.models import Lease, RunStatus, RunTrigger, SyncRun, SyncStatus, UploadRun
 from uploads.raptormaps.service import lease_name as upload_lease
 from uploads.raptormaps.service import run_upload, work_dir
 from uploads.reaper import reap_interrupted_runs
+from uploads.runs.leases import LeaseHolder, LeaseLost
 from uploads.wattcarbon.service import lease_name as sync_lease
 
 pytestmark = pytest.mark.django_db

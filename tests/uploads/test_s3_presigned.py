@@ -15,8 +15,8 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from uploads.http import CallFailed, Client, RetryPolicy
 from uploads.models import Attempt, Service
+from uploads.outbound.http import CallFailed, Client, RetryPolicy
 from uploads.raptormaps.api import SignedUrl, put_to_signed_url
 
 pytestmark = pytest.mark.django_db

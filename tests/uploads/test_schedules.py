@@ -7,8 +7,13 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from tests.uploads.integrations import make_integration
-from uploads import schedules
-from uploads.schedules import RAPTORMAPS_TASK, raptormaps_follow_up_name, raptormaps_schedule_name, sync_all_schedules
+from uploads.runs import schedules
+from uploads.runs.schedules import (
+    RAPTORMAPS_TASK,
+    raptormaps_follow_up_name,
+    raptormaps_schedule_name,
+    sync_all_schedules,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)  # schedules follow saves on commit
 

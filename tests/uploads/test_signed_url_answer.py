@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.uploads.integrations import make_integration
-from uploads.http import CallFailed
+from uploads.outbound.http import CallFailed
 from uploads.raptormaps.api import RaptorMapsApi, SignedUrl, put_headers
 
 pytestmark = pytest.mark.django_db

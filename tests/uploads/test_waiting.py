@@ -23,7 +23,7 @@ from tests.uploads.admin_helpers import page_text, url
 from uploads import tasks
 from uploads.models import RaptorMapsIntegration, RunStatus, SyncStatus, UploadRun
 from uploads.raptormaps.service import run_upload
-from uploads.schedules import (
+from uploads.runs.schedules import (
     RAPTORMAPS_TASK,
     WATTCARBON_TASK,
     raptormaps_follow_up_name,

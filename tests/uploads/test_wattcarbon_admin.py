@@ -59,7 +59,7 @@ from uploads.models import (
     WattCarbonAssetLink,
     WattCarbonMeterLink,
 )
-from uploads.schedules import sync_wattcarbon_schedule
+from uploads.runs.schedules import sync_wattcarbon_schedule
 from uploads.secrets import Secret
 from uploads.wattcarbon import payloads
 from uploads.wattcarbon.api import WattCarbonApi

@@ -12,7 +12,7 @@ from tests.factories import AssetFactory, MeterFactory
 from tests.uploads.accounts import make_account
 from tests.uploads.integrations import make_portfolio
 from uploads.models import SyncRun, SyncStatus, WattCarbonAccount, WattCarbonMeterLink
-from uploads.schedules import WATTCARBON_TASK, sync_all_schedules, wattcarbon_schedule_name
+from uploads.runs.schedules import WATTCARBON_TASK, sync_all_schedules, wattcarbon_schedule_name
 from uploads.secrets import Secret
 
 BASE = ["--name", "Ops", "--email", "ops@example.com", "--account-id", "acct-7", "--portfolio", "north"]

@@ -17,7 +17,6 @@ from sandbox import wattcarbon as sandbox_defaults
 from tests.factories import AssetFactory, DemandResponseEventFactory, EquipmentFactory, MeterFactory, SensorFactory
 from tests.uploads.accounts import make_account
 from uploads.demo import ACCOUNT_NAME, load_demo_uploads
-from uploads.leases import LeaseHolder
 from uploads.models import (
     Attempt,
     RunTrigger,
@@ -28,6 +27,7 @@ from uploads.models import (
     WattCarbonAssetLink,
     WattCarbonMeterLink,
 )
+from uploads.runs.leases import LeaseHolder
 from uploads.wattcarbon.service import enqueue_sync, lease_name, queue_sync, run_sync
 from uploads.wattcarbon.state import asset_states, meter_states, overall
 

@@ -1,6 +1,6 @@
 """The attempt log: every HTTP call to an outside service, read-only.
 
-Nothing in it is secret (uploads/redaction.py redacts URLs, errors and excerpts before they
+Nothing in it is secret (uploads/outbound/redaction.py redacts URLs, errors and excerpts before they
 are stored), so whoever may view attempts sees all of each one.
 """
 

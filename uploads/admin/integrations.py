@@ -31,7 +31,7 @@ from uploads.admin.outbound import OutboundConnectionAdminMixin, run_now_action
 from uploads.models import RaptorMapsIntegration, RunTrigger, UploadRun, UploadWatermark
 from uploads.raptormaps.connection import test_connection
 from uploads.raptormaps.service import enqueue_upload
-from uploads.schedules import raptormaps_follow_up_name, raptormaps_schedule_name
+from uploads.runs.schedules import raptormaps_follow_up_name, raptormaps_schedule_name
 
 __all__ = [
     "RaptorMapsIntegrationAdmin",
@@ -205,7 +205,7 @@ def last_run_cell(link, badge, run_id, status, at, waiting=""):
 def schedule_text(name, enabled, owner="integration", job="run", follow_up_name=None):
     """What the django-q2 schedule ``name`` of an integration or account will do next, in words.
 
-    A follow-up that a run left (uploads/waiting.py) is named after it.
+    A follow-up that a run left (uploads/runs/waiting.py) is named after it.
     """
     text = _regular_schedule_text(name, enabled, owner, job)
     follow_up = Schedule.objects.filter(name=follow_up_name).first() if follow_up_name else None

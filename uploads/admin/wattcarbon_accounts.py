@@ -35,7 +35,7 @@ from uploads.admin.integrations import (
 )
 from uploads.admin.outbound import OutboundConnectionAdminMixin, run_now_action
 from uploads.models import RunTrigger, SyncRun, SyncState, WattCarbonAccount
-from uploads.schedules import wattcarbon_follow_up_name, wattcarbon_schedule_name
+from uploads.runs.schedules import wattcarbon_follow_up_name, wattcarbon_schedule_name
 from uploads.wattcarbon.connection import test_connection
 from uploads.wattcarbon.service import enqueue_sync
 from uploads.wattcarbon.state import asset_states, meter_states

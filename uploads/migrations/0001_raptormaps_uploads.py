@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import uploads.fields
+import uploads.secrets.fields
 from django.conf import settings
 from django.db import migrations, models
 
@@ -35,16 +35,16 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=100, unique=True)),
                 ('enabled', models.BooleanField(default=True, help_text='Disabled integrations have no schedule.')),
                 ('base_url', models.URLField(default='https://api.raptormaps.com', verbose_name='API base URL')),
-                ('api_token', uploads.fields.EncryptedSecretField(blank=True, default='', help_text='A ready API access token (Bearer).', what='API token')),
+                ('api_token', uploads.secrets.fields.EncryptedSecretField(blank=True, default='', help_text='A ready API access token (Bearer).', what='API token')),
                 ('client_id', models.CharField(blank=True, max_length=200, verbose_name='client ID')),
-                ('client_secret', uploads.fields.EncryptedSecretField(blank=True, default='', what='client secret')),
+                ('client_secret', uploads.secrets.fields.EncryptedSecretField(blank=True, default='', what='client secret')),
                 ('org_id', models.PositiveBigIntegerField(blank=True, help_text='Sent as ?org_id= on API calls when set.', null=True, verbose_name='org ID')),
                 ('integration_id', models.PositiveBigIntegerField(help_text="The org integration to request signed URLs for ('Test connection' lists them).", verbose_name='org integration ID')),
                 ('time_basis', models.CharField(choices=[('local', 'farm local time'), ('utc', 'UTC')], default='local', max_length=8, verbose_name='time basis of observation_time')),
                 ('part_bytes', models.PositiveBigIntegerField(default=5000000000, help_text='Files are cut into parts below this size, each PUT to its own signed URL (at most 5 GB).', validators=[django.core.validators.MinValueValidator(256), django.core.validators.MaxValueValidator(5000000000)], verbose_name='bytes per file part')),
                 ('upload_interval_seconds', models.PositiveIntegerField(blank=True, help_text="Blank: the org integration's query_interval_secs, else 15 minutes.", null=True, validators=[django.core.validators.MinValueValidator(60)], verbose_name='upload interval (seconds)')),
                 ('remote_interval_seconds', models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                ('access_token', uploads.fields.EncryptedSecretField(blank=True, default='', what='access token')),
+                ('access_token', uploads.secrets.fields.EncryptedSecretField(blank=True, default='', what='access token')),
                 ('access_token_expires_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import uploads.fields
+import uploads.secrets.fields
 from django.conf import settings
 from django.db import migrations, models
 
@@ -59,12 +59,12 @@ class Migration(migrations.Migration):
                 ('enabled', models.BooleanField(default=True, help_text='Disabled accounts have no schedule.')),
                 ('base_url', models.URLField(default='https://api.wattcarbon.com', verbose_name='API base URL')),
                 ('email', models.EmailField(max_length=254, verbose_name='login email')),
-                ('api_key', uploads.fields.EncryptedSecretField(blank=True, default='', help_text="From the account's settings page on WattCarbon.", what='API key')),
+                ('api_key', uploads.secrets.fields.EncryptedSecretField(blank=True, default='', help_text="From the account's settings page on WattCarbon.", what='API key')),
                 ('account_id', models.CharField(help_text="The {account_id} of the API's paths.", max_length=100, verbose_name='account ID')),
                 ('user_agent', models.CharField(default='portfolio-manager/0.1 (solar portfolio sync)', help_text='Names this app to WattCarbon.', max_length=200, verbose_name='User-Agent')),
                 ('sync_interval_seconds', models.PositiveIntegerField(default=3600, validators=[django.core.validators.MinValueValidator(60)], verbose_name='sync interval (seconds)')),
                 ('chunk_rows', models.PositiveIntegerField(default=10000, help_text='Interval and bill readings are sent in CSV files of at most this many rows.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(500000)], verbose_name='rows per timeseries upload')),
-                ('access_token', uploads.fields.EncryptedSecretField(blank=True, default='', what='access token')),
+                ('access_token', uploads.secrets.fields.EncryptedSecretField(blank=True, default='', what='access token')),
                 ('access_token_expires_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),

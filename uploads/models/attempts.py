@@ -22,7 +22,7 @@ class Attempt(models.Model):
     """One HTTP request and its answer (or the error instead of one).
 
     Nothing secret is stored: the URL's query string and credentials are redacted, and the
-    response excerpt is redacted the same way (uploads/redaction.py).
+    response excerpt is redacted the same way (uploads/outbound/redaction.py).
     """
 
     service = models.CharField(max_length=16, choices=Service.choices)

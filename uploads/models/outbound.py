@@ -1,6 +1,6 @@
 """What every outbound connection (a Raptor Maps integration, a WattCarbon account) has in common.
 
-Its base URL is checked with the outbound rules when it is saved (uploads/netguard.py), and it
+Its base URL is checked with the outbound rules when it is saved (uploads/outbound/netguard.py), and it
 remembers how its last "Test connection" went: the outcome, when, the HTTP status and one line
 of reason, redacted, never what the service sent back.
 """
@@ -8,8 +8,8 @@ of reason, redacted, never what the service sent back.
 from django.db import models
 from django.utils import timezone
 
-from uploads.netguard import validate_outbound_base_url
-from uploads.redaction import redact_text
+from uploads.outbound.netguard import validate_outbound_base_url
+from uploads.outbound.redaction import redact_text
 
 __all__ = ["SUMMARY_CHARS", "OutboundConnection", "base_url_field"]
 

@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models import Q
 
 from portfolio.models import Farm
-from uploads.fields import EncryptedSecretField
 from uploads.models.outbound import OutboundConnection, base_url_field
+from uploads.secrets.fields import EncryptedSecretField
 
 __all__ = ["RaptorMapsIntegration", "TimeBasis", "UploadWatermark"]
 

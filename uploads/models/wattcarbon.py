@@ -4,8 +4,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from uploads.fields import EncryptedSecretField
 from uploads.models.outbound import OutboundConnection, base_url_field
+from uploads.secrets.fields import EncryptedSecretField
 
 __all__ = ["SyncState", "WattCarbonAccount", "WattCarbonAssetLink", "WattCarbonMeterLink"]
 

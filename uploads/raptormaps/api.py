@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from django.views.decorators.debug import sensitive_variables
 
-from uploads.http import CallFailed, Client
 from uploads.models import Service
-from uploads.tokens import CachedToken
-from uploads.xmlerrors import looks_like_xml, read_xml_error
+from uploads.outbound.http import CallFailed, Client
+from uploads.outbound.tokens import CachedToken
+from uploads.outbound.xmlerrors import looks_like_xml, read_xml_error
 
 __all__ = ["RaptorMapsApi", "SignedUrl", "TokenAuth", "put_to_signed_url", "url_expired"]
 
@@ -222,7 +222,7 @@ def put_to_signed_url(client, signed_url, path, progress=None):
         bare=True,
         is_expired_url=url_expired,
         progress=progress,
-        url_name="signed URL",  # checked like a base URL: https, a public host (uploads/netguard.py)
+        url_name="signed URL",  # checked like a base URL: https, a public host (uploads/outbound/netguard.py)
     )
 
 

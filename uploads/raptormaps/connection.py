@@ -2,10 +2,16 @@
 
 from dataclasses import dataclass
 
-from uploads.http import INTERACTIVE_DEADLINE, INTERACTIVE_POLICY, INTERACTIVE_TIMEOUT, ServiceError, failure_reason
 from uploads.models import RaptorMapsIntegration
+from uploads.outbound.http import (
+    INTERACTIVE_DEADLINE,
+    INTERACTIVE_POLICY,
+    INTERACTIVE_TIMEOUT,
+    ServiceError,
+    failure_reason,
+)
 from uploads.raptormaps.api import RaptorMapsApi
-from uploads.schedules import sync_raptormaps_schedule
+from uploads.runs.schedules import sync_raptormaps_schedule
 from uploads.secrets import SecretUnavailable
 
 __all__ = ["ConnectionReport", "learn_interval", "test_connection"]

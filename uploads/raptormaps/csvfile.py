@@ -41,7 +41,7 @@ from portfolio.choices import SENSOR_TYPES, Aggregation
 from portfolio.ingest.formats import RAPTOR_HEADERS
 from portfolio.models import Equipment, Farm, Observation, Sensor
 from portfolio.validators import MAX_FLOAT
-from uploads.decimals import plain_decimal
+from uploads.outbound.decimals import plain_decimal
 
 __all__ = ["HEADERS", "TIME_BASES", "CsvBuild", "Part", "PartTooSmall", "build_parts", "plain_decimal", "stream_copy"]
 

@@ -3,7 +3,7 @@
 The watermarks move only when every part was accepted, in one transaction. A run that
 fails, or whose worker is killed, leaves them where they were, and the next run sends the
 same readings again (Raptor Maps receives a bucket twice rather than never). Two runs of one
-integration never overlap: a run holds the integration's lease (uploads/leases.py) while it
+integration never overlap: a run holds the integration's lease (uploads/runs/leases.py) while it
 works, on any worker on any machine.
 """
 
@@ -15,18 +15,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from uploads import lifecycle
-from uploads.horizon import ingestion_horizon
-from uploads.http import ServiceError
-from uploads.leases import LeaseHolder, LeaseLost
 from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun, UploadWatermark
+from uploads.outbound.http import ServiceError
 from uploads.raptormaps.api import RaptorMapsApi
 from uploads.raptormaps.connection import learn_interval
 from uploads.raptormaps.csvfile import PartTooSmall, build_parts
 from uploads.raptormaps.window import farm_windows
+from uploads.runs import lifecycle
+from uploads.runs.horizon import ingestion_horizon
+from uploads.runs.leases import LeaseHolder, LeaseLost
+from uploads.runs.taskcontext import current_task_id
+from uploads.runs.waiting import raptormaps_waiting, settle
 from uploads.secrets import SecretUnavailable
-from uploads.taskcontext import current_task_id
-from uploads.waiting import raptormaps_waiting, settle
 
 __all__ = ["INTERRUPTED_CONSEQUENCE", "enqueue_upload", "lease_name", "queue_run", "run_upload", "work_dir"]
 

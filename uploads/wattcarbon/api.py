@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from django.views.decorators.debug import sensitive_variables
 
-from uploads.http import CallFailed, Client
 from uploads.models import Service
-from uploads.tokens import CachedToken
+from uploads.outbound.http import CallFailed, Client
+from uploads.outbound.tokens import CachedToken
 
 __all__ = ["WattCarbonApi", "names_custom_id", "remote_asset_id"]
 
@@ -32,7 +32,7 @@ DUPLICATE_STATUSES = (400, 409, 422)
 
 
 class WattCarbonApi:
-    """The calls of one account. Each returns parsed JSON, or raises a ServiceError (uploads/http.py)."""
+    """The calls of one account. Each returns parsed JSON, or raises a ServiceError (uploads/outbound/http.py)."""
 
     def __init__(self, account, *, run=None, heartbeat=None, policy=None, timeout=None, deadline=None):
         self.account = account

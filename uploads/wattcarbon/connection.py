@@ -2,7 +2,13 @@
 
 from dataclasses import dataclass
 
-from uploads.http import INTERACTIVE_DEADLINE, INTERACTIVE_POLICY, INTERACTIVE_TIMEOUT, ServiceError, failure_reason
+from uploads.outbound.http import (
+    INTERACTIVE_DEADLINE,
+    INTERACTIVE_POLICY,
+    INTERACTIVE_TIMEOUT,
+    ServiceError,
+    failure_reason,
+)
 from uploads.secrets import SecretUnavailable
 from uploads.wattcarbon.api import WattCarbonApi
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from portfolio.choices import ASSET_KINDS, KIND_FIELDS, KINDS_WITH_EVENTS, AssetKind
 from portfolio.models.assets import EARLIEST_YEAR_BUILT, latest_year_built
-from uploads.decimals import plain_decimal
+from uploads.outbound.decimals import plain_decimal
 
 __all__ = [
     "ASSET_FIELDS",

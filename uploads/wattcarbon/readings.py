@@ -9,7 +9,7 @@ costs one statement per series, whatever the size of the tables.
 from django.db.models import Exists, F, OuterRef, Q, Value
 
 from portfolio.models import BillReading, IntervalReading
-from uploads.keyset import RowAfter
+from uploads.runs.keyset import RowAfter
 from uploads.wattcarbon import payloads
 
 __all__ = ["BILLS", "INTERVALS", "SERIES", "Series"]

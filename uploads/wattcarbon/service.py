@@ -13,7 +13,7 @@ asset, after looking it up by its customId. Anything else (no answer after the r
 5xx, refused credentials) stops the sync. Remote ids and watermarks are saved the moment they are
 known, so a sync that stops loses nothing and the next one goes on from there. A sync with
 nothing changed makes no calls at all. One sync per account at a time: it holds the account's
-lease (uploads/leases.py).
+lease (uploads/runs/leases.py).
 """
 
 import logging
@@ -24,14 +24,14 @@ from django.utils import timezone
 from portfolio.choices import KINDS_WITH_EVENTS
 from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
-from uploads import lifecycle
-from uploads.horizon import ingestion_horizon
-from uploads.http import RETRY_STATUSES, CallFailed, OutcomeUnknown, ServiceError
-from uploads.leases import LeaseHolder, LeaseLost
 from uploads.models import Attempt, RunTrigger, SyncRun, SyncStatus, WattCarbonAssetLink, WattCarbonMeterLink
+from uploads.outbound.http import RETRY_STATUSES, CallFailed, OutcomeUnknown, ServiceError
+from uploads.runs import lifecycle
+from uploads.runs.horizon import ingestion_horizon
+from uploads.runs.leases import LeaseHolder, LeaseLost
+from uploads.runs.taskcontext import current_task_id
+from uploads.runs.waiting import settle, wattcarbon_waiting
 from uploads.secrets import SecretUnavailable
-from uploads.taskcontext import current_task_id
-from uploads.waiting import settle, wattcarbon_waiting
 from uploads.wattcarbon import payloads
 from uploads.wattcarbon.api import WattCarbonApi, names_custom_id, remote_asset_id
 from uploads.wattcarbon.missing import GONE_STATUSES, asset_gone, meter_gone

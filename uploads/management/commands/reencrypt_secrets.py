@@ -8,7 +8,7 @@ to the audit trail; a secret no configured key opens is left as it is and named.
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads.fields import EncryptedSecretField
+from uploads.secrets.fields import EncryptedSecretField
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.db import OperationalError
 
 from portfolio.sqlite import is_database_locked, locked_database_message
 from uploads.models import RunTrigger, SyncStatus, WattCarbonAccount
-from uploads.schedules import sync_all_schedules
+from uploads.runs.schedules import sync_all_schedules
 from uploads.wattcarbon.service import run_sync
 
 GOOD = (SyncStatus.SYNCED, SyncStatus.NOTHING, SyncStatus.DRY_RUN)

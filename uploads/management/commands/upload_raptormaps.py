@@ -8,7 +8,7 @@ from django.db import OperationalError
 from portfolio.sqlite import is_database_locked, locked_database_message
 from uploads.models import RaptorMapsIntegration, RunStatus, RunTrigger
 from uploads.raptormaps.service import run_upload
-from uploads.schedules import sync_all_schedules
+from uploads.runs.schedules import sync_all_schedules
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
-"""The wire under uploads/http.py: guarded connections, a total deadline, a bounded answer.
+"""The wire under uploads/outbound/http.py: guarded connections, a total deadline, a bounded answer.
 
 - **Guarded connections.** :func:`guarded_session` is a requests session whose connections
   resolve the host themselves, check every address with the outbound rules
-  (uploads/netguard.py) and connect to a checked address, never to a second lookup's answer:
+  (uploads/outbound/netguard.py) and connect to a checked address, never to a second lookup's answer:
   DNS rebinding gains nothing. TLS still names the host (SNI and certificate check), and the
   Host header is the URL's. Proxies and ``.netrc`` from the environment are ignored (a proxy
   would hide the real target), and redirects are never followed.
@@ -27,7 +27,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from uploads.netguard import OutboundGuard, OutboundRefused
+from uploads.outbound.netguard import OutboundGuard, OutboundRefused
 
 __all__ = ["DeadlineExceeded", "Exchange", "GuardedSession", "ResponseTooLarge", "guarded_session", "read_body"]
 

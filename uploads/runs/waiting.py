@@ -1,11 +1,11 @@
 """What a run could not send yet, said plainly, and the one-off run that sends it once it is due.
 
-A run sends what was ingested up to its horizon (uploads/horizon.py). Readings ingested after it
+A run sends what was ingested up to its horizon (uploads/runs/horizon.py). Readings ingested after it
 wait: for the safety lag, until the newest of them is that old; or for a running import, with no
 time known. A WattCarbon sync also derives only complete hours: the hour its production meter
 was last read in waits until a reading after its end arrives. The run says so in ``waiting``
 (shown in the admin and by the commands) and in its log, and, when the wait ends at a known time,
-leaves one follow-up run for then (uploads/schedules.py) unless the regular schedule comes first.
+leaves one follow-up run for then (uploads/runs/schedules.py) unless the regular schedule comes first.
 The status stays what it was (uploaded, synced, nothing new): what was due was sent.
 """
 
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from portfolio.models import BillReading, ImportRecord, IntervalReading, Observation
 from portfolio.production import HOUR, source_sensor
-from uploads import schedules
+from uploads.runs import schedules
 
 __all__ = ["FOLLOW_UP_MARGIN", "OpenHour", "Waiting", "raptormaps_waiting", "settle", "wattcarbon_waiting"]
 
@@ -174,7 +174,7 @@ def _after_horizon(horizon, querysets):
 
 
 def _holding_import(horizon):
-    """The running readings import that holds the horizon back (uploads/horizon.py), if one does."""
+    """The running readings import that holds the horizon back (uploads/runs/horizon.py), if one does."""
     return (
         ImportRecord.objects.filter(
             status=ImportRecord.Status.RUNNING, kind=ImportRecord.Kind.READINGS, started_at__lte=horizon

@@ -13,7 +13,7 @@ itself. The rules, checked when a URL is saved and again for every connection:
 
 A host named in ``OUTBOUND_ALLOW_HOSTS`` (the sandbox and the tests: ``127.0.0.1,localhost``) is
 let through as it is written in the URL; a name that merely resolves to an allowed address is not.
-The connection-time check is in uploads/transport.py: it connects to the addresses checked here,
+The connection-time check is in uploads/outbound/transport.py: it connects to the addresses checked here,
 so a name that resolves differently the second time (DNS rebinding) gains nothing.
 """
 
@@ -158,7 +158,7 @@ def validate_outbound_base_url(url):
     """Model validator of a base URL: the outbound rules, the name resolved now if it resolves.
 
     A name that does not resolve today is accepted (it may tomorrow); every connection checks
-    its addresses again (uploads/transport.py).
+    its addresses again (uploads/outbound/transport.py).
     """
     guard = OutboundGuard.from_settings()
     try:

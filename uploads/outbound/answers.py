@@ -10,7 +10,7 @@ import html
 import json
 import re
 
-from uploads.xmlerrors import looks_like_xml, read_xml_error
+from uploads.outbound.xmlerrors import looks_like_xml, read_xml_error
 
 __all__ = ["error_sentence", "html_summary", "is_html", "not_json", "parses_as_json"]
 

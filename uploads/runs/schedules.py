@@ -5,7 +5,7 @@ Called when a Raptor Maps integration or a WattCarbon account is saved or delete
 ``sync_wattcarbon --sync-schedules``; rows are found by name, so calling it again changes nothing.
 
 Besides its regular schedule, an integration or account may have one follow-up: a one-off run
-that a run left behind for the readings it could not send yet (uploads/waiting.py). It has a name
+that a run left behind for the readings it could not send yet (uploads/runs/waiting.py). It has a name
 of its own, so there is never more than one, and goes with its integration or account.
 """
 
@@ -61,7 +61,7 @@ class _Job:
         schedule = Schedule.objects.filter(name=name).first()
         if schedule is None:
             # The first run comes as soon as what was just ingested is past the safety lag
-            # (uploads/horizon.py): sooner, it would find nothing it may send.
+            # (uploads/runs/horizon.py): sooner, it would find nothing it may send.
             first_run = timezone.now() + timedelta(seconds=settings.UPLOADS_INGEST_SAFETY_LAG_SECONDS + 5)
             return Schedule.objects.create(name=name, next_run=first_run, repeats=-1, **wanted)
         changed = {key: value for key, value in wanted.items() if getattr(schedule, key) != value}

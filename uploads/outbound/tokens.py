@@ -3,7 +3,7 @@
 Both services hand out short-lived access tokens (Raptor Maps for client credentials, WattCarbon
 for an email and API key). The token is kept in the owner's ``access_token`` field until
 ``margin`` before it expires, so a run or sync does not ask for one each time, and renewed when
-the service refuses it (uploads/http.py calls ``renew()`` once on a 401).
+the service refuses it (uploads/outbound/http.py calls ``renew()`` once on a 401).
 """
 
 from datetime import timedelta

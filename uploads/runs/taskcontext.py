@@ -24,5 +24,5 @@ def _forget_task(sender, task, **kwargs):
     _current_task_id.set("")
 
 
-pre_execute.connect(_remember_task, dispatch_uid="uploads.taskcontext")
-post_execute_in_worker.connect(_forget_task, dispatch_uid="uploads.taskcontext.done")
+pre_execute.connect(_remember_task, dispatch_uid="uploads.runs.taskcontext")
+post_execute_in_worker.connect(_forget_task, dispatch_uid="uploads.runs.taskcontext.done")

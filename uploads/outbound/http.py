@@ -4,8 +4,8 @@ Both services' clients (Raptor Maps, WattCarbon) make every request through
 :meth:`Client.call`. It
 
 - goes only where the outbound rules allow (https, no user:password@, no internal address;
-  uploads/netguard.py), over connections that check the address they connect to, and follows
-  no redirect (a 3xx is an error naming where it pointed; uploads/transport.py);
+  uploads/outbound/netguard.py), over connections that check the address they connect to, and follows
+  no redirect (a 3xx is an error naming where it pointed; uploads/outbound/transport.py);
 - sends with connect and read timeouts and a total deadline for the request and its whole
   answer, streaming a file body from disk with a Content-Length;
 - reads the answer in chunks up to a size cap (``OUTBOUND_MAX_RESPONSE_BYTES``);
@@ -17,8 +17,8 @@ Both services' clients (Raptor Maps, WattCarbon) make every request through
   504, a reset, a timeout: the caller looks the object up instead, :class:`OutcomeUnknown`), but
   repeats it after a 429 or a 503, which say the request was not carried out;
 - records one :class:`~uploads.models.Attempt` per request, with the URL and the response
-  excerpt redacted (uploads/redaction.py); an XML error answer is read with defusedxml
-  (uploads/xmlerrors.py) into one readable line.
+  excerpt redacted (uploads/outbound/redaction.py); an XML error answer is read with defusedxml
+  (uploads/outbound/xmlerrors.py) into one readable line.
 """
 
 import email.utils
@@ -37,13 +37,13 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from urllib3.util import SKIP_HEADER
 
-from uploads.answers import error_sentence, html_summary, is_html, not_json, parses_as_json
 from uploads.models import Attempt, AttemptOutcome
-from uploads.netguard import OutboundGuard, OutboundRefused
-from uploads.redaction import redact_text, redact_url
-from uploads.taskcontext import current_task_id
-from uploads.transport import DeadlineExceeded, Exchange, ResponseTooLarge, guarded_session, read_body
-from uploads.xmlerrors import looks_like_xml
+from uploads.outbound.answers import error_sentence, html_summary, is_html, not_json, parses_as_json
+from uploads.outbound.netguard import OutboundGuard, OutboundRefused
+from uploads.outbound.redaction import redact_text, redact_url
+from uploads.outbound.transport import DeadlineExceeded, Exchange, ResponseTooLarge, guarded_session, read_body
+from uploads.outbound.xmlerrors import looks_like_xml
+from uploads.runs.taskcontext import current_task_id
 
 __all__ = [
     "INTERACTIVE_DEADLINE",
