@@ -23,6 +23,7 @@ from sandbox.exchange import BadRequest, IncompleteBody, Response, json_error, j
 from sandbox.persist import StateStore
 from sandbox.requestlog import utc_now_iso
 from sandbox.service import ConfiguredService
+from sandbox.settings_values import flag, whole
 from sandbox.signing import CONTENT_TYPE, MAX_EXPIRES, META_PREFIX, Check, UrlSigner, signed_meta_headers
 from sandbox.storage import s3_error, store_body
 
@@ -507,17 +508,6 @@ def _b64json(payload):
 # --- settings: each parser returns the value to store or raises ValueError -----------------------------
 
 
-def _whole(name, minimum, maximum=None):
-    def parse(value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be a whole number >= {minimum}")
-        if maximum is not None and value > maximum:
-            raise ValueError(f"{name} must be at most {maximum}")
-        return value
-
-    return parse
-
-
 def _clients(value):
     if not isinstance(value, list) or not all(
         isinstance(item, dict) and set(item) == {"client_id", "client_secret"} and all(map(_text, item.values()))
@@ -560,24 +550,15 @@ def _org_integration(item):
     return {name: merged[name] for name in INTEGRATION_FIELDS}
 
 
-def _flag(name):
-    def parse(value):
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be true or false")
-        return value
-
-    return parse
-
-
 SETTING_PARSERS = {
-    "token_ttl": _whole("token_ttl", 0),
-    "signed_url_ttl": _whole("signed_url_ttl", 1, MAX_EXPIRES),
-    "max_put_bytes": _whole("max_put_bytes", 0),
+    "token_ttl": whole("token_ttl", 0),
+    "signed_url_ttl": whole("signed_url_ttl", 1, MAX_EXPIRES),
+    "max_put_bytes": whole("max_put_bytes", 0),
     "clients": _clients,
     "api_tokens": _api_tokens,
     "org_integrations": _org_integrations,
-    "check_csv": _flag("check_csv"),
-    "signed_metadata": _flag("signed_metadata"),
+    "check_csv": flag("check_csv"),
+    "signed_metadata": flag("signed_metadata"),
 }
 
 # Set here: the parsers are defined after the class.

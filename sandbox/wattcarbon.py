@@ -26,6 +26,7 @@ from sandbox.persist import StateStore
 from sandbox.requestlog import utc_now_iso
 from sandbox.series import SeriesStore, Stale, instant_iso
 from sandbox.service import ConfiguredService
+from sandbox.settings_values import flag, whole
 from sandbox.wattcarbon_http import (
     ApiError,
     file_part,
@@ -593,15 +594,6 @@ def _series_state(kind, written):
 # --- settings: each parser returns the value to store or raises ValueError -----------------------------
 
 
-def _whole(name, minimum):
-    def parse(value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be a whole number >= {minimum}")
-        return value
-
-    return parse
-
-
 def _accounts(value):
     fields = ("email", "api_key", "account_id")
     if not isinstance(value, list) or not all(
@@ -624,20 +616,11 @@ def _text(value):
     return isinstance(value, str) and value != ""
 
 
-def _flag(name):
-    def parse(value):
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be true or false")
-        return value
-
-    return parse
-
-
 SETTING_PARSERS = {
-    "token_ttl": _whole("token_ttl", 0),
+    "token_ttl": whole("token_ttl", 0),
     "accounts": _accounts,
-    "max_upload_bytes": _whole("max_upload_bytes", 1),
-    "require_user_agent": _flag("require_user_agent"),
+    "max_upload_bytes": whole("max_upload_bytes", 1),
+    "require_user_agent": flag("require_user_agent"),
 }
 
 # Set here: the parsers are defined after the class.
