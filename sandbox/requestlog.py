@@ -17,7 +17,7 @@ class RequestLog:
         self._entries = []
         self._ids = itertools.count(1)
 
-    def start(self, service, operation, method, path, fault=None):
+    def start(self, service, operation, method, path, fault=None, user_agent=None):
         """Record a call in progress (status None until ``finish``); return its entry."""
         entry = {
             "id": next(self._ids),
@@ -27,6 +27,7 @@ class RequestLog:
             "path": path,  # never the query string: a signed URL's query is a credential
             "status": None,
             "fault": fault,  # the mode of the fault that hit this call
+            "user_agent": (user_agent or "")[:200] or None,  # how the client named itself
             "note": None,
             "time": utc_now_iso(),
             "duration_ms": None,

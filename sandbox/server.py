@@ -179,13 +179,20 @@ class SandboxServer(ThreadingHTTPServer):
             return
         service, found, params = self.sandbox.match(request.method, request.path)
         if found is None:
-            entry = self.sandbox.requests.start(None, None, request.method, request.path)
+            entry = self.sandbox.requests.start(
+                None, None, request.method, request.path, user_agent=request.headers.get("User-Agent")
+            )
             response = self._unrouted(request, allowed=params)
         else:
             request.params = params
             fault = self.sandbox.faults.take(service.name, found.operation)
             entry = self.sandbox.requests.start(
-                service.name, found.operation, request.method, request.path, fault=fault and fault.mode
+                service.name,
+                found.operation,
+                request.method,
+                request.path,
+                fault=fault and fault.mode,
+                user_agent=request.headers.get("User-Agent"),
             )
             if fault is not None and fault.mode in ("timeout", "reset"):
                 self._break_connection(handler, request, fault)

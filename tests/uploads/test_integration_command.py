@@ -39,8 +39,12 @@ def test_updates_by_name_and_switches_to_a_token(monkeypatch):
     monkeypatch.setenv("RM_SECRET", "s1-abcdef")
     run(*BASE, "--client-id", "cid", "--client-secret-env", "RM_SECRET", "--portfolio", "north")
     monkeypatch.setenv("RM_API_TOKEN", "tok-abcdef")
-    output = run("--name", "Ops", "--token-env", "RM_API_TOKEN", "--time-basis", "utc", "--part-bytes", "1000000")
+    output = run(
+        "--name", "Ops", "--token-env", "RM_API_TOKEN", "--time-basis", "utc", "--part-bytes", "1000000",
+        "--user-agent", "acme-ops/1.0",
+    )  # fmt: skip
     integration = RaptorMapsIntegration.objects.get(name="Ops")
+    assert integration.user_agent == "acme-ops/1.0"
     assert integration.api_token.reveal() == "tok-abcdef"
     assert not integration.client_id and not integration.client_secret
     assert (integration.time_basis, integration.part_bytes) == ("utc", 1_000_000)

@@ -160,6 +160,7 @@ class RaptorMapsIntegrationForm(WriteOnlySecretsForm):
             "base_url",
             "org_id",
             "integration_id",
+            "user_agent",
             "client_id",
             "time_basis",
             "part_bytes",

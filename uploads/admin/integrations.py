@@ -286,6 +286,7 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
             credentials = ["credentials_kind", "api_token_status", "client_id", "client_secret_status"]
         # IDs read as typed, without the thousands separator a read-only number gets.
         connection = ["base_url", "org_id", "integration_id"] if may_change else ["base_url", "org", "org_integration"]
+        connection.append("user_agent")
         fieldsets = [
             (None, {"fields": ["name"]}),
             (

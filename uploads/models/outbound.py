@@ -11,9 +11,13 @@ from django.utils import timezone
 from uploads.outbound.netguard import validate_outbound_base_url
 from uploads.outbound.redaction import redact_text
 
-__all__ = ["SUMMARY_CHARS", "OutboundConnection", "base_url_field"]
+__all__ = ["APP_VERSION", "DEFAULT_USER_AGENT", "SUMMARY_CHARS", "OutboundConnection", "base_url_field"]
 
 SUMMARY_CHARS = 300
+# How the app names itself to the services (WattCarbon asks every client to; a library's own
+# User-Agent would name nobody). The version is pyproject.toml's (a test keeps them equal).
+APP_VERSION = "0.1.0"
+DEFAULT_USER_AGENT = f"solar-portfolio/{APP_VERSION} (solar portfolio manager)"
 
 
 def base_url_field(default):
@@ -27,7 +31,17 @@ def base_url_field(default):
 
 
 class OutboundConnection(models.Model):
-    """Abstract: the outcome of the last connection test."""
+    """Abstract: how the app names itself to the service, and the outcome of the last connection test."""
+
+    user_agent = models.CharField(
+        "User-Agent",
+        max_length=200,
+        blank=True,
+        default=DEFAULT_USER_AGENT,
+        help_text=(
+            f"How this app names itself to the service: name/version (+how to reach you). Empty: {DEFAULT_USER_AGENT}."
+        ),
+    )
 
     connection_tested_at = models.DateTimeField("connection tested at", null=True, blank=True, editable=False)
     connection_ok = models.BooleanField("connection works", null=True, blank=True, editable=False)

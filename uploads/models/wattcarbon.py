@@ -10,7 +10,6 @@ from uploads.secrets.fields import EncryptedSecretField
 __all__ = ["SyncState", "WattCarbonAccount", "WattCarbonAssetLink", "WattCarbonMeterLink"]
 
 DEFAULT_BASE_URL = "https://api.wattcarbon.com"
-DEFAULT_USER_AGENT = "portfolio-manager/0.1 (solar portfolio sync)"
 DEFAULT_SYNC_INTERVAL_SECONDS = 3600
 MIN_SYNC_INTERVAL_SECONDS = 60
 # Rows per timeseries upload: a year of hourly intervals (8,760 rows, about 350 kB) goes in one.
@@ -37,9 +36,6 @@ class WattCarbonAccount(OutboundConnection):
     email = models.EmailField("login email")
     api_key = EncryptedSecretField(what="API key", help_text="From the account's settings page on WattCarbon.")
     account_id = models.CharField("account ID", max_length=100, help_text="The {account_id} of the API's paths.")
-    user_agent = models.CharField(
-        "User-Agent", max_length=200, default=DEFAULT_USER_AGENT, help_text="Names this app to WattCarbon."
-    )
     sync_interval_seconds = models.PositiveIntegerField(
         "sync interval (seconds)",
         default=DEFAULT_SYNC_INTERVAL_SECONDS,

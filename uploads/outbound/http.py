@@ -38,6 +38,7 @@ from django.views.decorators.debug import sensitive_variables
 from urllib3.util import SKIP_HEADER
 
 from uploads.models import Attempt, AttemptOutcome
+from uploads.models.outbound import DEFAULT_USER_AGENT
 from uploads.outbound.answers import error_sentence, html_summary, is_html, not_json, parses_as_json
 from uploads.outbound.netguard import OutboundGuard, OutboundRefused
 from uploads.outbound.redaction import redact_text, redact_url
@@ -59,7 +60,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = "portfolio-manager/0.1 (+solar portfolio uploads)"
 EXCERPT_CHARS = 500
 # Statuses worth another try; a plain 500 is retried only a few times (it is often a bug).
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -237,7 +237,8 @@ class Client:
         self.heartbeat = heartbeat or (lambda: None)
         self.guard = guard or OutboundGuard.from_settings()
         self.session = guarded_session(self.guard)
-        self.session.headers["User-Agent"] = USER_AGENT
+        # The integration's or account's own User-Agent (it names this app and its version).
+        self.session.headers["User-Agent"] = getattr(subject, "user_agent", "") or DEFAULT_USER_AGENT
         self._sleep = sleep
 
     def close(self):

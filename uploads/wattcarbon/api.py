@@ -48,8 +48,6 @@ class WattCarbonApi:
             timeout=timeout,
             deadline=deadline,
         )
-        # The doc asks every client to name itself [doc].
-        self.client.session.headers["User-Agent"] = account.user_agent
 
     def close(self):
         self.client.close()

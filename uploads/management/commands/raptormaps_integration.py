@@ -26,6 +26,7 @@ class Command(BaseCommand):
         credentials.add_argument("--client-id", help="Client ID for /oauth/token (with --client-secret-env).")
         parser.add_argument("--client-secret-env", metavar="VAR", help="Environment variable holding the secret.")
         parser.add_argument("--org-id", type=int, help="Sent as ?org_id= on API calls.")
+        parser.add_argument("--user-agent", help="The User-Agent sent to Raptor Maps (name/version).")
         coverage = parser.add_mutually_exclusive_group()
         coverage.add_argument("--portfolio", metavar="SLUG", help="Cover every farm of this portfolio.")
         coverage.add_argument("--farms", metavar="F1,F2", help="Cover these farms (farm IDs, comma-separated).")
@@ -72,6 +73,7 @@ class Command(BaseCommand):
             "base_url": options["base_url"],
             "integration_id": options["integration_id"],
             "org_id": options["org_id"],
+            "user_agent": options["user_agent"],
             "time_basis": options["time_basis"],
             "part_bytes": options["part_bytes"],
             "upload_interval_seconds": options["interval"],
