@@ -11,7 +11,7 @@ bench/import_during_sync.py measures how long the sync waits beside real imports
 """
 
 import os
-import select
+import queue
 import signal
 import subprocess
 import sys
@@ -63,16 +63,21 @@ def qcluster_start_output():
         text=True,
         start_new_session=True,  # its own process group: stopping it stops the workers it forked
     )
+    # A thread reads the lines: select() on the pipe cannot see lines already in the file's buffer,
+    # and the cluster writes several at once.
+    arriving = queue.Queue()
+    reader = threading.Thread(target=lambda: [arriving.put(line) for line in process.stdout], daemon=True)
+    reader.start()
     lines = []
     try:
         deadline = time.monotonic() + WAIT_SECONDS
         while not any(line.rstrip().endswith("running.") for line in lines):
-            assert time.monotonic() < deadline, "qcluster did not start:\n" + "".join(lines)
-            ready, _, _ = select.select([process.stdout], [], [], 1)
-            if ready:
-                line = process.stdout.readline()
-                assert line, "qcluster exited:\n" + "".join(lines)
-                lines.append(line)
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, "qcluster did not start:\n" + "".join(lines)
+            try:
+                lines.append(arriving.get(timeout=min(remaining, 1)))
+            except queue.Empty:
+                assert process.poll() is None, "qcluster exited:\n" + "".join(lines)
     finally:
         process.terminate()  # as a supervisor stops it: the cluster stops its own processes
         try:
@@ -80,6 +85,7 @@ def qcluster_start_output():
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        reader.join(timeout=10)  # it ends at the pipe's end, once the cluster has exited
         process.stdout.close()
     return "".join(lines)
 
