@@ -3,9 +3,12 @@
 import pytest
 from django_q.conf import Conf
 
+from portfolio.demo import load_demo_portfolio
 from sandbox import raptormaps as sandbox_defaults
 from tests.uploads.integrations import make_farm_with_readings, make_integration, make_portfolio
 from tests.uploads.servers import ScriptedServer
+from uploads.demo import ACCOUNT_NAME, load_demo_uploads
+from uploads.models import WattCarbonAccount
 
 
 @pytest.fixture
@@ -51,3 +54,12 @@ def scripted():
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def demo_account(sandbox, settings):
+    """The demo portfolio and its WattCarbon account, pointing at the test's sandbox."""
+    settings.SANDBOX_URL = sandbox.url
+    load_demo_portfolio()
+    load_demo_uploads()
+    return WattCarbonAccount.objects.get(name=ACCOUNT_NAME)

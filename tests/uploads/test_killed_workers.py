@@ -19,11 +19,9 @@ from django_q.brokers.orm import ORM
 from django_q.models import OrmQ, Task
 from django_q.tasks import async_task
 
-from portfolio.demo import load_demo_portfolio
 from portfolio.models import Asset, BillReading, IntervalReading
 from tests.uploads.expectations import HEADERS, assert_values_match, expected_rows
 from tests.uploads.test_raptormaps_workers import received_rows_of, wait_for
-from uploads.demo import ACCOUNT_NAME, load_demo_uploads
 from uploads.models import (
     Lease,
     RunStatus,
@@ -33,7 +31,6 @@ from uploads.models import (
     UploadPart,
     UploadRun,
     UploadWatermark,
-    WattCarbonAccount,
     WattCarbonAssetLink,
     WattCarbonMeterLink,
 )
@@ -185,15 +182,6 @@ def test_the_reaper_leaves_a_live_run_alone_while_its_worker_renews_the_lease(sa
 
 
 # -- WattCarbon: killed in the middle of a create, and of an interval upload ----------------------------------
-
-
-@pytest.fixture
-def demo_account(sandbox, settings):
-    """The demo portfolio and its WattCarbon account, pointing at the test's sandbox."""
-    settings.SANDBOX_URL = sandbox.url
-    load_demo_portfolio()
-    load_demo_uploads()
-    return WattCarbonAccount.objects.get(name=ACCOUNT_NAME)
 
 
 def killed_sync(sandbox, account, clusters, operation):

@@ -10,17 +10,14 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from portfolio.demo import load_demo_portfolio
 from portfolio.models import Asset, BillReading, IntervalReading, Meter
 from tests.factories import AssetFactory
 from tests.fixtures.sandbox import WattCarbonClient
 from tests.uploads.accounts import make_account
-from uploads.demo import ACCOUNT_NAME, load_demo_uploads
 from uploads.models import (
     SyncRun,
     SyncState,
     SyncStatus,
-    WattCarbonAccount,
     WattCarbonAssetLink,
     WattCarbonMeterLink,
 )
@@ -30,15 +27,6 @@ from uploads.wattcarbon.state import asset_states, meter_states
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_retries")]
 
 WC = "wattcarbon"
-
-
-@pytest.fixture
-def demo(sandbox, settings):
-    """The demo portfolio and its WattCarbon account, pointing at the test's sandbox."""
-    settings.SANDBOX_URL = sandbox.url
-    load_demo_portfolio()
-    load_demo_uploads()
-    return WattCarbonAccount.objects.get(name=ACCOUNT_NAME)
 
 
 def synced(account):
@@ -76,18 +64,18 @@ def add_a_reading_to_each_meter():
 
 
 def test_after_an_account_reset_everything_is_marked_missing_then_comes_back_once(
-    demo,
+    demo_account,
     sandbox,
     admin_client,
     sync_worker,
     django_capture_on_commit_callbacks,
 ):
-    synced(demo)
+    synced(demo_account)
     old_ids = {link.meter.name: link.remote_id for link in WattCarbonMeterLink.objects.select_related("meter")}
     sandbox.reset()  # WattCarbon forgets every meter, asset and document
     add_a_reading_to_each_meter()
 
-    found = run_sync(demo)
+    found = run_sync(demo_account)
 
     assert found.status == SyncStatus.PARTIAL, found.log
     assert found.problems == 6
@@ -115,7 +103,7 @@ def test_after_an_account_reset_everything_is_marked_missing_then_comes_back_onc
 
     # Not a loop of failing calls: the next sync says the same and calls nothing.
     calls = len(sandbox.calls(service=WC))
-    again = run_sync(demo)
+    again = run_sync(demo_account)
     assert again.status == SyncStatus.PARTIAL
     assert len(sandbox.calls(service=WC)) == calls
     warehouse_again = WattCarbonMeterLink.objects.get(pk=warehouse.pk)
@@ -200,8 +188,8 @@ def test_an_asset_gone_and_not_found_is_created_again_once(sandbox):
     assert run_sync(account).status == SyncStatus.NOTHING
 
 
-def test_create_again_leaves_meters_that_are_not_missing(demo, sandbox, admin_client):
-    synced(demo)
+def test_create_again_leaves_meters_that_are_not_missing(demo_account, sandbox, admin_client):
+    synced(demo_account)
     before = list(WattCarbonMeterLink.objects.order_by("pk").values_list("remote_id", "intervals_through_id"))
 
     page = admin_client.post(

@@ -11,12 +11,10 @@ import pytest
 import requests
 
 from portfolio.choices import EquipmentType, SensorType
-from portfolio.demo import load_demo_portfolio
 from portfolio.models import Asset, BillReading, DemandResponseEvent, IntervalReading, Meter, Observation
 from sandbox import wattcarbon as sandbox_defaults
 from tests.factories import AssetFactory, DemandResponseEventFactory, EquipmentFactory, MeterFactory, SensorFactory
 from tests.uploads.accounts import make_account
-from uploads.demo import ACCOUNT_NAME, load_demo_uploads
 from uploads.models import (
     Attempt,
     RunTrigger,
@@ -34,15 +32,6 @@ from uploads.wattcarbon.state import asset_states, meter_states, overall
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_retries")]
 
 WC = "wattcarbon"
-
-
-@pytest.fixture
-def demo(sandbox, settings):
-    """The demo portfolio and its WattCarbon account, pointing at the test's sandbox."""
-    settings.SANDBOX_URL = sandbox.url
-    load_demo_portfolio()
-    load_demo_uploads()
-    return WattCarbonAccount.objects.get(name=ACCOUNT_NAME)
 
 
 def synced(account, **kwargs):
@@ -70,11 +59,11 @@ def write_operations(sandbox):
 # -- a full sync ---------------------------------------------------------------------------------------
 
 
-def test_a_full_sync_of_the_demo_portfolio_field_by_field(demo, sandbox):
-    run = synced(demo)
+def test_a_full_sync_of_the_demo_portfolio_field_by_field(demo_account, sandbox):
+    run = synced(demo_account)
 
     meters = {meter["name"]: meter for meter in sandbox.wattcarbon()["meters"]}
-    ids = remote_meters(demo)
+    ids = remote_meters(demo_account)
     assert {name: meter["id"] for name, meter in meters.items()} == ids
     assert {name: (meter["apiProvider"], meter["meterType"], meter["location"]) for name, meter in meters.items()} == {
         "Gila Bend production": ("manual", "electricity", {"latitude": 32.9479, "longitude": -112.7168}),
@@ -141,7 +130,7 @@ def test_a_full_sync_of_the_demo_portfolio_field_by_field(demo, sandbox):
     }
     for custom_id, fields in expected.items():
         assert {key: assets[custom_id].get(key) for key in fields} == fields, custom_id
-        link = WattCarbonAssetLink.objects.get(account=demo, asset__custom_id=custom_id)
+        link = WattCarbonAssetLink.objects.get(account=demo_account, asset__custom_id=custom_id)
         assert link.remote_id == str(assets[custom_id]["id"])
     [document] = assets["DR-IA-01"]["documents"]
     assert document["type"] == "demand_response_events"
@@ -161,11 +150,11 @@ def test_a_full_sync_of_the_demo_portfolio_field_by_field(demo, sandbox):
     assert {overall(item) for item in states.values()} == {SyncState.SYNCED}
 
 
-def test_a_second_sync_with_nothing_changed_makes_no_calls_at_all(demo, sandbox):
-    synced(demo)
+def test_a_second_sync_with_nothing_changed_makes_no_calls_at_all(demo_account, sandbox):
+    synced(demo_account)
     calls_before = len(sandbox.calls(service=WC))
 
-    quiet = run_sync(demo)
+    quiet = run_sync(demo_account)
 
     assert quiet.status == SyncStatus.NOTHING
     assert quiet.write_calls == 0
@@ -173,12 +162,12 @@ def test_a_second_sync_with_nothing_changed_makes_no_calls_at_all(demo, sandbox)
     assert "Nothing changed since the last sync." in quiet.log
 
 
-def test_changing_one_asset_updates_only_that_asset_with_only_the_changed_field(demo, sandbox):
-    synced(demo)
+def test_changing_one_asset_updates_only_that_asset_with_only_the_changed_field(demo_account, sandbox):
+    synced(demo_account)
     writes_before = len(sandbox.write_calls())
     Asset.objects.filter(custom_id="HP-SF-01").update(area_sqft=13000)
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     new_calls = sandbox.write_calls()[writes_before:]
     assert [(call["operation"], call["method"]) for call in new_calls] == [("update_asset", "PATCH")]
@@ -188,10 +177,10 @@ def test_changing_one_asset_updates_only_that_asset_with_only_the_changed_field(
     assert "Updated asset HP-SF-01: areaSqft." in run.log
 
 
-def test_new_and_edited_readings_send_only_those_rows(demo, sandbox):
-    synced(demo)
+def test_new_and_edited_readings_send_only_those_rows(demo_account, sandbox):
+    synced(demo_account)
     warehouse = Meter.objects.get(name="Riverside warehouse")
-    meter_id = remote_meters(demo)["Riverside warehouse"]
+    meter_id = remote_meters(demo_account)["Riverside warehouse"]
     last = IntervalReading.objects.filter(meter=warehouse).latest("start")
     IntervalReading.objects.create(meter=warehouse, start=last.end, end=last.end + timedelta(hours=1), quantity=7.5)
     edited = IntervalReading.objects.filter(meter=warehouse).earliest("start")
@@ -199,7 +188,7 @@ def test_new_and_edited_readings_send_only_those_rows(demo, sandbox):
     edited.save()
     uploads_before = len(sandbox.wattcarbon()["uploads"])
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     [upload] = sandbox.wattcarbon()["uploads"][uploads_before:]
     assert (upload["meterId"], upload["kind"], upload["received"], upload["inserted"], upload["updated"]) == (
@@ -215,16 +204,16 @@ def test_new_and_edited_readings_send_only_those_rows(demo, sandbox):
     assert (run.interval_rows, run.write_calls) == (2, 1)
 
 
-def test_readings_go_in_chunks_of_the_accounts_size(demo, sandbox):
-    WattCarbonAccount.objects.filter(pk=demo.pk).update(chunk_rows=50)
-    demo.refresh_from_db()
-    plan = run_sync(demo, dry_run=True)
+def test_readings_go_in_chunks_of_the_accounts_size(demo_account, sandbox):
+    WattCarbonAccount.objects.filter(pk=demo_account.pk).update(chunk_rows=50)
+    demo_account.refresh_from_db()
+    plan = run_sync(demo_account, dry_run=True)
     assert "Would upload 168 interval row(s) of Riverside warehouse in 4 file(s)." in plan.log
 
     sandbox.fault("upload_intervals", service=WC, status=503)  # the first upload is retried
-    run = synced(demo)
+    run = synced(demo_account)
 
-    meter_id = remote_meters(demo)["Riverside warehouse"]
+    meter_id = remote_meters(demo_account)["Riverside warehouse"]
     calls = [call for call in sandbox.calls("upload_intervals", service=WC) if f"/meters/{meter_id}/" in call["path"]]
     assert [call["status"] for call in calls] == [200, 200, 200, 200]
     assert len(sandbox.wattcarbon_intervals(meter_id)) == 168
@@ -270,10 +259,10 @@ def test_a_refused_chunk_keeps_the_watermark_of_the_chunks_before_it(sandbox):
 # -- failures ------------------------------------------------------------------------------------------
 
 
-def test_the_token_expiring_mid_sync_is_renewed_once_and_the_call_repeated(demo, sandbox):
+def test_the_token_expiring_mid_sync_is_renewed_once_and_the_call_repeated(demo_account, sandbox):
     sandbox.fault("create_asset", mode="expire_token", service=WC)
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     assert len(remote_assets(sandbox)) == 3
     operations = [(call["operation"], call["status"]) for call in sandbox.calls(service=WC)]
@@ -284,10 +273,10 @@ def test_the_token_expiring_mid_sync_is_renewed_once_and_the_call_repeated(demo,
     assert refused.outcome == "retry" and "renewing it" in refused.error
 
 
-def test_a_lost_answer_after_an_asset_was_created_ends_with_exactly_one_asset(demo, sandbox):
+def test_a_lost_answer_after_an_asset_was_created_ends_with_exactly_one_asset(demo_account, sandbox):
     sandbox.fault("create_asset", mode="reset_after", service=WC)
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     assets = sandbox.wattcarbon()["assets"]
     assert sorted(asset["customId"] for asset in assets) == ["DR-IA-01", "HP-SF-01", "SP-AZ-01"]
@@ -299,11 +288,11 @@ def test_a_lost_answer_after_an_asset_was_created_ends_with_exactly_one_asset(de
     assert run.assets_created == 2  # the third was found, not created
 
 
-def test_a_502_on_an_asset_create_waits_as_asked_looks_it_up_then_creates_it_once(demo, sandbox):
+def test_a_502_on_an_asset_create_waits_as_asked_looks_it_up_then_creates_it_once(demo_account, sandbox):
     # A gateway's 502: the asset may or may not have been made.
     sandbox.fault("create_asset", service=WC, status=502, retry_after=1)
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     assert len(remote_assets(sandbox)) == 3
     statuses = [call["status"] for call in sandbox.calls("create_asset", service=WC)]
@@ -315,34 +304,36 @@ def test_a_502_on_an_asset_create_waits_as_asked_looks_it_up_then_creates_it_onc
     assert "is not on WattCarbon; creating it again." in run.log
 
 
-def test_a_503_on_an_asset_create_is_sent_again_it_was_not_carried_out(demo, sandbox):
+def test_a_503_on_an_asset_create_is_sent_again_it_was_not_carried_out(demo_account, sandbox):
     sandbox.fault("create_asset", service=WC, status=503)
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     assert [call["status"] for call in sandbox.calls("create_asset", service=WC)] == [503, 201, 201, 201]
     assert "find_assets" not in [call["operation"] for call in sandbox.calls(service=WC)]
     assert run.assets_created == 3
 
 
-def test_a_503_with_retry_after_on_a_meter_create_is_retried_in_the_same_sync(demo, sandbox):
+def test_a_503_with_retry_after_on_a_meter_create_is_retried_in_the_same_sync(demo_account, sandbox):
     sandbox.fault("create_meter", service=WC, status=503, retry_after=1)
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     assert [call["status"] for call in sandbox.calls("create_meter", service=WC)] == [503, 201, 201, 201]
     names = sorted(meter["name"] for meter in sandbox.wattcarbon()["meters"])
     assert names == ["Gila Bend production", "Head office gas", "Riverside warehouse"]  # one each
-    assert sorted(remote_meters(demo).values()) == sorted(meter["id"] for meter in sandbox.wattcarbon()["meters"])
+    assert sorted(remote_meters(demo_account).values()) == sorted(
+        meter["id"] for meter in sandbox.wattcarbon()["meters"]
+    )
     waited = Attempt.objects.get(sync_run=run, status_code=503)
     assert (waited.outcome, waited.retry_in_seconds) == ("retry", 1)
     assert run.meters_created == 3 and run.problems == 0
 
 
-def test_a_502_on_a_meter_create_is_tried_again_in_the_same_sync_and_says_what_it_risks(demo, sandbox):
+def test_a_502_on_a_meter_create_is_tried_again_in_the_same_sync_and_says_what_it_risks(demo_account, sandbox):
     sandbox.fault("create_meter", service=WC, status=502)
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     assert [call["status"] for call in sandbox.calls("create_meter", service=WC)] == [502, 201, 201, 201]
     assert len(sandbox.wattcarbon()["meters"]) == 3
@@ -350,35 +341,35 @@ def test_a_502_on_a_meter_create_is_tried_again_in_the_same_sync_and_says_what_i
     assert WattCarbonMeterLink.objects.filter(remote_id=None).count() == 0
 
 
-def test_a_wait_asked_over_the_limit_leaves_the_create_for_the_next_sync_and_says_why(demo, sandbox, settings):
+def test_a_wait_asked_over_the_limit_leaves_the_create_for_the_next_sync_and_says_why(demo_account, sandbox, settings):
     settings.UPLOADS_RETRY_AFTER_MAX_SECONDS = 5
     sandbox.fault("create_asset", service=WC, status=502, retry_after=60)
 
-    run = run_sync(demo)
+    run = run_sync(demo_account)
 
     assert run.status == SyncStatus.PARTIAL
     link = WattCarbonAssetLink.objects.get(asset=Asset.objects.order_by("custom_id").first())
     assert "WattCarbon asked to wait 60 s (Retry-After) before trying again, more than the 5 s limit" in link.error
     assert "(UPLOADS_RETRY_AFTER_MAX_SECONDS); the next sync tries again." in link.error
     assert len(sandbox.calls("create_asset", service=WC)) == 3  # that one once, the others once each
-    synced(demo)
+    synced(demo_account)
     assert len(remote_assets(sandbox)) == 3
 
 
-def test_a_429_over_the_limit_on_a_meter_create_stops_the_sync_and_says_why(demo, sandbox, settings):
+def test_a_429_over_the_limit_on_a_meter_create_stops_the_sync_and_says_why(demo_account, sandbox, settings):
     settings.UPLOADS_RETRY_AFTER_MAX_SECONDS = 5
     sandbox.fault("create_meter", service=WC, status=429, retry_after=60)
 
-    run = run_sync(demo)
+    run = run_sync(demo_account)
 
     assert run.status == SyncStatus.FAILED
     assert "create_meter: HTTP 429: the service asked to wait 60 s (Retry-After), more than the 5 s limit" in run.error
     assert not sandbox.wattcarbon()["meters"]
-    synced(demo)
+    synced(demo_account)
     assert len(sandbox.wattcarbon()["meters"]) == 3
 
 
-def test_a_custom_id_already_on_wattcarbon_is_linked_and_brought_in_line(demo, sandbox):
+def test_a_custom_id_already_on_wattcarbon_is_linked_and_brought_in_line(demo_account, sandbox):
     session = requests.Session()
     session.headers["User-Agent"] = "tests"
     token = session.post(
@@ -402,7 +393,7 @@ def test_a_custom_id_already_on_wattcarbon_is_linked_and_brought_in_line(demo, s
     )
     assert existing.status_code == 201
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     assets = [asset for asset in sandbox.wattcarbon()["assets"] if asset["customId"] == "DR-IA-01"]
     assert len(assets) == 1
@@ -417,10 +408,10 @@ def test_a_custom_id_already_on_wattcarbon_is_linked_and_brought_in_line(demo, s
     assert len(assets[0]["documents"]) == 1  # and its events went to the linked asset
 
 
-def test_an_invalid_asset_is_reported_and_not_sent_while_the_rest_sync(demo, sandbox):
+def test_an_invalid_asset_is_reported_and_not_sent_while_the_rest_sync(demo_account, sandbox):
     Asset.objects.filter(custom_id="SP-AZ-01").update(nameplate_capacity_kw=None)  # as an old import left it
 
-    run = run_sync(demo)
+    run = run_sync(demo_account)
 
     assert run.status == SyncStatus.PARTIAL
     assert run.problems == 1
@@ -435,16 +426,16 @@ def test_an_invalid_asset_is_reported_and_not_sent_while_the_rest_sync(demo, san
     assert (state.state, state.detail) == (SyncState.ERROR, link.error)
 
     Asset.objects.filter(custom_id="SP-AZ-01").update(nameplate_capacity_kw=5000)
-    fixed = synced(demo)
+    fixed = synced(demo_account)
     assert fixed.assets_created == 1
     link.refresh_from_db()
     assert (link.error, link.error_at) == ("", None)
 
 
-def test_a_service_that_stays_down_stops_the_sync_and_the_next_one_goes_on(demo, sandbox):
+def test_a_service_that_stays_down_stops_the_sync_and_the_next_one_goes_on(demo_account, sandbox):
     sandbox.fault("upload_intervals", service=WC, status=503, times=20)
 
-    failed = run_sync(demo)
+    failed = run_sync(demo_account)
 
     assert failed.status == SyncStatus.FAILED
     assert "upload_intervals: HTTP 503 after 5 attempts" in failed.error
@@ -452,16 +443,16 @@ def test_a_service_that_stays_down_stops_the_sync_and_the_next_one_goes_on(demo,
     assert not remote_assets(sandbox)  # it stopped before the assets
 
     sandbox.clear_faults()
-    synced(demo)
+    synced(demo_account)
     assert len(sandbox.wattcarbon()["meters"]) == 3  # no meter made twice
     assert len(remote_assets(sandbox)) == 3
 
 
-def test_no_secret_is_recorded_anywhere(demo, sandbox):
+def test_no_secret_is_recorded_anywhere(demo_account, sandbox):
     sandbox.fault("create_meter", service=WC, status=422)
-    run = run_sync(demo)
-    demo.refresh_from_db()
-    secrets = [sandbox_defaults.DEFAULT_API_KEY, demo.access_token.reveal()]
+    run = run_sync(demo_account)
+    demo_account.refresh_from_db()
+    secrets = [sandbox_defaults.DEFAULT_API_KEY, demo_account.access_token.reveal()]
     assert all(secrets)
     records = [run.log, run.error]
     for attempt in Attempt.objects.filter(sync_run=run):
@@ -470,11 +461,11 @@ def test_no_secret_is_recorded_anywhere(demo, sandbox):
     assert not [record for record in records for secret in secrets if secret in record]
 
 
-def test_one_sync_per_account_at_a_time(demo, sandbox):
-    holder = LeaseHolder(lease_name(demo))
+def test_one_sync_per_account_at_a_time(demo_account, sandbox):
+    holder = LeaseHolder(lease_name(demo_account))
     assert holder.acquire()
     try:
-        skipped = run_sync(demo)
+        skipped = run_sync(demo_account)
     finally:
         holder.release()
     assert skipped.status == SyncStatus.SKIPPED
@@ -557,10 +548,10 @@ def test_an_asset_whose_events_are_all_deleted_sends_no_empty_document_and_says_
 
 
 def test_a_sync_queued_from_the_admin_runs_in_the_worker(
-    demo, sandbox, sync_worker, django_capture_on_commit_callbacks
+    demo_account, sandbox, sync_worker, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        queued = enqueue_sync(demo, RunTrigger.ADMIN)
+        queued = enqueue_sync(demo_account, RunTrigger.ADMIN)
     queued.refresh_from_db()
     assert queued.status == SyncStatus.SYNCED, queued.error
     assert queued.task_id
@@ -571,10 +562,10 @@ def test_a_sync_queued_from_the_admin_runs_in_the_worker(
 # -- more ways it goes wrong ------------------------------------------------------------------------------
 
 
-def test_a_meter_create_without_an_answer_is_reported_and_created_again_by_the_next_sync(demo, sandbox):
+def test_a_meter_create_without_an_answer_is_reported_and_created_again_by_the_next_sync(demo_account, sandbox):
     sandbox.fault("create_meter", mode="reset_after", service=WC)
 
-    first = run_sync(demo)
+    first = run_sync(demo_account)
 
     assert first.status == SyncStatus.PARTIAL
     lost = WattCarbonMeterLink.objects.get(meter__name="Gila Bend production")
@@ -587,7 +578,7 @@ def test_a_meter_create_without_an_answer_is_reported_and_created_again_by_the_n
         in WattCarbonAssetLink.objects.get(asset__custom_id="SP-AZ-01").error
     )
 
-    synced(demo)
+    synced(demo_account)
     lost.refresh_from_db()
     assert lost.remote_id and not lost.error
     assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-SF-01", "SP-AZ-01"]
@@ -596,12 +587,12 @@ def test_a_meter_create_without_an_answer_is_reported_and_created_again_by_the_n
     assert names.count("Gila Bend production") == 2
 
 
-def test_a_sync_left_running_by_a_dead_worker_is_marked_interrupted_by_the_next(demo, sandbox):
-    dead = queue_sync(demo, "schedule")
+def test_a_sync_left_running_by_a_dead_worker_is_marked_interrupted_by_the_next(demo_account, sandbox):
+    dead = queue_sync(demo_account, "schedule")
     dead.status = SyncStatus.RUNNING
     dead.save()
 
-    run = synced(demo)
+    run = synced(demo_account)
 
     dead.refresh_from_db()
     assert dead.status == SyncStatus.ABANDONED
@@ -609,11 +600,11 @@ def test_a_sync_left_running_by_a_dead_worker_is_marked_interrupted_by_the_next(
     assert f"#{dead.pk} had been interrupted: its worker stopped." in run.log
 
 
-def test_an_api_key_the_keys_cannot_open_fails_the_sync_and_says_what_to_do(demo, sandbox, settings):
+def test_an_api_key_the_keys_cannot_open_fails_the_sync_and_says_what_to_do(demo_account, sandbox, settings):
     settings.SECRETS_ENCRYPTION_KEYS = ["a key that did not encrypt it"]
-    demo = WattCarbonAccount.objects.get(pk=demo.pk)
+    demo_account = WattCarbonAccount.objects.get(pk=demo_account.pk)
 
-    run = run_sync(demo)
+    run = run_sync(demo_account)
 
     assert run.status == SyncStatus.FAILED
     assert "API key cannot be decrypted" in run.error and "nter it again" in run.error
