@@ -91,7 +91,7 @@ def role_user(transactional_db):
 
 
 @pytest.fixture
-def blank_page(request, chromium, live_server):
+def blank_page(request, chromium):
     """``blank_page()``: a new 1,366 by 900 page of its own (cookies and all), logged in as nobody."""
     contexts = []
 

@@ -33,17 +33,20 @@ LOOK_MS = 1000
 INSTALL_HINT = "`make test` installs Debian's chromium where it may (scripts/ensure-browser)"
 
 
-def browser_path(environ=os.environ):
+def browser_path(environ=os.environ, candidates=None):
     """(the Chromium to drive, None), or (None, why there is none).
 
     ``BROWSER_PATH`` wins; when it names nothing runnable that is an error, not a reason to skip.
+    Else Debian's /usr/bin/chromium, else a ``chromium`` on the PATH.
     """
     chosen = environ.get("BROWSER_PATH")
     if chosen:
         if not os.access(chosen, os.X_OK):
             raise RuntimeError(f"BROWSER_PATH={chosen} is not an executable browser; fix it or unset it.")
         return chosen, None
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
+    if candidates is None:
+        candidates = ("/usr/bin/chromium", shutil.which("chromium"))
+    for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate, None
     return None, f"no Chromium found (BROWSER_PATH unset, no /usr/bin/chromium, no chromium on PATH); {INSTALL_HINT}"

@@ -110,8 +110,13 @@ def test_a_bad_workbook_is_refused_naming_its_columns_and_rows(page, live_server
     expect(page.locator("#rows-invalid")).to_have_text("2")
     problems = page.locator(".spreadsheet-problems li")
     expect(problems).to_have_count(2)
-    expect(problems.nth(0)).to_contain_text("row 2, commissioned_at: '2024-06-31' is not a date and time")
-    expect(problems.nth(1)).to_contain_text("row 3, timezone:")
+    expect(problems.nth(0)).to_have_text(
+        "row 2, commissioned_at: '2024-06-31' is not a date and time; "
+        "write ISO 8601, for example 2024-06-01T14:00:00-04:00."
+    )
+    expect(problems.nth(1)).to_have_text(
+        "row 3, timezone: 'Mars/Olympus' is not an IANA time zone name (for example America/New_York or Europe/Berlin)."
+    )
     expect(page.get_by_role("button", name="Confirm import")).to_have_count(0)
     assert not Farm.objects.exists()
 
