@@ -5,13 +5,16 @@ database: a file on SQLite, tests/settings.py, so a worker process sees it too).
 real django-q2 cluster on that database and broker, and ``sandbox`` the Raptor Maps and
 WattCarbon stand-in; Chromium, the cluster and the sandbox are started once and shared.
 
-- ``page``: a page logged in as an operator; ``signed_in(role)`` opens one for any role,
-  ``blank_page()`` one logged in as nobody;
+- ``page``: a page logged in as an operator (or the role it is parametrized with);
+  ``signed_in(role)`` opens one for any role, ``blank_page()`` one logged in as nobody;
 - ``shoot(page, "step")``: a full-page screenshot under var/test-artifacts/browser/<test>/,
   and the check that the page fits 1,366 pixels;
 - ``raptormaps_integration`` and ``wattcarbon_account``: small ones on the sandbox.
 
-A test that fails leaves a screenshot of each of its pages as it was then (``failed-page-N.png``).
+A test that fails leaves a screenshot of each of its pages as it was then (``failed-page-N.png``),
+and prints the worker's last lines when it used one.
+The live server is on http://localhost, which Chromium counts as secure: the session cookie,
+secure as in production, is kept.
 """
 
 import os
@@ -103,6 +106,8 @@ def blank_page(request, chromium):
     yield open_page
     report = getattr(request.node, "report_call", None)
     failed = report is not None and report.failed
+    if failed and "worker" in request.fixturenames:
+        print(f"The worker's last lines:\n{request.getfixturevalue('worker').output()[-5000:]}")
     for number, context in enumerate(contexts, start=1):
         for page in context.pages if failed else ():
             folder = artifacts_folder(ARTIFACTS, request.node.name)
@@ -124,9 +129,12 @@ def signed_in(blank_page, live_server, role_user):
 
 
 @pytest.fixture
-def page(signed_in):
-    """A page logged in as an operator (who imports, and presses Upload now and Sync now)."""
-    return signed_in(OPERATOR)
+def page(request, signed_in):
+    """A page logged in as an operator (who imports, and presses Upload now and Sync now).
+
+    Another role by indirect parametrization: ``@pytest.mark.parametrize("page", [VIEWER], indirect=True)``.
+    """
+    return signed_in(getattr(request, "param", OPERATOR))
 
 
 @pytest.fixture(scope="package")

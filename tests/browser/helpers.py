@@ -22,6 +22,7 @@ __all__ = [
     "browser_path",
     "launch_options",
     "log_in",
+    "page_text",
     "wait_for_text",
 ]
 
@@ -121,9 +122,14 @@ def wait_for_text(page, text, timeout=120, within="body", unless=()):
         except AssertionError:
             shown = area.inner_text()
             for failure in unless:
-                assert failure not in shown, f"{page.url} says {failure!r}, not {text!r}:\n{shown}"
+                assert failure not in shown, f"{page.url} says {failure!r}, not {text!r}:\n{page_text(page)}"
             page.reload()
-    raise AssertionError(f"{page.url} did not show {text!r} in {within} within {timeout} s:\n{area.inner_text()}")
+    raise AssertionError(f"{page.url} did not show {text!r} in {within} within {timeout} s:\n{page_text(page)}")
+
+
+def page_text(page):
+    """What the page says (a run's page: its log and error too), for a failure's message."""
+    return page.locator("body").inner_text()
 
 
 def assert_chart_drawn(page, timeout=30):

@@ -2,6 +2,11 @@
 
 Each step is screenshotted (var/test-artifacts/browser/<test>/) and each screenshot checks that the
 page fits 1,366 pixels. Uploads and syncs run in a real worker against the sandbox.
+
+A new step goes in its flow's test: act as a person would (click, fill, Playwright's ``expect``
+waits), then ``shoot(page, "what-it-shows")``. A new flow is a test taking ``page`` (or
+``signed_in(role)``), ``live_server`` and ``shoot``, and ``worker`` and ``sandbox`` when it
+queues work; see tests/browser/conftest.py.
 """
 
 import re
@@ -24,7 +29,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FARM_COLUMNS = ["farm_id", "portfolio", "name", "timezone", "commissioned_at"]
 # How long a run queued from the admin may take, the worker's start-up included (a busy two-core machine).
 RUN_SECONDS = 120
-RUN_FAILED = ("failed", "interrupted")
+# What a run's or sync's status says when it ended otherwise: the wait stops there.
+RUN_FAILED = ("failed", "interrupted", "nothing new to send")
+SYNC_FAILED = ("failed", "interrupted", "with problems", "nothing changed")
 
 
 def workbook(headers, rows):
@@ -153,7 +160,7 @@ def test_sync_now_runs_in_the_worker_and_the_sandbox_holds_the_meters(
     shoot(page, "queued")
 
     queued.get_by_role("link", name=re.compile(r"^sync #\d+$")).click()
-    wait_for_text(page, "synced", RUN_SECONDS, within=".field-status_badge", unless=RUN_FAILED)
+    wait_for_text(page, "synced", RUN_SECONDS, within=".field-status_badge", unless=SYNC_FAILED)
     shoot(page, "synced")
 
     links = {link.meter.name: link.remote_id for link in WattCarbonMeterLink.objects.select_related("meter")}
@@ -175,10 +182,10 @@ def test_a_sensor_page_shows_the_sensor_and_links_its_readings(page, live_server
     shoot(page, "sensor")
 
 
+@pytest.mark.parametrize("page", [VIEWER], indirect=True)
 def test_a_viewer_is_refused_an_operator_action_with_the_page_that_names_the_role(
-    signed_in, live_server, shoot, raptormaps_integration
+    page, live_server, shoot, raptormaps_integration
 ):
-    page = signed_in(VIEWER)
     page.goto(f"{live_server.url}/admin/uploads/raptormapsintegration/{raptormaps_integration.pk}/change/")
     expect(page.get_by_role("heading", name="Sandbox uploads")).to_be_visible()
     expect(page.get_by_role("button", name="Upload now")).to_have_count(0)  # not offered to a viewer
