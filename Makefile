@@ -43,8 +43,9 @@ run: $(VENV)/.runtime-installed .env
 	@printf '# Development settings for this checkout (git-ignored; the environment wins).\nDEBUG=1\n# The local sandbox is called over http on this machine.\nOUTBOUND_ALLOW_HOSTS=127.0.0.1,localhost\n' > $@
 	@echo "Wrote .env with DEBUG=1 and OUTBOUND_ALLOW_HOSTS=127.0.0.1,localhost for this development checkout."
 
-## test: install what the tests need and run the whole suite
+## test: install what the tests need (Debian's chromium for the browser tests, where it may) and run the whole suite
 test: $(VENV)/.dev-installed
+	@scripts/ensure-browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -1,0 +1,52 @@
+"""The harness itself: finding Chromium, the width check and the wait fail when they should, and say why."""
+
+import os
+
+import pytest
+
+from tests.browser.helpers import Screenshots, browser_path, wait_for_text
+
+pytestmark = pytest.mark.browser
+
+WIDE = '<body style="margin:0"><div style="width:1500px">a table too wide for the screen</div></body>'
+
+
+def test_browser_path_wins_and_a_wrong_one_is_an_error_not_a_skip(tmp_path):
+    browser = tmp_path / "my-chromium"
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    assert browser_path({"BROWSER_PATH": str(browser)}) == (str(browser), None)
+    with pytest.raises(RuntimeError, match=r"BROWSER_PATH=/no/such/chromium is not an executable browser"):
+        browser_path({"BROWSER_PATH": "/no/such/chromium"})
+
+
+def test_without_any_chromium_the_reason_to_skip_says_how_to_get_one(tmp_path):
+    not_runnable = tmp_path / "chromium"
+    not_runnable.write_text("")
+    path, why = browser_path({}, candidates=["/no/such/chromium", str(not_runnable), None])
+    assert path is None
+    assert why.startswith("no Chromium found (BROWSER_PATH unset, no /usr/bin/chromium, no chromium on PATH)")
+    assert "make test" in why and "scripts/ensure-browser" in why
+
+
+def test_a_page_wider_than_the_screen_fails_its_screenshot_with_its_address_and_width(blank_page, tmp_path):
+    page = blank_page()
+    page.set_content(WIDE)
+    shots = Screenshots(tmp_path, "test_wide[param]")
+    too_wide = r"^about:blank is 1500 px wide, over 1366 px \(screenshot .*01-wide\.png\)"
+    with pytest.raises(AssertionError, match=too_wide):
+        shots.shoot(page, "wide")
+    assert os.listdir(tmp_path / "test_wide_param") == ["01-wide.png"], "the evidence is kept"
+
+    page.set_content("<p>narrow enough</p>")
+    assert shots.shoot(page, "narrow").name == "02-narrow.png"
+
+
+def test_waiting_for_a_text_stops_at_a_failure_and_gives_up_saying_what_the_page_showed(blank_page):
+    page = blank_page()
+    page.set_content('<div class="status">failed</div>')
+    with pytest.raises(AssertionError, match=r"says 'failed', not 'uploaded'"):
+        wait_for_text(page, "uploaded", timeout=60, within=".status", unless=("failed",))
+    page.set_content("<p>running</p>")
+    with pytest.raises(AssertionError, match=r"did not show 'uploaded' in body within 0.5 s"):
+        wait_for_text(page, "uploaded", timeout=0.5)
