@@ -251,6 +251,8 @@ class SpreadsheetAdminMixin(ImportExportMixin):
         }
         if outcome is not None:
             context["shown_problems"] = outcome.problems[:MAX_SHOWN_PROBLEMS]
+            # A file refused for one problem already names it in the message: say it once.
+            context["problem_in_message"] = len(outcome.problems) == 1 and str(outcome.problems[0]) in outcome.message
             context["more_problems"] = max(0, len(outcome.problems) - MAX_SHOWN_PROBLEMS)
             context["more_changes"] = max(0, outcome.rows_new + outcome.rows_updated - len(outcome.changes))
         request.current_app = self.admin_site.name

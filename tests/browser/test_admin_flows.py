@@ -104,6 +104,7 @@ def test_a_bad_workbook_is_refused_naming_its_columns_and_rows(page, live_server
     coloured = workbook([*FARM_COLUMNS, "colour"], [("AZ-01", "sunbelt", "Mesa", "America/Phoenix", "", "red")])
     preview(page, coloured, shoot, "unknown-column")
     expect(page.locator(".errornote")).to_contain_text("Unknown columns: colour.")
+    assert page.locator("#content-main").inner_text().count("Unknown columns: colour.") == 1, "said once"
 
     # Cells that cannot be read: each problem names its spreadsheet row and column.
     # The refusal shows the upload form again, under what was wrong.
