@@ -69,7 +69,7 @@ def _due(schedule, now, late):
         words = f"due {timesince(moment, now, depth=1)} ago" if overdue else "now"
     return ScheduleDue(
         schedule=schedule,
-        what=TASK_WORDS.get(schedule.func, "task"),
+        what=TASK_WORDS.get(schedule.func, "housekeeping"),
         every=_every(schedule),
         next_run=moment,
         next_words=words,
