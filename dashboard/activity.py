@@ -91,7 +91,8 @@ def recent_activity(now, runs=True, syncs=True, attempts=True):
     """An :class:`Activity` of the last 24 hours for the kinds asked for (what the user may view)."""
     since = now - WINDOW
     activity = Activity(since=since)
-    after = timezone.localtime(since).strftime("%Y-%m-%d %H:%M:%S")
+    # With its offset: a naive time in a filter would be read as local time, and warned about.
+    after = timezone.localtime(since).isoformat(timespec="seconds")
     if runs:
         activity.runs = _kind(
             "Upload runs", "uploadrun", UploadRun, RunStatus, FAILED_RUNS, "queued_at", since, after, "status"
@@ -132,8 +133,10 @@ def _kind(name, model_name, model, choices, failed, moment, since, after, status
     )
     found = dict(rows)
     kind = Kind(name=name, url=reverse(f"admin:uploads_{model_name}_changelist"))
-    for value in sorted(found, key=lambda value: (value not in failed, choices.values.index(value))):
-        url = f"{kind.url}?{status_field}__exact={value}&{moment}__gte={quote(after)}"
+    # The failures first, worst first (in the order ``failed`` gives them), then the others as declared.
+    order = [*failed, *(value for value in choices.values if value not in failed)]
+    for value in sorted(found, key=order.index):
+        url = f"{kind.url}?{status_field}__exact={value}&{moment}__gte={quote(after, safe='')}"
         label = choices(value).label
         kind.counts.append(OutcomeCount(value, label, found[value], value in failed, url))
     kind.failed = sum(count.count for count in kind.counts if count.failed)
