@@ -49,7 +49,9 @@ class Dashboard:
                 found.append(plural(kind.failed if kind else 0, one, many))
         for group in self.sync_states or []:
             bad = sum(count.count for count in group.counts if count.bad)
-            found.append(plural(bad, f"{group.noun[:-1]} in error on WattCarbon", f"{group.noun} in error on WattCarbon"))
+            found.append(
+                plural(bad, f"{group.noun[:-1]} in error on WattCarbon", f"{group.noun} in error on WattCarbon")
+            )
         if self.schedules:
             found.append(plural(self.schedules.overdue, "schedule overdue", "schedules overdue"))
         return [phrase for phrase in found if phrase]

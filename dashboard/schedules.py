@@ -63,7 +63,10 @@ def _due(schedule, now, late):
     if moment is None:
         words, overdue = "not planned", False
     elif moment >= now:
-        words, overdue = f"in {timesince(now, moment, depth=1)}" if moment - now >= timedelta(minutes=1) else "now", False
+        words, overdue = (
+            f"in {timesince(now, moment, depth=1)}" if moment - now >= timedelta(minutes=1) else "now",
+            False,
+        )
     else:
         overdue = now - moment > late
         words = f"due {timesince(moment, now, depth=1)} ago" if overdue else "now"

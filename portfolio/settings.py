@@ -202,7 +202,9 @@ HEALTHZ_SCHEDULER_STALE_SECONDS = config.env_int(os.environ, "HEALTHZ_SCHEDULER_
 
 # The dashboard on the admin index (dashboard/__init__.py): a farm is flagged when its last
 # reading is older than this, or its last successful upload older than this many upload intervals.
-DASHBOARD_STALE_READINGS_SECONDS = config.env_int(os.environ, "DASHBOARD_STALE_READINGS_SECONDS", default=7200, minimum=1)
+DASHBOARD_STALE_READINGS_SECONDS = config.env_int(
+    os.environ, "DASHBOARD_STALE_READINGS_SECONDS", default=7200, minimum=1
+)
 DASHBOARD_STALE_UPLOAD_INTERVALS = config.env_int(os.environ, "DASHBOARD_STALE_UPLOAD_INTERVALS", default=2, minimum=1)
 # Off: the admin index is Django's plain list of models (the benchmark's baseline).
 DASHBOARD_ENABLED = config.env_bool(os.environ, "DASHBOARD_ENABLED", default=True)

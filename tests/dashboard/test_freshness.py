@@ -1,8 +1,8 @@
 """Per portfolio, the farms' data freshness: stale ones flagged and first, by thresholds one can set."""
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -106,7 +106,9 @@ def test_the_page_flags_stale_farms_in_words_and_links_them(admin_client, solar)
     assert '<span class="dash-badge bad">no reading for 5 hours</span>' in panel
     assert panel.index("STALE") < panel.index("FRESH")
     assert f'href="{reverse("admin:portfolio_farm_change", args=[stale.pk])}">STALE</a>' in panel
-    assert f'href="{reverse("admin:portfolio_farm_changelist")}?portfolio__id__exact={solar.pk}">all 2 farms</a>' in panel
+    assert (
+        f'href="{reverse("admin:portfolio_farm_changelist")}?portfolio__id__exact={solar.pk}">all 2 farms</a>' in panel
+    )
     assert '<span class="dash-badge bad">1 farm flagged</span>' in html  # the summary at the top
 
 

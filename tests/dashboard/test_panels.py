@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 
 def panel(html, name):
     start = html.index(f'id="{name}"')
-    return html[start : html.index('<div class="module', start + 1) if '<div class="module' in html[start + 1 :] else None]
+    return html[
+        start : html.index('<div class="module', start + 1) if '<div class="module' in html[start + 1 :] else None
+    ]
 
 
 def index_html(client):

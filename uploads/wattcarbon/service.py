@@ -25,7 +25,15 @@ from django.utils import timezone
 from portfolio.choices import KINDS_WITH_EVENTS
 from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
-from uploads.models import Attempt, AttemptOutcome, RunTrigger, SyncRun, SyncStatus, WattCarbonAssetLink, WattCarbonMeterLink
+from uploads.models import (
+    Attempt,
+    AttemptOutcome,
+    RunTrigger,
+    SyncRun,
+    SyncStatus,
+    WattCarbonAssetLink,
+    WattCarbonMeterLink,
+)
 from uploads.outbound.http import RETRY_STATUSES, CallFailed, OutcomeUnknown, ServiceError
 from uploads.runs import lifecycle
 from uploads.runs.horizon import ingestion_horizon
