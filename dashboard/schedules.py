@@ -69,7 +69,7 @@ def _due(schedule, now, late):
         )
     else:
         overdue = now - moment > late
-        words = f"due {timesince(moment, now, depth=1)} ago" if overdue else "now"
+        words = f"overdue by {timesince(moment, now, depth=1)}" if overdue else "now"
     return ScheduleDue(
         schedule=schedule,
         what=TASK_WORDS.get(schedule.func, "housekeeping"),

@@ -43,7 +43,7 @@ def test_a_refused_put_reads_as_the_storage_services_words(sandbox, tmp_path, ad
         f"The storage service refused the file (HTTP 403): SignatureDoesNotMatch — {MISMATCH}"
     )
     html = admin_client.get(reverse("admin:uploads_attempt_change", args=[attempt.pk])).content.decode()
-    said = html.index('<p class="attempt-readable-error">The storage service refused the file (HTTP 403)')
+    said = html.index('<div class="attempt-readable-error">The storage service refused the file (HTTP 403)')
     folded = html.index('<details class="attempt-excerpt"><summary>As received')
     raw = html.index("&lt;Code&gt;SignatureDoesNotMatch&lt;/Code&gt;")
     assert said < folded < raw

@@ -85,7 +85,8 @@ def test_schedules_say_when_they_run_next_and_an_overdue_one_is_flagged(admin_cl
     html = panel(index_html(admin_client), "dash-schedules").replace("\xa0", " ")
 
     assert html.index("WattCarbon sync: account 3") < html.index("Raptor Maps upload: integration 7")  # overdue first
-    assert '<span class="dash-badge bad">due 40 minutes ago: is the worker running?</span>' in html
+    assert '<span class="dash-badge bad">overdue by 40 minutes</span>' in html
+    assert "is the worker (<code>manage.py qcluster</code>) running?" in html
     assert "WattCarbon sync, every hour" in html
     assert "in 10 minutes" in html and "Raptor Maps upload, every 15 minutes" in html
     assert "(7,)" not in html  # names and times only

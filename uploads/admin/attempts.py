@@ -241,7 +241,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         sentence = readable_error(obj)
         if not sentence:
             return "nothing: the call was accepted" if obj.outcome == AttemptOutcome.OK else "-"
-        return format_html('<p class="attempt-readable-error">{}</p>', sentence)
+        return format_html('<div class="attempt-readable-error">{}</div>', sentence)
 
     @admin.display(description="error (as recorded)")
     def error_display(self, obj):
