@@ -9,7 +9,7 @@ warm runs) against a baseline measured in the same run: the same page with the d
 off (DASHBOARD_ENABLED=False), which is Django's plain admin index. It also counts both pages'
 queries, and times the freshness panel's one query on its own.
 
-    .venv/bin/python bench/dashboard.py [--farms N --readings N --repeat N]
+    .venv/bin/python bench/dashboard.py [--farms N --readings N --repeat N] [--reuse]
 
 It drops and recreates the scratch database BENCH_DATABASE_URL names (default
 postgres://postgres@127.0.0.1:5432/dash_bench); DATABASE_URL is never used, so a run can never
@@ -41,7 +41,7 @@ def build(farms, readings):
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    per_sensor = readings // (farms * SENSORS_PER_FARM)
+    per_sensor = readings // ((farms - NO_READINGS) * SENSORS_PER_FARM)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -149,8 +149,10 @@ def main():
     parser.add_argument("--farms", type=int, default=1_000)
     parser.add_argument("--readings", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true", help="time the database a previous run built, as it is")
     args = parser.parse_args()
-    recreate_database()
+    if not args.reuse:
+        recreate_database()
 
     import django
 
@@ -163,9 +165,12 @@ def main():
 
     from dashboard.freshness import farm_freshness
 
-    build(args.farms, args.readings)
-    add_uploads()
-    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
+    if args.reuse:
+        user = get_user_model().objects.get(username="bench")
+    else:
+        build(args.farms, args.readings)
+        add_uploads()
+        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
     client = Client()
     client.force_login(user)
 
