@@ -21,7 +21,8 @@ ALLOWED_HOSTS = config.env_list(os.environ, "ALLOWED_HOSTS", default=["localhost
 CSRF_TRUSTED_ORIGINS = config.env_list(os.environ, "CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin, with the dashboard on its index and the portfolio first (dashboard/site.py).
+    "dashboard.apps.PortfolioAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -32,6 +33,8 @@ INSTALLED_APPS = [
     "import_export",
     "portfolio",
     "uploads",
+    # The admin index's dashboard: reads portfolio and uploads; nothing imports it.
+    "dashboard",
     # The Raptor Maps and WattCarbon stand-in (docs/sandbox.md): an app only for its `sandbox` command.
     "sandbox",
 ]
@@ -196,6 +199,15 @@ LOGGING = {
 # Health check (/healthz, portfolio/health.py): the scheduler is "stale" when a schedule has been
 # due this long without a tick (it ticks every 30 s or so; 5 minutes covers a cluster restart).
 HEALTHZ_SCHEDULER_STALE_SECONDS = config.env_int(os.environ, "HEALTHZ_SCHEDULER_STALE_SECONDS", default=300, minimum=1)
+
+# The dashboard on the admin index (dashboard/__init__.py): a farm is flagged when its last
+# reading is older than this, or its last successful upload older than this many upload intervals.
+DASHBOARD_STALE_READINGS_SECONDS = config.env_int(
+    os.environ, "DASHBOARD_STALE_READINGS_SECONDS", default=7200, minimum=1
+)
+DASHBOARD_STALE_UPLOAD_INTERVALS = config.env_int(os.environ, "DASHBOARD_STALE_UPLOAD_INTERVALS", default=2, minimum=1)
+# Off: the admin index is Django's plain list of models (the benchmark's baseline).
+DASHBOARD_ENABLED = config.env_bool(os.environ, "DASHBOARD_ENABLED", default=True)
 
 # Production safety (docs/security.md, "Production settings"). Without DEBUG: HTTPS only
 # (redirect, HSTS, secure cookies), no framing, no referrer to other sites. Behind a proxy that

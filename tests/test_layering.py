@@ -6,8 +6,9 @@ layer that import nothing of ``uploads`` (``netguard`` validates a base URL fiel
 cleans what an attempt stores); ``uploads.runs`` on the models; ``uploads.outbound`` on the
 models, the secrets and ``runs.taskcontext`` (an attempt names its task); each service on all of
 those and never on the other service; the admin, the tasks, the reaper and the commands on
-everything. An import inside a function counts as much as one at the top. The sandbox's own
-rule is in tests/sandbox/test_independence.py.
+everything. ``dashboard`` (the admin index's panels) reads both ``portfolio`` and ``uploads``, and
+nothing imports it. An import inside a function counts as much as one at the top. The sandbox's
+own rule is in tests/sandbox/test_independence.py.
 """
 
 import ast
@@ -31,7 +32,7 @@ MAY_IMPORT = {
     "uploads.raptormaps": ("portfolio", "uploads.models", "uploads.secrets", "uploads.runs", "uploads.outbound"),
     "uploads.wattcarbon": ("portfolio", "uploads.models", "uploads.secrets", "uploads.runs", "uploads.outbound"),
 }
-OWN_CODE = ("portfolio", "uploads", "audit", "sandbox", "tests", "bench")
+OWN_CODE = ("portfolio", "uploads", "audit", "dashboard", "sandbox", "tests", "bench")
 
 # What stays at the top of uploads/: the app, and the worker's entry points. django-q2 stores task
 # paths (``uploads.tasks.upload_raptormaps``) in its schedules and queued tasks: they never move.
@@ -113,6 +114,18 @@ def test_portfolio_knows_nothing_of_the_services():
         for path in module_files("portfolio")
         for line, name in imported_names(path.read_text())
         if within(name, "uploads")
+    ]
+    assert names == []
+
+
+def test_nothing_of_the_application_imports_the_dashboard():
+    """The dashboard is the top: it may read everything, and nothing depends on it (the settings name it)."""
+    names = [
+        f"{path.relative_to(PROJECT)}:{line} imports {name}"
+        for package in ("portfolio", "uploads", "audit")
+        for path in module_files(package)
+        for line, name in imported_names(path.read_text())
+        if within(name, "dashboard")
     ]
     assert names == []
 

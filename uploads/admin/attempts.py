@@ -1,6 +1,8 @@
 """The attempt log: every HTTP call to an outside service, read-only.
 
-Nothing in it is secret (uploads/outbound/redaction.py redacts URLs, errors and excerpts before they
+An attempt's page says first, in words, what went wrong ("The storage service refused the file:
+SignatureDoesNotMatch — …", read from the XML the storage answered); the answer as received stays
+below, folded. Nothing in it is secret (uploads/outbound/redaction.py redacts URLs, errors and excerpts before they
 are stored), so whoever may view attempts sees all of each one.
 """
 
@@ -17,11 +19,29 @@ from portfolio.admin.readonly import ReadOnlyAdminMixin
 from uploads.admin.display import compact, exact, outcome_badge, size
 from uploads.admin.integrations import run_link
 from uploads.admin.wattcarbon_accounts import sync_link
-from uploads.models import Attempt, RaptorMapsIntegration, Service, WattCarbonAccount
+from uploads.models import Attempt, AttemptOutcome, RaptorMapsIntegration, Service, WattCarbonAccount
+from uploads.outbound.xmlerrors import read_xml_excerpt
 
 __all__ = ["AttemptAdmin", "IntegrationFilter", "StatusCodeFilter"]
 
 URL_CHARS = 44
+# Who answered an XML error, by the call it answered: the PUT to a signed URL goes to the storage.
+XML_ANSWERERS = {"put": "The storage service refused the file"}
+
+
+def readable_error(attempt):
+    """What went wrong with an attempt, in a sentence a person reads; "" when nothing did.
+
+    An XML error answer (S3's ``<Error>``) is read for its Code and Message; otherwise the error
+    the attempt recorded, which the HTTP client already wrote in words.
+    """
+    xml = read_xml_excerpt(attempt.response_excerpt) if attempt.outcome != AttemptOutcome.OK else None
+    if xml is not None:
+        who = XML_ANSWERERS.get(attempt.operation, f"{attempt.get_service_display()} refused the call")
+        said = " — ".join(part for part in (xml.code, xml.message) if part)
+        status = f" (HTTP {attempt.status_code})" if attempt.status_code else ""
+        return f"{who}{status}: {said}"
+    return attempt.error
 
 
 def shortened_url(url):
@@ -124,6 +144,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "request_size",
         "run_display",
         "subject_display",
+        "readable_error_display",
         "error_display",
         "excerpt_display",
     ]
@@ -146,7 +167,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             },
         ),
         ("For", {"fields": ["run_display", "subject_display", "task_id"]}),
-        ("Answer", {"fields": ["error_display", "excerpt_display"]}),
+        ("Answer", {"fields": ["readable_error_display", "error_display", "excerpt_display"]}),
     ]
 
     class Media:
@@ -215,10 +236,23 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return format_html('<a href="{}">{}</a>', url, obj.subject_label)
         return obj.subject_label
 
-    @admin.display(description="error")
+    @admin.display(description="what went wrong")
+    def readable_error_display(self, obj):
+        sentence = readable_error(obj)
+        if not sentence:
+            return "nothing: the call was accepted" if obj.outcome == AttemptOutcome.OK else "-"
+        return format_html('<div class="attempt-readable-error">{}</div>', sentence)
+
+    @admin.display(description="error (as recorded)")
     def error_display(self, obj):
         return format_html('<pre class="uploads-pre">{}</pre>', obj.error) if obj.error else "-"
 
-    @admin.display(description="response (first 500 characters, redacted)")
+    @admin.display(description="response")
     def excerpt_display(self, obj):
-        return format_html('<pre class="uploads-pre">{}</pre>', obj.response_excerpt) if obj.response_excerpt else "-"
+        if not obj.response_excerpt:
+            return "-"
+        return format_html(
+            '<details class="attempt-excerpt"><summary>As received (the first 500 characters, redacted)</summary>'
+            '<pre class="uploads-pre">{}</pre></details>',
+            obj.response_excerpt,
+        )

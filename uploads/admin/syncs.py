@@ -70,6 +70,7 @@ class SyncRunAdmin(RunAdmin):
         "documents_count",
         "problems_count",
         "write_calls_count",
+        "failed_write_calls_count",
         "duration",
         "queued",
     ]
@@ -94,6 +95,7 @@ class SyncRunAdmin(RunAdmin):
                         "documents",
                         "problems",
                         "write_calls",
+                        "failed_write_calls",
                     ]
                 },
             ),
@@ -126,3 +128,4 @@ class SyncRunAdmin(RunAdmin):
     documents_count = count_column("documents", "event documents")
     problems_count = count_column("problems", "problems")
     write_calls_count = count_column("write_calls", "write calls")
+    failed_write_calls_count = count_column("failed_write_calls", "failed write calls")

@@ -45,7 +45,12 @@ class SyncRun(Run):
     assets_updated = models.PositiveIntegerField(default=0)
     documents = models.PositiveIntegerField("event documents sent", default=0)
     problems = models.PositiveIntegerField(default=0, help_text="Meters and assets that could not be synced.")
-    write_calls = models.PositiveIntegerField(default=0, help_text="Calls that changed something on WattCarbon.")
+    write_calls = models.PositiveIntegerField(
+        default=0, help_text="Calls that changed something on WattCarbon: only those it accepted."
+    )
+    failed_write_calls = models.PositiveIntegerField(
+        default=0, help_text="Calls meant to change something on WattCarbon that failed (refused, or no answer)."
+    )
 
     attempt_field = "sync_run"
     finished_statuses = FINISHED_SYNC_STATUSES

@@ -6,16 +6,20 @@ entities or DTDs, no network access. A body that is hostile or not well formed b
 readable sentence for the attempt's error; it never raises.
 """
 
+import html
+import re
 from dataclasses import dataclass
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-__all__ = ["XmlError", "looks_like_xml", "read_xml_error"]
+__all__ = ["XmlError", "looks_like_xml", "read_xml_error", "read_xml_excerpt"]
 
 # Enough for any real error document; a longer one is not parsed at all.
 MAX_XML_BYTES = 64 * 1024
 FIELD_CHARS = 300
+# In an excerpt cut off before its end: the elements, matched as text (nothing is expanded).
+EXCERPT_FIELDS = {name: re.compile(rf"<(?:\w+:)?{name}>([^<]*)</(?:\w+:)?{name}>") for name in ("Code", "Message")}
 
 
 @dataclass(frozen=True)
@@ -74,3 +78,26 @@ def _unsafe_reason(exc):
         "ExternalReferenceForbidden": "it refers to an external resource",
         "NotSupportedError": "it uses an XML feature that is not supported",
     }.get(name, name)
+
+
+def read_xml_excerpt(text):
+    """What the stored start of an XML error answer says (an :class:`XmlError`), or None if it is not one.
+
+    An attempt keeps only the first characters of an answer, so the document may be cut off: then
+    its Code and Message are found as text (entities are not expanded, only the five of XML read).
+    """
+    if not text.lstrip().startswith("<"):
+        return None
+    error = read_xml_error(text.encode("utf-8"))
+    if error.code or error.message:
+        return error
+    found = {name: pattern.search(text) for name, pattern in EXCERPT_FIELDS.items()}
+    if not any(found.values()):
+        return None
+    code, message = (_text(found[name].group(1)) if found[name] else "" for name in ("Code", "Message"))
+    return XmlError(code=code, message=message)
+
+
+def _text(raw):
+    # html.unescape reads the five XML entities (and numeric ones); it never expands a declared entity.
+    return " ".join(html.unescape(raw).split())[:FIELD_CHARS]

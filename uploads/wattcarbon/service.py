@@ -19,12 +19,21 @@ lease (uploads/runs/leases.py).
 import logging
 from math import ceil
 
+from django.db.models import Count
 from django.utils import timezone
 
 from portfolio.choices import KINDS_WITH_EVENTS
 from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
-from uploads.models import Attempt, RunTrigger, SyncRun, SyncStatus, WattCarbonAssetLink, WattCarbonMeterLink
+from uploads.models import (
+    Attempt,
+    AttemptOutcome,
+    RunTrigger,
+    SyncRun,
+    SyncStatus,
+    WattCarbonAssetLink,
+    WattCarbonMeterLink,
+)
 from uploads.outbound.http import RETRY_STATUSES, CallFailed, OutcomeUnknown, ServiceError
 from uploads.runs import lifecycle
 from uploads.runs.horizon import ingestion_horizon
@@ -100,9 +109,15 @@ def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_ru
 
 
 def _count_write_calls(run):
-    run.write_calls = (
-        Attempt.objects.filter(sync_run=run).exclude(method__in=("GET", "HEAD")).exclude(operation="token").count()
-    )
+    """The sync's calls that change something on WattCarbon: those accepted, and those that failed apart.
+
+    A call retried after a 503 and then accepted is one failed and one accepted write call: each
+    attempt is a call the service saw (or may have seen).
+    """
+    writes = Attempt.objects.filter(sync_run=run).exclude(method__in=("GET", "HEAD")).exclude(operation="token")
+    counts = dict(writes.order_by().values_list("outcome").annotate(calls=Count("pk")))
+    run.write_calls = counts.pop(AttemptOutcome.OK, 0)
+    run.failed_write_calls = sum(counts.values())
 
 
 class _Sync:

@@ -59,7 +59,8 @@ class Command(BaseCommand):
             f"{run.account.name}: sync #{run.pk} {run.get_status_display()} — "
             f"{run.meters_created} meter(s) and {run.assets_created} asset(s) created, "
             f"{run.assets_updated} updated, {run.interval_rows:,} interval and {run.bill_rows:,} bill row(s), "
-            f"{run.documents} events document(s), {run.write_calls} write call(s)"
+            f"{run.documents} events document(s), {run.write_calls} write call(s) accepted"
+            + (f", {run.failed_write_calls} failed" if run.failed_write_calls else "")
         )
         self.stdout.write(self.style.SUCCESS(line) if run.status in GOOD else line)
         if run.waiting:  # right under the status: it is not all sent
