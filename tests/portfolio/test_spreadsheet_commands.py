@@ -23,9 +23,9 @@ def demo():
 
 
 def run(*args):
-    """Run a command; return what it printed."""
+    """Run a command without its progress lines (test_progress.py has those); return what it printed."""
     out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err)
+    call_command(*args, stdout=out, stderr=err, verbosity=0)
     return out.getvalue() + err.getvalue()
 
 

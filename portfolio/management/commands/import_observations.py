@@ -9,7 +9,7 @@ from portfolio.ingest import ReadingsFileError, import_readings, jobs
 from portfolio.ingest.errors import unknown_sensors_summary
 from portfolio.ingest.heartbeat import Heartbeat
 from portfolio.ingest.importer import TIME_BASES
-from portfolio.ingest.progress import ConsoleProgress
+from portfolio.console import ConsoleProgress
 from portfolio.models import ImportRecord, Portfolio
 
 
