@@ -17,10 +17,10 @@ BAR_WIDTH = 24
 LINE_SECONDS = 5.0  # how often plain progress lines are written, besides one at each phase
 
 
-def count(number, noun):
-    """'1 part', '1,200 rows': the noun given is the plural; a trailing s is dropped for one."""
-    if number == 1 and noun.endswith("s"):
-        noun = noun[:-1]
+def count(number, noun, singular=None):
+    """'1 part', '1,200 rows': ``noun`` is the plural; for one, ``singular`` or the plural without its s."""
+    if number == 1:
+        noun = singular or noun.removesuffix("s")
     return f"{number:,} {noun}"
 
 
