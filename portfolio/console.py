@@ -78,7 +78,7 @@ class ConsoleProgress:
 
     On a terminal the line is redrawn in place: a bar, the percentage, what is done of what, the
     figures, the speed, the time left and the time so far. Elsewhere (a log, a pipe, cron mail) a
-    plain line at each phase and every few seconds, and the last one at ``close()``.
+    plain line where each phase starts and ends, and every few seconds in between.
     """
 
     def __init__(self, stream, name, *, is_terminal=None):
@@ -127,6 +127,8 @@ class ConsoleProgress:
         else:
             line = f"{self.name}: {status}" if step.fraction is None else f"{self.name}: {step.phase}: {status}"
             if step.phase != self._last_phase or elapsed - self._last_line >= LINE_SECONDS:
+                if self._unwritten is not None and step.phase != self._last_phase:
+                    self._write_line(self._unwritten)  # where the phase ended, before the next one
                 self._last_line = elapsed
                 self._write_line(line)
             else:

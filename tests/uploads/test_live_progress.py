@@ -170,7 +170,8 @@ def test_an_upload_runs_status_while_queued_running_and_done(sandbox, integratio
     run.refresh_from_db()
     done = status(admin_client, run)
     assert done["status"] == "uploaded" and done["finished"]
-    assert done["phase"].startswith(f"Uploaded: {run.parts} of {run.parts} parts ({run.rows:,} rows, ")
+    assert done["status_label"] == "Uploaded"
+    assert done["phase"].startswith(f"{run.parts} of {run.parts} parts ({run.rows:,} rows, ")
     assert done["phase"].endswith(") sent.")
     assert done["details_url"] == attempts_url(run)
     assert done["details_label"] == f"Its {run.attempts.count()} HTTP calls in the attempt log"
@@ -191,7 +192,7 @@ def test_a_failed_runs_status_says_why_and_links_its_attempts(sandbox, integrati
     assert run.status == RunStatus.FAILED
     failed = status(admin_client, run)
     assert failed["finished"] and failed["status_label"] == "Failed"
-    assert failed["phase"].startswith("Failed: 0 of 1 part (") and run.error.splitlines()[0] in failed["phase"]
+    assert failed["phase"].startswith("0 of 1 part (") and run.error.splitlines()[0] in failed["phase"]
     assert failed["details_url"] == attempts_url(run)
     answer = json.dumps(failed)
     assert not [secret for secret in secrets_on_the_wire(wire) if secret in answer]
@@ -212,13 +213,25 @@ def test_a_syncs_status_counts_the_assets_done(demo_account, admin_client):
     assert running["status"] == "running" and running["phase"] == "Syncing assets."
     assert running["done"] == f"1 of {assets} assets done"
     assert "meters created" in running["figures"] and "interval rows sent" in running["figures"]
+    # The page's fields agree with the box: the counters are written as they grow.
+    assert running["figures"].startswith(f"{SyncRun.objects.get(pk=run.pk).meters_created} meters created, ")
 
     run.refresh_from_db()
     done = status(admin_client, run)
     assert done["finished"] and done["status"] == "synced"
-    assert done["phase"].startswith(f"Synced: {run.meters_created} meters created, {run.assets_created} assets created")
+    assert done["status_label"] == "Synced"
+    assert done["phase"].startswith(f"{run.meters_created} meters created, {run.assets_created} assets created")
     assert done["details_url"] == attempts_url(run)
     assert demo_account.api_key.reveal() not in json.dumps(done)
+
+
+def test_a_run_with_nothing_to_send_says_why(sandbox, integration, admin_client):
+    run_upload(integration)
+    again = run_upload(integration)
+    assert again.status == RunStatus.NOTHING and again.parts == 0
+    said = status(admin_client, again)
+    assert said["status_label"] == "Nothing new to send"
+    assert said["phase"] == (again.waiting or again.log.splitlines()[-1]) and said["phase"] != "Finished."
 
 
 def test_upload_now_lands_on_the_runs_page_which_shows_the_outcome(

@@ -21,7 +21,7 @@ ERROR_SHOWN = 300
 
 
 def status_of(run, summary, details_url, now=None):
-    """Where ``run`` is, for its page and its JSON: ``summary`` says what a finished run did."""
+    """Where ``run`` is, for its page and its JSON: ``summary(run)`` says what a finished run did ("" for nothing)."""
     now = now or timezone.now()
     progress = run.progress or {}
     done, total = progress.get("done") or 0, progress.get("total")
@@ -44,11 +44,14 @@ def status_of(run, summary, details_url, now=None):
 
 def _phase(run, progress, summary, now):
     if run.is_finished:
-        words = summary(run)
-        if run.error:
-            first = run.error.strip().splitlines()[0] if run.error.strip() else ""
-            words = f"{words} {first[:ERROR_SHOWN]}".strip()
-        return words or "Finished."
+        # Its status is said next to this: what it did, why it failed, or what it left for later.
+        said = [summary(run)]
+        if run.error.strip():
+            said.append(run.error.strip().splitlines()[0][:ERROR_SHOWN])
+        elif not said[0]:
+            # Nothing done: why (left for later, or not started), as the run's log ends.
+            said.append(run.waiting or (run.log.strip().splitlines() or [""])[-1])
+        return " ".join(words for words in said if words) or "Finished."
     if run.started_at is None:
         if (now - run.queued_at).total_seconds() > WORKER_WAIT_SECONDS:
             return "Still waiting for a worker. Is the background worker running (manage.py qcluster)?"

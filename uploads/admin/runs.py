@@ -41,7 +41,7 @@ from uploads.admin.display import (
 )
 from uploads.admin.integrations import queue_upload
 from uploads.admin.live import POLL_MILLISECONDS, status_of
-from uploads.models import RunTrigger, UploadPart, UploadRun
+from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun
 from uploads.models.runs import RETRYABLE_STATUSES
 
 __all__ = ["RunAdmin", "UploadRunAdmin", "attempts_url", "html_table", "retry_refusal"]
@@ -133,8 +133,8 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         raise NotImplementedError
 
     def summary(self, run):
-        """What a finished run did, in a sentence, for its status box."""
-        return f"{run.get_status_display().capitalize()}."
+        """What a finished run did, in a sentence for its status box ("" when there is nothing to count)."""
+        return ""
 
     def status(self, run):
         return status_of(run, self.summary, attempts_url(run))
@@ -414,12 +414,13 @@ class UploadRunAdmin(RunAdmin):
         return queue_upload(request, owner, trigger, retry_of=retry_of)
 
     def summary(self, run):
-        said = run.get_status_display().capitalize()
         if not run.parts:
-            return f"{said}."
+            return ""
         sent = run.file_parts.filter(status=UploadPart.Status.UPLOADED).count()
         built = f"{count(run.parts, 'parts')} ({run.rows:,} rows, {size(run.bytes)})"
-        return f"{said}: {sent:,} of {built} sent."
+        if run.status == RunStatus.DRY_RUN:
+            return f"{built} written, nothing sent."
+        return f"{sent:,} of {built} sent."
 
     @admin.display(description="run", ordering="pk")
     def run(self, obj):

@@ -118,9 +118,7 @@ class SyncRunAdmin(RunAdmin):
             )
             if number
         ]
-        said = run.get_status_display()
-        said = said[:1].upper() + said[1:]
-        return f"{said}: {', '.join(changed)}." if changed else f"{said}."
+        return f"{', '.join(changed)}." if changed else ""
 
     @admin.action(
         description="Retry the selected syncs that failed, were interrupted or had problems", permissions=["retry"]

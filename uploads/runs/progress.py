@@ -17,7 +17,11 @@ SAVE_SECONDS = 0.5
 
 
 class RunProgress:
-    """Call it as ``progress(phase, done=..., total=..., unit=..., figures=(...))``."""
+    """Call it as ``progress(phase, done=..., total=..., unit=..., figures=(...))``.
+
+    ``counts`` names fields of the run (its counters, kept in memory as it goes) written in the
+    same UPDATE, so the page's fields agree with its status box.
+    """
 
     def __init__(self, run, observer=None):
         self.run = run
@@ -25,14 +29,15 @@ class RunProgress:
         self._saved_at = None
         self._saved = None  # (phase, figures) last written
 
-    def __call__(self, phase, done=0, total=None, unit="", figures=(), rate=None):
+    def __call__(self, phase, done=0, total=None, unit="", figures=(), rate=None, counts=()):
         step = Step(phase, done, total, unit, tuple(figures), rate)
         run = self.run
         run.progress = step.as_json()  # kept in memory too: the run's final save() writes it again
         now = time.monotonic()
         news = (phase, step.figures) != self._saved or done == total
         if run.pk is not None and (news or now - self._saved_at >= SAVE_SECONDS):
-            type(run).objects.filter(pk=run.pk).update(progress=run.progress)
+            fields = {name: getattr(run, name) for name in counts}
+            type(run).objects.filter(pk=run.pk).update(progress=run.progress, **fields)
             self._saved_at, self._saved = now, (phase, step.figures)
         if self.observer is not None:
             self.observer(step)

@@ -49,6 +49,17 @@ OBJECT_STATUSES = frozenset({400, 404, 409, 410, 413, 422})
 PROBLEMS_NAMED = 5
 # Placeholder remote id of a meter a dry run would create.
 PLANNED = -1
+# The sync's counters, written with its progress as they grow (its page shows them).
+COUNTERS = (
+    "meters_created",
+    "derived_rows",
+    "interval_rows",
+    "bill_rows",
+    "assets_created",
+    "assets_updated",
+    "documents",
+    "problems",
+)
 # What an interrupted sync's log says becomes of its work (here and from uploads/reaper.py).
 INTERRUPTED_CONSEQUENCE = "What it had saved stays; the next sync goes on from there."
 
@@ -189,7 +200,7 @@ class _Sync:
         ]
         figures = tuple(count(number, plural, singular) for number, plural, singular in changed if number)
         self._reported = (phase, done, objects, unit)
-        self.progress(phase, done, len(objects), unit, figures)
+        self.progress(phase, done, len(objects), unit, figures, counts=COUNTERS)
 
     def each(self, phase, objects, unit):
         """``objects`` one by one, saying how far the phase got before the first and after each."""

@@ -1,7 +1,8 @@
 // Follow long work on its page while a worker runs it (an import, an upload run, a sync): poll
 // the panel's JSON (data-progress-url) every data-poll-milliseconds, fill the panel's
-// [data-field] elements and its <progress> bar, and reload the page once the work is done so
-// it shows the outcome. Without JavaScript, a <noscript> meta refresh reloads the page instead.
+// [data-field] elements and its <progress> bar. The page reloads when the status changes from
+// the one it was drawn with (data-status: queued, then running) and once the work is done, so
+// its fields show the outcome. Without JavaScript, a <noscript> meta refresh reloads it instead.
 "use strict";
 {
     const DEFAULT_POLL_MILLISECONDS = 2000;
@@ -52,7 +53,8 @@
             return;
         }
         show(panel, status);
-        if (status.finished) {
+        const drawnWith = panel.dataset.status;
+        if (status.finished || (drawnWith && status.status !== drawnWith)) {
             window.location.reload();
         } else {
             setTimeout(() => poll(panel, every), every);
