@@ -358,8 +358,8 @@ class _Run:
         result.rows_new, result.rows_updated = new, updated
         result.rows_unchanged = distinct - new - updated
         result.rows_merged = self.rows_read - self.problem_count - distinct
-        for name, count in counts.items():
-            setattr(result, name, count)
+        for name, number in counts.items():
+            setattr(result, name, number)
         result.rows_skipped = self.problem_count
         result.problems = self.problems
         result.problem_count = self.problem_count

@@ -73,7 +73,9 @@ def test_the_upload_command_in_a_pipe_prints_plain_lines_with_the_real_counts(sa
     lines = err.splitlines()
     assert "\r" not in err
     assert lines[0].startswith("Test integration: building the files (1 farm in ")
-    assert lines[1].startswith(f"Test integration: sending the files:   0%  0 of {run.parts} parts  0 of {run.rows:,} rows")
+    assert lines[1].startswith(
+        f"Test integration: sending the files:   0%  0 of {run.parts} parts  0 of {run.rows:,} rows"
+    )
     # The last line: every part, row and byte the run sent, as the run record says.
     assert lines[-1].startswith(
         f"Test integration: moving the watermarks: 100%  {run.parts} of {run.parts} parts  "

@@ -16,7 +16,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from portfolio.console import count, size
-
 from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun, UploadWatermark
 from uploads.outbound.http import ServiceError
 from uploads.raptormaps.api import RaptorMapsApi

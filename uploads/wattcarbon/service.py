@@ -21,8 +21,8 @@ from math import ceil
 
 from django.utils import timezone
 
-from portfolio.console import count
 from portfolio.choices import KINDS_WITH_EVENTS
+from portfolio.console import count
 from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
 from uploads.models import Attempt, RunTrigger, SyncRun, SyncStatus, WattCarbonAssetLink, WattCarbonMeterLink
