@@ -5,6 +5,7 @@ WattCarbon syncs) reports through one ``ConsoleProgress``: the work calls it wit
 as it goes (after each part sent, each meter, each chunk of rows), never on a timer.
 """
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -94,6 +95,8 @@ class ConsoleProgress:
         self._unwritten = None  # a plain line not written yet (throttled), for close()
         self._fraction = 0.0
         self._drawn = False
+        self._line = ""  # the bar's line as last drawn
+        self._log_streams = {}  # log handler → its own stream, while the bar is on their terminal
 
     def status(self, step, elapsed):
         """The step in words: measured ('40%  2 of 5 parts  ...'), or its phase and figures."""
@@ -121,9 +124,10 @@ class ConsoleProgress:
         if self.is_terminal:
             filled = round(BAR_WIDTH * self._fraction)
             bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-            self.stream.write(f"\r\x1b[2K{self.name} [{bar}] {status}")
-            self.stream.flush()
-            self._drawn = True
+            self._line = f"{self.name} [{bar}] {status}"
+            if not self._drawn:
+                self._log_above_the_bar()
+            self._draw()
         else:
             line = f"{self.name}: {status}" if step.fraction is None else f"{self.name}: {step.phase}: {status}"
             if step.phase != self._last_phase or elapsed - self._last_line >= LINE_SECONDS:
@@ -140,14 +144,54 @@ class ConsoleProgress:
         self.stream.flush()
         self._unwritten = None
 
+    def _draw(self):
+        self.stream.write(f"\r\x1b[2K{self._line}")
+        self.stream.flush()
+        self._drawn = True
+
+    def _log_above_the_bar(self):
+        """Log records written to the terminal go above the bar, not into its line (as they come, during the work)."""
+        for handler in logging.getLogger().handlers:
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and _is_tty(stream) and handler not in self._log_streams:
+                self._log_streams[handler] = handler.setStream(_AboveTheBar(stream, self))
+
     def close(self):
         """End the redrawn line (what follows starts on its own), or write the last plain line held back."""
+        for handler, stream in self._log_streams.items():
+            handler.setStream(stream)
+        self._log_streams = {}
         if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
         if self._unwritten is not None:
             self._write_line(self._unwritten)
+
+
+def _is_tty(stream):
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class _AboveTheBar:
+    """A log handler's stream while a bar is drawn on its terminal: a record clears the bar's
+    line, takes it, and the bar is drawn again under it."""
+
+    def __init__(self, stream, progress):
+        self._stream = stream
+        self._progress = progress
+
+    def write(self, text):
+        self._stream.write("\r\x1b[2K")
+        written = self._stream.write(text)
+        self._stream.flush()
+        if text.endswith("\n"):
+            self._progress._draw()
+        return written
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def command_progress(command, name, verbosity=1):
