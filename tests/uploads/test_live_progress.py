@@ -7,17 +7,19 @@ meter or asset, through the same admin URLs the page's script polls.
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from portfolio.models import Asset, Meter
 from portfolio.roles import VIEWER
 from tests.uploads.test_no_secrets_after_a_run import secrets_on_the_wire, wire  # noqa: F401 (a fixture)
-from uploads.models import RunStatus, RunTrigger, SyncRun, SyncStatus, UploadRun
-from uploads.raptormaps.service import queue_run, run_upload
+from uploads.models import Lease, RunStatus, RunTrigger, SyncRun, SyncStatus, UploadRun
+from uploads.raptormaps.service import lease_name, queue_run, run_upload
 from uploads.wattcarbon.service import queue_sync, run_sync
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries")]
@@ -234,6 +236,21 @@ def test_a_run_with_nothing_to_send_says_why(sandbox, integration, admin_client)
     said = status(admin_client, again)
     assert said["status_label"] == "Nothing new to send"
     assert said["phase"] == (again.waiting or again.log.splitlines()[-1]) and said["phase"] != "Finished."
+
+
+def test_a_running_run_whose_worker_stopped_says_so(integration, admin_client):
+    run = queue_run(integration, RunTrigger.ADMIN)
+    run.status, run.started_at = RunStatus.RUNNING, timezone.now() - timedelta(minutes=5)
+    run.progress = {"phase": "sending the files", "done": 1, "total": 3, "unit": "parts", "figures": []}
+    run.save()
+    lapsed = timezone.now() - timedelta(minutes=1)
+    Lease.objects.create(name=lease_name(integration), owner="host:1", expires_at=lapsed)
+    said = status(admin_client, run)
+    assert said["phase"].startswith("No sign of life from its worker since ")
+    assert said["done"] == "1 of 3 parts done" and not said["finished"]
+    # Renewed: the worker lives, and the box says what it does.
+    Lease.objects.filter(name=lease_name(integration)).update(expires_at=timezone.now() + timedelta(minutes=1))
+    assert status(admin_client, run)["phase"] == "Sending the files."
 
 
 def test_upload_now_lands_on_the_runs_page_which_shows_the_outcome(

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from portfolio.admin.imports import WORKER_WAIT_SECONDS
 from portfolio.console import count
-from uploads.admin.display import human_duration
+from uploads.admin.display import exact, human_duration
+from uploads.models import Lease
 
 __all__ = ["POLL_MILLISECONDS", "status_of"]
 
@@ -20,8 +21,12 @@ POLL_MILLISECONDS = 1500
 ERROR_SHOWN = 300
 
 
-def status_of(run, summary, details_url, now=None):
-    """Where ``run`` is, for its page and its JSON: ``summary(run)`` says what a finished run did ("" for nothing)."""
+def status_of(run, summary, details_url, lease_name, now=None):
+    """Where ``run`` is, for its page and its JSON.
+
+    ``summary(run)`` says what a finished run did ("" for nothing); ``lease_name`` is the lease a
+    running run renews while its worker lives.
+    """
     now = now or timezone.now()
     progress = run.progress or {}
     done, total = progress.get("done") or 0, progress.get("total")
@@ -32,7 +37,7 @@ def status_of(run, summary, details_url, now=None):
         "status": run.status,
         "status_label": run.get_status_display().capitalize(),
         "finished": run.is_finished,
-        "phase": _phase(run, progress, summary, now),
+        "phase": _phase(run, progress, summary, lease_name, now),
         "done": f"{done:,} of {count(total, progress.get('unit') or 'steps')} done" if running and total else "",
         "figures": ", ".join(progress.get("figures") or ()) if running else "",
         "percent": percent,
@@ -42,7 +47,7 @@ def status_of(run, summary, details_url, now=None):
     }
 
 
-def _phase(run, progress, summary, now):
+def _phase(run, progress, summary, lease_name, now):
     if run.is_finished:
         # Its status is said next to this: what it did, why it failed, or what it left for later.
         said = [summary(run)]
@@ -56,6 +61,13 @@ def _phase(run, progress, summary, now):
         if (now - run.queued_at).total_seconds() > WORKER_WAIT_SECONDS:
             return "Still waiting for a worker. Is the background worker running (manage.py qcluster)?"
         return "Waiting for a worker to start it."
+    lease = Lease.objects.filter(name=lease_name).values_list("expires_at", flat=True).first()
+    if lease is None or lease < now:
+        since = f" since {exact(lease)}" if lease else ""
+        return (
+            f"No sign of life from its worker{since}: it has stopped, and the reaper marks the run "
+            "interrupted (a retry then sends what it did not)."
+        )
     phase = progress.get("phase")
     return f"{phase[:1].upper()}{phase[1:]}." if phase else "Starting."
 

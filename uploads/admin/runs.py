@@ -43,6 +43,7 @@ from uploads.admin.integrations import queue_upload
 from uploads.admin.live import POLL_MILLISECONDS, status_of
 from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun
 from uploads.models.runs import RETRYABLE_STATUSES
+from uploads.raptormaps.service import lease_name as upload_lease_name
 
 __all__ = ["RunAdmin", "UploadRunAdmin", "attempts_url", "html_table", "retry_refusal"]
 
@@ -136,8 +137,12 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """What a finished run did, in a sentence for its status box ("" when there is nothing to count)."""
         return ""
 
+    def lease_name(self, run):
+        """The lease a running run of this kind renews while its worker lives."""
+        raise NotImplementedError
+
     def status(self, run):
-        return status_of(run, self.summary, attempts_url(run))
+        return status_of(run, self.summary, attempts_url(run), self.lease_name(run))
 
     def link(self, pk, label=None):
         url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[pk])
@@ -412,6 +417,9 @@ class UploadRunAdmin(RunAdmin):
 
     def enqueue(self, request, owner, trigger, retry_of):
         return queue_upload(request, owner, trigger, retry_of=retry_of)
+
+    def lease_name(self, run):
+        return upload_lease_name(run.integration)
 
     def summary(self, run):
         if not run.parts:

@@ -18,6 +18,7 @@ from uploads.admin.runs import RunAdmin
 from uploads.admin.wattcarbon_accounts import queue_sync
 from uploads.models import RunTrigger, SyncRun
 from uploads.models.syncs import RETRYABLE_SYNC_STATUSES
+from uploads.wattcarbon.service import lease_name as sync_lease_name
 
 __all__ = ["SyncRunAdmin", "SyncTriggerFilter"]
 
@@ -103,6 +104,9 @@ class SyncRunAdmin(RunAdmin):
 
     def enqueue(self, request, owner, trigger, retry_of):
         return queue_sync(request, owner, trigger, retry_of=retry_of)
+
+    def lease_name(self, run):
+        return sync_lease_name(run.account)
 
     def summary(self, run):
         changed = [
