@@ -146,7 +146,7 @@ def test_an_upload_runs_status_while_queued_running_and_done(sandbox, integratio
     queued = status(admin_client, run)
     assert queued["status"] == "queued" and not queued["finished"]
     assert queued["phase"] == "Waiting for a worker to start it."
-    assert queued["percent"] is None and queued["elapsed"].endswith("in the queue")
+    assert queued["percent"] is None and queued["progress_line"] == f"In the queue for {queued['elapsed']}"
     page = admin_client.get(change_url(run)).content.decode()
     assert f'data-progress-url="{status_url(run)}"' in page and "portfolio/live_progress.js" in page
 
@@ -167,6 +167,7 @@ def test_an_upload_runs_status_while_queued_running_and_done(sandbox, integratio
     first = run.file_parts.get(number=1)
     assert running["figures"].startswith(f"{first.rows:,} of {run.rows:,} rows")
     assert running["elapsed"].endswith(" s")
+    assert running["progress_line"] == f"{running['done']} · {running['figures']} · elapsed {running['elapsed']}"
     assert 'id="run-status"' in seen["page"] and "Live status" in seen["page"]
     assert f'data-progress-url="{status_url(run)}"' in seen["page"]
     assert f"1 of {run.parts} parts done" in seen["page"]

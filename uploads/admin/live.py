@@ -33,15 +33,24 @@ def status_of(run, summary, details_url, lease_name, now=None):
     running = run.started_at is not None and not run.is_finished
     percent = round(100 * min(done / total, 1), 1) if running and total else None
     attempts = run.attempts.count()
+    done_words = f"{done:,} of {count(total, progress.get('unit') or 'steps')} done" if running and total else ""
+    figures = ", ".join(progress.get("figures") or ()) if running else ""
+    elapsed = _elapsed(run, now)
+    if run.started_at is None:
+        line = [f"In the queue for {elapsed}" if elapsed else ""]
+    else:
+        line = [done_words, figures, f"elapsed {elapsed}"]
     return {
         "status": run.status,
         "status_label": run.get_status_display().capitalize(),
         "finished": run.is_finished,
         "phase": _phase(run, progress, summary, lease_name, now),
-        "done": f"{done:,} of {count(total, progress.get('unit') or 'steps')} done" if running and total else "",
-        "figures": ", ".join(progress.get("figures") or ()) if running else "",
+        "done": done_words,
+        "figures": figures,
         "percent": percent,
-        "elapsed": _elapsed(run, now),
+        "elapsed": elapsed,
+        # The figures in one line, as the box shows them.
+        "progress_line": " · ".join(words for words in line if words),
         "details_url": details_url,
         "details_label": f"Its {count(attempts, 'HTTP calls')} in the attempt log" if attempts else "No HTTP calls",
     }
@@ -76,7 +85,4 @@ def _elapsed(run, now):
     start = run.started_at or run.queued_at
     if start is None:
         return None
-    seconds = ((run.finished_at or now) - start).total_seconds()
-    if run.started_at is None:
-        return f"{human_duration(seconds)} in the queue"
-    return human_duration(seconds)
+    return human_duration(((run.finished_at or now) - start).total_seconds())
