@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
+from portfolio.console import Step, count
 from portfolio.ingest import formats
 from portfolio.ingest.catalog import Catalog
 from portfolio.ingest.errors import UNKNOWN_SENSORS_LISTED, InvalidRow, Problem, ReadingsFileError, UnknownSensor
@@ -36,6 +37,13 @@ class Progress:
     rows_read: int
     bytes_read: int
     bytes_total: int | None
+
+    def as_step(self):
+        """For a console: reading is measured in bytes of the file and told in rows; the rest in rows read."""
+        if self.phase == "reading":
+            rows = count(self.rows_read, "rows")
+            return Step(self.phase, self.bytes_read, self.bytes_total, figures=(rows,), rate=(self.rows_read, "rows"))
+        return Step(self.phase, figures=(f"{self.rows_read:,} rows read",))
 
 
 @dataclass
@@ -350,8 +358,8 @@ class _Run:
         result.rows_new, result.rows_updated = new, updated
         result.rows_unchanged = distinct - new - updated
         result.rows_merged = self.rows_read - self.problem_count - distinct
-        for name, count in counts.items():
-            setattr(result, name, count)
+        for name, number in counts.items():
+            setattr(result, name, number)
         result.rows_skipped = self.problem_count
         result.problems = self.problems
         result.problem_count = self.problem_count

@@ -38,6 +38,7 @@ class SpreadsheetResource(resources.ModelResource):
     resource_name = ""  # how files, commands and import records name it: "farms"
     key_columns = ()  # the natural key: which columns identify a row
     required_columns = ()  # columns a file must have (the key among them); their cells must be filled
+    on_row = None  # called as each row is imported or exported, for a command's progress; None: nobody watches
     may_be_blank = ()  # required columns whose cells may be empty
     export_related = ()  # select_related for exports
     export_prefetch = ()  # prefetch_related for exports
@@ -143,6 +144,8 @@ class SpreadsheetResource(resources.ModelResource):
         )
 
     def before_import_row(self, row, row_number=None, **kwargs):
+        if self.on_row is not None:
+            self.on_row()
         key = self.row_key(row)
         if any(key):
             earlier = self._rows_by_key.setdefault(key, self.sheet_row(row_number))
@@ -223,6 +226,12 @@ class SpreadsheetResource(resources.ModelResource):
         # ModelResource resets the table's id sequence here, for files that carry ids. Ours
         # never do, and the reset could set the sequence back under a concurrent insert.
         pass
+
+    def export_resource(self, instance, selected_fields=None, **kwargs):
+        row = super().export_resource(instance, selected_fields, **kwargs)
+        if self.on_row is not None:
+            self.on_row()
+        return row
 
     def after_export(self, queryset, dataset, **kwargs):
         dataset.title = self.resource_name  # the sheet's name in a workbook

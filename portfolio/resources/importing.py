@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from import_export.results import RowResult
 
+from portfolio.console import Step, count, size
 from portfolio.models import ImportRecord
 from portfolio.models.imports import MAX_PROBLEMS
 from portfolio.resources import bounds
@@ -78,11 +79,12 @@ class Outcome:
         return self.rows_new + self.rows_updated + self.rows_unchanged + self.rows_invalid
 
 
-def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False, record=None):
+def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False, record=None, progress=None):
     """Import ``upload`` with ``resource`` (a SpreadsheetResource instance); return an Outcome.
 
     Nothing is committed unless every row is valid (and never on a dry run). ``record``: a
-    queued ImportRecord to fill in (a worker's import) instead of creating one.
+    queued ImportRecord to fill in (a worker's import) instead of creating one. ``progress``:
+    called with a ``portfolio.console.Step`` at each phase and as each row is checked.
     """
     return import_sheets(
         resource.resource_name,
@@ -92,18 +94,21 @@ def import_spreadsheet(resource, upload, *, source, user=None, dry_run=False, re
         user=user,
         dry_run=dry_run,
         record=record,
+        progress=progress,
     )
 
 
-def import_sheets(target, upload, read, *, source, user=None, dry_run=False, record=None):
+def import_sheets(target, upload, read, *, source, user=None, dry_run=False, record=None, progress=None):
     """Import the sheets ``read(data)`` returns as (resource, sheet) pairs, in that order, all or none."""
     outcome = Outcome(target=target, file_name=upload.name, dry_run=dry_run)
+    report = progress or (lambda step: None)
     started_at = record.started_at if record is not None and record.started_at else timezone.now()
     several = None
     try:
         bounds.check_size(upload.size)
         outcome.data = upload.read()
         bounds.check_archive(outcome.data)
+        report(Step("reading the file", figures=(size(len(outcome.data)),)))
         sheets = read(outcome.data)
         if record is not None:
             # For the record's page, before the rows are checked in one long transaction.
@@ -114,6 +119,7 @@ def import_sheets(target, upload, read, *, source, user=None, dry_run=False, rec
             _on_sheet(several, resource, resource.prepare, sheet)
         if not any(len(sheet) for _resource, sheet in sheets):
             raise SpreadsheetError.about_file("The file has a header row but no rows to import.")
+        _watch_rows(sheets, report)
         with transaction.atomic():
             for resource, sheet in sheets:
                 result = resource.import_data(
@@ -145,6 +151,24 @@ def import_sheets(target, upload, read, *, source, user=None, dry_run=False, rec
     if not (dry_run and outcome.ok) or record is not None:
         _record(outcome, upload, user, source, started_at, record)
     return outcome
+
+
+def _watch_rows(sheets, report):
+    """Have each resource report the rows it checks, across all the sheets, as they go."""
+    total = sum(len(sheet) for _resource, sheet in sheets)
+    done = 0
+
+    def checked(resource):
+        def on_row():
+            nonlocal done
+            done += 1
+            report(Step("checking rows", done, total, "rows", figures=(f"sheet {resource.resource_name}",)))
+
+        return on_row
+
+    for resource, _sheet in sheets:
+        resource.on_row = checked(resource)
+    report(Step("checking rows", 0, total, "rows", figures=(count(len(sheets), "sheets"),)))
 
 
 def _on_sheet(several, resource, step, *args):

@@ -5,8 +5,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from portfolio.console import ConsoleProgress
 from portfolio.ingest import Progress
-from portfolio.ingest.progress import ConsoleProgress
 from portfolio.models import ImportRecord, Observation
 from tests.factories import PortfolioFactory
 from tests.ingest.files import csv_text, raptor_row, write_file

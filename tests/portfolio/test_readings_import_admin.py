@@ -299,7 +299,7 @@ def test_progress_of_a_running_import_as_json_and_on_its_page(admin_client):
     page = admin_client.get(record_url(record))
     assert 'id="import-progress"' in page.text
     assert f'data-progress-url="{record_url(record, "progress")}"' in page.text
-    assert "portfolio/import_progress.js" in page.text
+    assert "portfolio/live_progress.js" in page.text
     assert '<meta http-equiv="refresh"' in page.text, "the no-JavaScript fallback"
 
     record.status, record.finished_at, record.message = "imported", timezone.now(), "5,000 rows: 5,000 new."

@@ -23,9 +23,9 @@ def demo():
 
 
 def run(*args):
-    """Run a command; return what it printed."""
+    """Run a command without its progress lines (test_progress.py has those); return what it printed."""
     out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err)
+    call_command(*args, stdout=out, stderr=err, verbosity=0)
     return out.getvalue() + err.getvalue()
 
 
@@ -132,3 +132,51 @@ def test_a_workbook_with_one_bad_sheet_imports_nothing(demo, tmp_path):
         run("import_spreadsheet", "portfolio", str(path))
     assert "  sheet equipment, row 2, equipment_type: 'transformer' is not an equipment type;" in str(refused.value)
     assert database() == before
+
+
+class Terminal(StringIO):
+    """What a command sees when its stderr is a terminal."""
+
+    def isatty(self):
+        return True
+
+
+def progress_of(*args, stderr=None):
+    """A command's progress, as its stderr shows it (the results go to stdout)."""
+    err = stderr or StringIO()
+    call_command(*args, stdout=StringIO(), stderr=err)
+    return err.getvalue()
+
+
+def test_a_workbook_export_then_import_show_their_rows_in_a_pipe(demo, tmp_path):
+    path = tmp_path / "sunbelt.xlsx"
+    rows = sum(RESOURCES[name]().get_queryset().count() for name in RESOURCES)
+    lines = progress_of("export_spreadsheet", "portfolio", "--output", str(path)).splitlines()
+    assert lines[0].startswith(f"sunbelt.xlsx: exporting rows:   0%  0 of {rows} rows")
+    assert f"sunbelt.xlsx: exporting rows: 100%  {rows} of {rows} rows" in "\n".join(lines)
+    assert lines[-1] == f"Wrote {rows} rows to {path}."
+    assert any(line.startswith(f"sunbelt.xlsx: done ({rows} rows, ") for line in lines)
+
+    lines = progress_of("import_spreadsheet", "portfolio", str(path)).splitlines()
+    assert lines[0].startswith("sunbelt.xlsx: reading the file (") and "KB in " in lines[0]
+    assert lines[1].startswith(f"sunbelt.xlsx: checking rows:   0%  0 of {rows} rows  {len(RESOURCES)} sheets")
+    assert lines[-1].startswith(f"sunbelt.xlsx: checking rows: 100%  {rows} of {rows} rows  sheet ")
+    assert "\r" not in "\n".join(lines)
+
+
+def test_an_export_on_a_terminal_redraws_its_line_for_every_row(demo, tmp_path):
+    path = tmp_path / "farms.csv"
+    farms = Farm.objects.count()
+    text = progress_of("export_spreadsheet", "farms", "--output", str(path), stderr=Terminal())
+    redraws = text.split("\r\x1b[2K")[1:]
+    # 0 rows, each row, writing the file, done; then the line ends and the result follows.
+    assert len(redraws) == farms + 3
+    assert redraws[farms].startswith(f"farms.csv [########################] 100%  {farms} of {farms} rows")
+    assert text.endswith(f"\nWrote {farms} rows to {path}.\n")
+
+
+def test_verbosity_0_shows_no_progress(demo, tmp_path):
+    path = tmp_path / "farms.csv"
+    err = StringIO()
+    call_command("export_spreadsheet", "farms", "--output", str(path), stdout=StringIO(), stderr=err, verbosity=0)
+    assert err.getvalue() == f"Wrote {Farm.objects.count()} rows to {path}.\n"

@@ -80,6 +80,8 @@ CUSTOM_PAGES = {
     # An import's progress, for whoever may see the import.
     "progress": lambda opts: _own(opts, "view"),
     "errors_file": lambda opts: RAN_IT_OR_ADMINISTRATOR,
+    # A run's or sync's live status (JSON), for whoever may see the run.
+    "status": lambda opts: _own(opts, "view"),
     # Integrations and accounts: Test connection changes the object (it records what the service says).
     "test_connection": lambda opts: _own(opts, "change"),
     "upload_now": lambda opts: UPLOAD_NOW,

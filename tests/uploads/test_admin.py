@@ -454,8 +454,9 @@ def test_upload_now_from_the_integration_page(admin_client, queued_tasks, django
     assert admin_client.get(upload_now).status_code == 405
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(upload_now)
-    assert response.status_code == 302 and response["Location"] == change
     run = UploadRun.objects.get()
+    # The user follows the run on its page.
+    assert response.status_code == 302 and response["Location"] == url(UploadRun, "change", run.pk)
     assert (run.integration, run.trigger, run.status) == (integration, RunTrigger.ADMIN, RunStatus.QUEUED)
     assert list(queued_tasks()) == [run.task_id]
 
@@ -482,7 +483,8 @@ def test_upload_now_runs_through_the_worker_to_the_sandbox(
     html = page_text(admin_client.get(url(UploadRun, "change", run.pk)))
     assert "run-status-uploaded" in html
     assert upload["sha256"] in html  # the part's checksum, whole on hover
-    assert html.count(f'href="{url(Attempt, "changelist")}?run__id__exact={run.pk}"') == 1
+    # The attempt log of this run: from the outcome box and under the attempts table.
+    assert html.count(f'href="{url(Attempt, "changelist")}?run__id__exact={run.pk}"') == 2
     for attempt in run.attempts.all():
         assert url(Attempt, "change", attempt.pk) in html
     assert sandbox_defaults.DEFAULT_API_TOKEN not in html

@@ -618,8 +618,9 @@ def test_sync_now_from_the_account_page(admin_client, queued_tasks, django_captu
     assert admin_client.get(sync_now).status_code == 405
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(sync_now)
-    assert response.status_code == 302 and response["Location"] == change
     run = SyncRun.objects.get()
+    # The user follows the sync on its page.
+    assert response.status_code == 302 and response["Location"] == url(SyncRun, "change", run.pk)
     assert (run.account, run.trigger, run.status) == (account, RunTrigger.ADMIN, SyncStatus.QUEUED)
     assert list(queued_tasks()) == [run.task_id]
     # The new sync is on the account's page, "sync now" as its trigger.
@@ -668,7 +669,8 @@ def test_sync_now_runs_through_the_worker_to_the_sandbox(
     # The sync's page: its counts, every call it made, and no secret.
     html = page_text(admin_client.get(url(SyncRun, "change", run.pk)))
     assert "sync-status-synced" in html
-    assert html.count(f'href="{url(Attempt, "changelist")}?sync_run__id__exact={run.pk}"') == 1
+    # The attempt log of this sync: from the outcome box and under the attempts table.
+    assert html.count(f'href="{url(Attempt, "changelist")}?sync_run__id__exact={run.pk}"') == 2
     assert run.attempts.count() == 4  # token, meter, intervals, asset
     for attempt in run.attempts.all():
         assert url(Attempt, "change", attempt.pk) in html

@@ -343,7 +343,7 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
         report_connection(request, integration)
 
     def run_now(self, request, integration):
-        queue_upload(request, integration, RunTrigger.ADMIN)
+        return queue_upload(request, integration, RunTrigger.ADMIN)
 
     # -- list columns ----------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ from an object's page, as buttons that POST to a view of their own. Test connect
 change permission (administrators: it also records what the service says); running now needs the
 model's own permission named like the view ("uploads.upload_now": operators), so an operator runs
 an integration without being able to change it. The subclass says how to test and how to queue
-(``check_connection``, ``run_now``).
+(``check_connection``, ``run_now``). Once a run is queued, the user lands on its page, which follows
+it live (runs.py); from the list, too, when one object was selected.
 """
 
 from django.contrib import admin
@@ -21,18 +22,33 @@ from django.views.decorators.http import require_POST
 from portfolio.roles import refuse, role_needed
 from uploads.admin.display import when
 
-__all__ = ["OutboundConnectionAdminMixin", "run_now_action"]
+__all__ = ["OutboundConnectionAdminMixin", "follow_run", "run_now_action"]
 
 
 def run_now_action(description):
-    """The list action that runs each selected object now, under its own words ("Upload now")."""
+    """The list action that runs each selected object now, under its own words ("Upload now").
+
+    One run queued: its page, to follow it. Several: the list, whose messages link each.
+    """
 
     @admin.action(description=description, permissions=["run_now"])
     def action(model_admin, request, queryset):
-        for obj in queryset.defer(None):  # the list defers the secrets; a run needs them
-            model_admin.run_now(request, obj)
+        # The list defers the secrets; a run needs them.
+        runs = [model_admin.run_now(request, obj) for obj in queryset.defer(None)]
+        queued = [run for run in runs if run is not None]
+        if len(runs) == 1 and queued:
+            return follow_run(request, queued[0])
+        return None
 
     return action
+
+
+def follow_run(request, run, fallback=None):
+    """The page of a run just queued, where it shows how it goes; ``fallback`` if the user may not see it."""
+    opts = run._meta
+    if request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", run.pk)
+    return fallback
 
 
 class OutboundConnectionAdminMixin:
@@ -53,7 +69,7 @@ class OutboundConnectionAdminMixin:
         raise NotImplementedError
 
     def run_now(self, request, obj):
-        """Queue a run of ``obj`` asked for from the admin, and say so."""
+        """Queue a run of ``obj`` asked for from the admin, and say so; the run, or None if refused."""
         raise NotImplementedError
 
     def has_run_now_permission(self, request, obj=None):
@@ -122,8 +138,9 @@ class OutboundConnectionAdminMixin:
         obj = self._object(request, object_id)
         if not self.has_run_now_permission(request, obj):
             refuse(self.run_now_label, self._role_for(self.run_now_name))
-        self.run_now(request, obj)
-        return self._back_to(obj)
+        run = self.run_now(request, obj)
+        back = self._back_to(obj)
+        return follow_run(request, run, back) if run is not None else back
 
     def _object(self, request, object_id):
         obj = self.get_object(request, unquote(object_id))

@@ -8,13 +8,14 @@ permission of "Upload now" (``uploads.upload_now``, operators); viewing needs on
 permission on upload runs.
 
 ``RunAdmin`` is the part WattCarbon syncs share (syncs.py): the list's times and trigger, the
-page's story (the log, the error first, the attempts), and Retry.
+page's story (the log, the error first, the attempts), Retry, and the live status box at the top
+of the page with the JSON it polls (``<id>/status/``, for whoever may view the run: live.py).
 """
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -24,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
+from portfolio.console import count
 from portfolio.models import Farm
 from portfolio.roles import refuse, role_needed
 from uploads.admin.display import (
@@ -38,8 +40,10 @@ from uploads.admin.display import (
     waiting_mark,
 )
 from uploads.admin.integrations import queue_upload
-from uploads.models import RunTrigger, UploadRun
+from uploads.admin.live import POLL_MILLISECONDS, status_of
+from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun
 from uploads.models.runs import RETRYABLE_STATUSES
+from uploads.raptormaps.service import lease_name as upload_lease_name
 
 __all__ = ["RunAdmin", "UploadRunAdmin", "attempts_url", "html_table", "retry_refusal"]
 
@@ -129,6 +133,17 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """Queue a new run of ``owner`` and say so; the run, or None when it was refused."""
         raise NotImplementedError
 
+    def summary(self, run):
+        """What a finished run did, in a sentence for its status box ("" when there is nothing to count)."""
+        return ""
+
+    def lease_name(self, run):
+        """The lease a running run of this kind renews while its worker lives."""
+        raise NotImplementedError
+
+    def status(self, run):
+        return status_of(run, self.summary, attempts_url(run), self.lease_name(run))
+
     def link(self, pk, label=None):
         url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[pk])
         return format_html('<a href="{}">{}</a>', url, label or f"{self.noun} #{pk}")
@@ -183,17 +198,36 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.retry_view),
                 name="{}_{}_retry".format(*info),
             ),
+            path(
+                "<path:object_id>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name="{}_{}_status".format(*info),
+            ),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         run = self.get_object(request, unquote(object_id))
         if run is not None:
+            info = self.opts.app_label, self.opts.model_name
             extra_context = {
                 **(extra_context or {}),
                 "can_retry": self.has_retry_permission(request) and self.refusal(run) is None,
+                "live_status": self.status(run),
+                "status_url": reverse("admin:{}_{}_status".format(*info), args=[run.pk]),
+                "poll_milliseconds": POLL_MILLISECONDS,
+                "poll_seconds": POLL_MILLISECONDS / 1000,
             }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def status_view(self, request, object_id):
+        """The run's state and progress as JSON, for its page's status box."""
+        if not self.has_view_permission(request):
+            refuse(f"Seeing {self.opts.verbose_name_plural}", role_needed(*self._view_permission()))
+        run = self.get_object(request, unquote(object_id))
+        if run is None:
+            raise Http404(f"No such {self.noun}.")
+        return JsonResponse(self.status(run))
 
     # -- retrying -----------------------------------------------------------------------------
 
@@ -383,6 +417,18 @@ class UploadRunAdmin(RunAdmin):
 
     def enqueue(self, request, owner, trigger, retry_of):
         return queue_upload(request, owner, trigger, retry_of=retry_of)
+
+    def lease_name(self, run):
+        return upload_lease_name(run.integration)
+
+    def summary(self, run):
+        if not run.parts:
+            return ""
+        sent = run.file_parts.filter(status=UploadPart.Status.UPLOADED).count()
+        built = f"{count(run.parts, 'parts')} ({run.rows:,} rows, {size(run.bytes)})"
+        if run.status == RunStatus.DRY_RUN:
+            return f"{built} written, nothing sent."
+        return f"{sent:,} of {built} sent."
 
     @admin.display(description="run", ordering="pk")
     def run(self, obj):

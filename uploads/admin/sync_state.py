@@ -22,6 +22,7 @@ from portfolio.admin.assets import AssetAdmin
 from portfolio.admin.meters import MeterAdmin
 from portfolio.models import Asset, Meter
 from uploads.admin.display import exact, sync_state_badge, when
+from uploads.admin.outbound import follow_run
 from uploads.admin.wattcarbon_accounts import SYNC_STATE_PARAMETER, queue_sync
 from uploads.models import RunTrigger, SyncState, WattCarbonAccount, WattCarbonMeterLink
 from uploads.wattcarbon.missing import create_again
@@ -140,8 +141,8 @@ class SyncStateAdminMixin:
     def wattcarbon_sync_now(self, request, queryset):
         portfolios = set(queryset.order_by().values_list("portfolio_id", flat=True).distinct())
         accounts = list(WattCarbonAccount.objects.filter(portfolio_id__in=portfolios).order_by("name"))
-        for account in accounts:
-            queue_sync(request, account, RunTrigger.ADMIN)
+        queued = [queue_sync(request, account, RunTrigger.ADMIN) for account in accounts]
+        queued = [run for run in queued if run is not None]
         uncovered = queryset.exclude(portfolio_id__in={account.portfolio_id for account in accounts})
         names = [str(obj) for obj in uncovered[: NAMES_SHOWN + 1]]
         if names:
@@ -153,6 +154,9 @@ class SyncStateAdminMixin:
                 f"No WattCarbon account covers the portfolio of {shown}: nothing was queued for them.",
                 level="warning",
             )
+        if len(queued) == 1 and not names:
+            return follow_run(request, queued[0])  # one sync: its page follows it
+        return None
 
     # -- an object's page ----------------------------------------------------------------------
 

@@ -12,11 +12,13 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from portfolio.console import count
 from uploads.admin.display import SYNC_TRIGGER_WORDS, sync_status_badge, trigger_text
 from uploads.admin.runs import RunAdmin
 from uploads.admin.wattcarbon_accounts import queue_sync
 from uploads.models import RunTrigger, SyncRun
 from uploads.models.syncs import RETRYABLE_SYNC_STATUSES
+from uploads.wattcarbon.service import lease_name as sync_lease_name
 
 __all__ = ["SyncRunAdmin", "SyncTriggerFilter"]
 
@@ -104,6 +106,25 @@ class SyncRunAdmin(RunAdmin):
 
     def enqueue(self, request, owner, trigger, retry_of):
         return queue_sync(request, owner, trigger, retry_of=retry_of)
+
+    def lease_name(self, run):
+        return sync_lease_name(run.account)
+
+    def summary(self, run):
+        changed = [
+            count(number, plural, singular)
+            for number, plural, singular in (
+                (run.meters_created, "meters created", "meter created"),
+                (run.assets_created, "assets created", "asset created"),
+                (run.assets_updated, "assets updated", "asset updated"),
+                (run.interval_rows, "interval rows sent", "interval row sent"),
+                (run.bill_rows, "bill rows sent", "bill row sent"),
+                (run.documents, "event documents sent", "event document sent"),
+                (run.problems, "meters or assets with a problem", "meter or asset with a problem"),
+            )
+            if number
+        ]
+        return f"{', '.join(changed)}." if changed else ""
 
     @admin.action(
         description="Retry the selected syncs that failed, were interrupted or had problems", permissions=["retry"]

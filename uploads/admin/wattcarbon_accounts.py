@@ -165,7 +165,7 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
         report_connection(request, account)
 
     def run_now(self, request, account):
-        queue_sync(request, account, RunTrigger.ADMIN)
+        return queue_sync(request, account, RunTrigger.ADMIN)
 
     # -- list columns ----------------------------------------------------------------------
 

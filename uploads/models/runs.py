@@ -52,6 +52,9 @@ class Run(models.Model):
         blank=True,
         help_text="What the run could not send yet (readings inside the safety lag, hours not over) and when it goes.",
     )
+    progress = models.JSONField(
+        default=dict, blank=True, help_text="How far the run got: its phase and what it has done of what (its page)."
+    )
     queued_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from portfolio.console import count, size
 from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun, UploadWatermark
 from uploads.outbound.http import ServiceError
 from uploads.raptormaps.api import RaptorMapsApi
@@ -24,6 +25,7 @@ from uploads.raptormaps.window import farm_windows
 from uploads.runs import lifecycle
 from uploads.runs.horizon import ingestion_horizon
 from uploads.runs.leases import LeaseHolder, LeaseLost
+from uploads.runs.progress import RunProgress
 from uploads.runs.taskcontext import current_task_id
 from uploads.runs.waiting import raptormaps_waiting, settle
 from uploads.secrets import SecretUnavailable
@@ -57,10 +59,14 @@ def enqueue_upload(integration, trigger, user=None, retry_of=None):
     return lifecycle.send_to_worker(run, "uploads.tasks.upload_raptormaps", integration.pk, "upload run")
 
 
-def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_run_dir=None, now=None):
+def run_upload(
+    integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_run_dir=None, now=None, progress=None
+):
     """Bring ``integration`` up to date (or, with ``dry_run_dir``, write what would be sent there).
 
-    Returns the run record, whatever happened; the outcome is in its status and error.
+    Returns the run record, whatever happened; the outcome is in its status and error. The run
+    records how far it got as it goes (its page shows it); ``progress``, if given, is called with
+    each ``portfolio.console.Step`` too (a command's console).
     """
     if run is None:
         run = queue_run(integration, trigger, user)
@@ -76,7 +82,7 @@ def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, 
     try:
         _abandon_dead_runs(integration, run)
         lifecycle.start(run, RunStatus.RUNNING)
-        _Upload(integration, run, lease, dry_run_dir, now).execute()
+        _Upload(integration, run, lease, dry_run_dir, now, RunProgress(run, progress)).execute()
     except (ServiceError, PartTooSmall, LeaseLost, SecretUnavailable) as exc:
         lifecycle.fail(run, RunStatus.FAILED, str(exc))
     except Exception as exc:
@@ -91,7 +97,8 @@ def run_upload(integration, *, run=None, trigger=RunTrigger.COMMAND, user=None, 
 
 
 class _Upload:
-    def __init__(self, integration, run, lease, dry_run_dir, now):
+    def __init__(self, integration, run, lease, dry_run_dir, now, progress):
+        self.progress = progress
         self.integration = integration
         self.run = run
         self.lease = lease
@@ -118,6 +125,7 @@ class _Upload:
 
         directory = self.dry_run_dir or work_dir(run)
         directory.mkdir(parents=True, exist_ok=True)
+        self.progress("building the files", figures=(count(len(farms), "farms"),))
         # Building a large history is one long statement: the lease is renewed from a thread meanwhile.
         with self.lease.kept_alive():
             build = build_parts(
@@ -139,17 +147,24 @@ class _Upload:
             self._move_watermarks(farms, until)
             return self._finish(RunStatus.NOTHING)
         if self.dry_run_dir is not None:
+            figures = (count(len(build.parts), "parts"), count(build.rows, "rows"), size(build.bytes))
+            self.progress("dry run: files written, nothing sent", figures=figures)
             UploadPart.objects.filter(run=run).update(status=UploadPart.Status.WRITTEN)
             run.add_log(f"Dry run: {len(build.parts)} part(s) written to {directory}; nothing sent.")
             return self._finish(RunStatus.DRY_RUN)
 
         api = RaptorMapsApi(integration, run=run, heartbeat=self.lease.keep_alive)
+        sent = _Sent(build)
         try:
             self._learn_interval(api)
+            self.progress("sending the files", **sent.figures())
             for part in build.parts:
                 self._upload_part(api, part)
+                sent.add(part)
+                self.progress("sending the files", **sent.figures())
         finally:
             api.close()
+        self.progress("moving the watermarks", **sent.figures())
         self._move_watermarks(farms, until)
         run.add_log(f"All {len(build.parts)} part(s) uploaded; watermarks moved to {until:%Y-%m-%d %H:%M:%S} UTC.")
         return self._finish(RunStatus.UPLOADED)
@@ -214,6 +229,29 @@ class _Upload:
             dry_run = self.dry_run_dir is not None
             settle(self.run, self.integration, waiting, "run", _DONE[status], dry_run=dry_run, now=self.now)
         return lifecycle.finish(self.run, status)
+
+
+class _Sent:
+    """The parts, rows and bytes sent so far of a build, for the run's progress."""
+
+    def __init__(self, build):
+        self.build = build
+        self.parts = self.rows = self.bytes = 0
+
+    def add(self, part):
+        self.parts += 1
+        self.rows += part.rows
+        self.bytes += part.bytes
+
+    def figures(self):
+        build = self.build
+        return {
+            "done": self.parts,
+            "total": len(build.parts),
+            "unit": "parts",
+            "figures": (f"{self.rows:,} of {count(build.rows, 'rows')}", f"{size(self.bytes)} of {size(build.bytes)}"),
+            "rate": (self.bytes, "bytes"),
+        }
 
 
 _DONE = {

@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from portfolio.choices import KINDS_WITH_EVENTS
+from portfolio.console import count
 from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
 from uploads.models import (
@@ -38,6 +39,7 @@ from uploads.outbound.http import RETRY_STATUSES, CallFailed, OutcomeUnknown, Se
 from uploads.runs import lifecycle
 from uploads.runs.horizon import ingestion_horizon
 from uploads.runs.leases import LeaseHolder, LeaseLost
+from uploads.runs.progress import RunProgress
 from uploads.runs.taskcontext import current_task_id
 from uploads.runs.waiting import settle, wattcarbon_waiting
 from uploads.secrets import SecretUnavailable
@@ -56,6 +58,17 @@ OBJECT_STATUSES = frozenset({400, 404, 409, 410, 413, 422})
 PROBLEMS_NAMED = 5
 # Placeholder remote id of a meter a dry run would create.
 PLANNED = -1
+# The sync's counters, written with its progress as they grow (its page shows them).
+COUNTERS = (
+    "meters_created",
+    "derived_rows",
+    "interval_rows",
+    "bill_rows",
+    "assets_created",
+    "assets_updated",
+    "documents",
+    "problems",
+)
 # What an interrupted sync's log says becomes of its work (here and from uploads/reaper.py).
 INTERRUPTED_CONSEQUENCE = "What it had saved stays; the next sync goes on from there."
 
@@ -76,10 +89,12 @@ def enqueue_sync(account, trigger, user=None, retry_of=None):
     return lifecycle.send_to_worker(run, "uploads.tasks.sync_wattcarbon", account.pk, "wattcarbon sync")
 
 
-def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_run=False, now=None):
+def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_run=False, now=None, progress=None):
     """Sync ``account`` (or, with ``dry_run``, log what a sync would do and send nothing).
 
-    Returns the run record, whatever happened; the outcome is in its status, log and error.
+    Returns the run record, whatever happened; the outcome is in its status, log and error. The
+    sync records how far it got after each meter and asset (its page shows it); ``progress``, if
+    given, is called with each ``portfolio.console.Step`` too (a command's console).
     """
     if run is None:
         run = queue_sync(account, trigger, user)
@@ -95,7 +110,7 @@ def run_sync(account, *, run=None, trigger=RunTrigger.COMMAND, user=None, dry_ru
         stale = SyncRun.objects.filter(account=account, status=SyncStatus.RUNNING)
         lifecycle.abandon_dead_runs(run, SyncStatus.ABANDONED, stale, INTERRUPTED_CONSEQUENCE)
         lifecycle.start(run, SyncStatus.RUNNING)
-        _Sync(account, run, lease, dry_run, now).execute()
+        _Sync(account, run, lease, dry_run, now, RunProgress(run, progress)).execute()
     except (ServiceError, LeaseLost, SecretUnavailable) as exc:
         _count_write_calls(run)
         lifecycle.fail(run, SyncStatus.FAILED, str(exc))
@@ -121,7 +136,8 @@ def _count_write_calls(run):
 
 
 class _Sync:
-    def __init__(self, account, run, lease, dry_run, now):
+    def __init__(self, account, run, lease, dry_run, now, progress):
+        self.progress = progress
         self.account = account
         self.run = run
         self.lease = lease
@@ -132,6 +148,7 @@ class _Sync:
         self._problem_subjects = []
         self._derived_at = {}  # meter pk → when its derived intervals were stamped
         self._gone_now = set()  # pks of the meters found missing on WattCarbon in this sync
+        self._reported = None  # the last progress reported: (phase, done, objects, unit)
 
     @property
     def api(self):
@@ -183,27 +200,54 @@ class _Sync:
 
     # -- 1. meters ---------------------------------------------------------------------------------
 
+    def report(self, phase, done, objects, unit):
+        """Say how far this phase got: ``done`` of ``objects`` (meters or assets), and what changed so far."""
+        run = self.run
+        changed = [
+            (run.meters_created, "meters created", "meter created"),
+            (run.derived_rows, "intervals derived", "interval derived"),
+            (run.interval_rows, "interval rows sent", "interval row sent"),
+            (run.bill_rows, "bill rows sent", "bill row sent"),
+            (run.assets_created, "assets created", "asset created"),
+            (run.assets_updated, "assets updated", "asset updated"),
+            (run.documents, "event documents sent", "event document sent"),
+            (run.problems, "problems", "problem"),
+        ]
+        figures = tuple(count(number, plural, singular) for number, plural, singular in changed if number)
+        self._reported = (phase, done, objects, unit)
+        self.progress(phase, done, len(objects), unit, figures, counts=COUNTERS)
+
+    def each(self, phase, objects, unit):
+        """``objects`` one by one, saying how far the phase got before the first and after each."""
+        self.report(phase, 0, objects, unit)
+        for done, obj in enumerate(objects, start=1):
+            yield obj
+            self.report(phase, done, objects, unit)
+
     def create_meters(self):
-        for meter in self.meters:
-            link = self.meter_links[meter.pk]
-            if link.missing_at is not None:
-                self._still_missing(link)
-                continue
-            if link.remote_id is not None:
-                continue
-            if self.dry_run:
-                link.remote_id = PLANNED
-                self.run.add_log(f"Would create meter {meter.name} ({meter.meter_type}).")
-                continue
-            remote_id = self._create_meter(link, meter)
-            if remote_id is None:
-                continue
-            link.remote_id = remote_id
-            link.synced_at = timezone.now()
-            link.save(update_fields=["remote_id", "synced_at"])
-            self.run.meters_created += 1
-            self.run.add_log(f"Created meter {meter.name}: WattCarbon meter {link.remote_id}.")
-            self.lease.keep_alive()
+        for meter in self.each("creating meters", self.meters, "meters"):
+            self._create_meter_if_new(meter)
+
+    def _create_meter_if_new(self, meter):
+        link = self.meter_links[meter.pk]
+        if link.missing_at is not None:
+            self._still_missing(link)
+            return
+        if link.remote_id is not None:
+            return
+        if self.dry_run:
+            link.remote_id = PLANNED
+            self.run.add_log(f"Would create meter {meter.name} ({meter.meter_type}).")
+            return
+        remote_id = self._create_meter(link, meter)
+        if remote_id is None:
+            return
+        link.remote_id = remote_id
+        link.synced_at = timezone.now()
+        link.save(update_fields=["remote_id", "synced_at"])
+        self.run.meters_created += 1
+        self.run.add_log(f"Created meter {meter.name}: WattCarbon meter {link.remote_id}.")
+        self.lease.keep_alive()
 
     def _create_meter(self, link, meter):
         """The new meter's id, or None (the problem recorded). A 502 or 504 is tried again in this sync."""
@@ -253,9 +297,8 @@ class _Sync:
     # -- 3. intervals derived from production meters ---------------------------------------------------
 
     def derive_intervals(self, horizon):
-        for meter in self.meters:
-            if meter.source_equipment_id is None:
-                continue
+        production = [meter for meter in self.meters if meter.source_equipment_id is not None]
+        for meter in self.each("deriving hourly intervals", production, "production meters"):
             derived = derive_hourly_intervals(meter, horizon, write=not self.dry_run)
             if derived.sensor is None:
                 self.run.add_log(f"Meter {meter.name}: its farm meter has no production meter sensor; nothing derived.")
@@ -280,7 +323,7 @@ class _Sync:
         latest = max([horizon, *self._derived_at.values()])
         saved = WattCarbonMeterLink.objects.filter(account=self.account, remote_id__isnull=False)
         waiting = {series: series.links_waiting(saved, latest) for series in SERIES}
-        for meter in self.meters:
+        for meter in self.each("sending readings", self.meters, "meters"):
             link = self.meter_links[meter.pk]
             if link.remote_id is None or link.missing_at is not None or id(link) in self._failed:
                 continue
@@ -327,6 +370,7 @@ class _Sync:
             link.save(update_fields=[series.through_at, series.through_id, "synced_at"])
             setattr(self.run, series.counter, getattr(self.run, series.counter) + len(rows))
             self.run.add_log(f"Uploaded {len(rows):,} {series.name} row(s) of {meter.name}.")
+            self.report(*self._reported)  # the rows sent so far, within this meter
             self.lease.keep_alive()
             if len(rows) < chunk:
                 return True
@@ -334,7 +378,7 @@ class _Sync:
     # -- 4. assets -----------------------------------------------------------------------------------
 
     def sync_assets(self):
-        for asset in self.assets:
+        for asset in self.each("syncing assets", self.assets, "assets"):
             link = self.asset_links[asset.pk]
             meters = asset.meters.all()
             meter_ids = {meter: self._remote_meter_id(meter) for meter in meters}
@@ -496,7 +540,7 @@ class _Sync:
     # -- 5. demand-response events --------------------------------------------------------------------
 
     def upload_events(self):
-        for asset in self.assets:
+        for asset in self.each("sending event documents", self.assets, "assets"):
             link = self.asset_links[asset.pk]
             if (
                 asset.kind not in KINDS_WITH_EVENTS

@@ -5,10 +5,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portfolio.console import Step, command_progress, size
 from portfolio.models import Portfolio
 from portfolio.resources import RESOURCES
 from portfolio.resources.files import csv_text, xlsx_bytes
-from portfolio.resources.workbook import WORKBOOK, workbook_sheets
+from portfolio.resources.workbook import WORKBOOK, export_sheets
 
 FORMATS = ("csv", "xlsx")
 
@@ -22,19 +23,27 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", default="-", help="File to write (default: standard output).")
         parser.add_argument("--portfolio", help="Only this portfolio's rows (its slug).")
 
-    def handle(self, resource, format, output, portfolio, **options):
+    def handle(self, resource, format, output, portfolio, verbosity=1, **options):
         file_format = format or (Path(output).suffix.lstrip(".").lower() if output != "-" else "") or "csv"
         if file_format not in FORMATS:
             raise CommandError(f"Cannot tell the format from {output!r}; give --format csv or --format xlsx.")
         if portfolio and not Portfolio.objects.filter(slug=portfolio).exists():
             raise CommandError(f"There is no portfolio with the slug {portfolio!r}.")
-        if resource == WORKBOOK:
-            if file_format != "xlsx":
-                raise CommandError("The whole portfolio is a workbook of several sheets: use --format xlsx.")
-            sheets = workbook_sheets(portfolio)
-        else:
-            sheets = [(resource, export_dataset(RESOURCES[resource](), portfolio))]
-        data = xlsx_bytes(sheets) if file_format == "xlsx" else csv_text(sheets[0][1]).encode()
+        if resource == WORKBOOK and file_format != "xlsx":
+            raise CommandError("The whole portfolio is a workbook of several sheets: use --format xlsx.")
+        names = list(RESOURCES) if resource == WORKBOOK else [resource]
+        console = command_progress(self, Path(output).name if output != "-" else resource, verbosity)
+        try:
+            sheets = export_sheets(names, portfolio, progress=console)
+            rows = sum(len(dataset) for _title, dataset in sheets)
+            if console is not None:
+                console(Step(f"writing the {file_format.upper()} file", figures=(f"{rows:,} rows",)))
+            data = xlsx_bytes(sheets) if file_format == "xlsx" else csv_text(sheets[0][1]).encode()
+            if console is not None:
+                console(Step("done", figures=(f"{rows:,} rows", size(len(data)))))
+        finally:
+            if console is not None:
+                console.close()
         if output == "-":
             if file_format == "xlsx" and sys.stdout.isatty():
                 raise CommandError("An XLSX file is not for the terminal; give --output FILE.xlsx.")
@@ -43,12 +52,4 @@ class Command(BaseCommand):
             sys.stdout.buffer.flush()
         else:
             Path(output).write_bytes(data)
-            rows = sum(len(dataset) for _title, dataset in sheets)
             self.stderr.write(f"Wrote {rows} rows to {output}.")
-
-
-def export_dataset(resource, portfolio=None):
-    queryset = resource.get_queryset()
-    if portfolio:
-        queryset = queryset.filter(**{resource.portfolio_path: portfolio})
-    return resource.export(queryset=queryset)

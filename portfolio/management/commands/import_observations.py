@@ -5,11 +5,11 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from portfolio.console import ConsoleProgress
 from portfolio.ingest import ReadingsFileError, import_readings, jobs
 from portfolio.ingest.errors import unknown_sensors_summary
 from portfolio.ingest.heartbeat import Heartbeat
 from portfolio.ingest.importer import TIME_BASES
-from portfolio.ingest.progress import ConsoleProgress
 from portfolio.models import ImportRecord, Portfolio
 
 

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from portfolio.console import command_progress
 from portfolio.models import ImportRecord
 from portfolio.resources import RESOURCES
 from portfolio.resources.importing import Upload, import_spreadsheet
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Check the file and count the rows; save nothing.")
         parser.add_argument("--user", help="Username the import record names.")
 
-    def handle(self, resource, file, dry_run, user, **options):
+    def handle(self, resource, file, dry_run, user, verbosity=1, **options):
         if user:
             try:
                 user = get_user_model()._default_manager.get_by_natural_key(user)
@@ -32,10 +33,17 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
         source = ImportRecord.Source.COMMAND
-        if resource == WORKBOOK:
-            outcome = import_workbook(upload, source=source, user=user, dry_run=dry_run)
-        else:
-            outcome = import_spreadsheet(RESOURCES[resource](), upload, source=source, user=user, dry_run=dry_run)
+        console = command_progress(self, upload.name, verbosity)
+        try:
+            if resource == WORKBOOK:
+                outcome = import_workbook(upload, source=source, user=user, dry_run=dry_run, progress=console)
+            else:
+                outcome = import_spreadsheet(
+                    RESOURCES[resource](), upload, source=source, user=user, dry_run=dry_run, progress=console
+                )
+        finally:
+            if console is not None:
+                console.close()
         if not outcome.ok:
             raise CommandError(outcome.message + _listing(outcome))
         self.stdout.write(outcome.message + (" (dry run: nothing was saved)" if dry_run else ""))

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
+from portfolio.console import command_progress
 from portfolio.sqlite import is_database_locked, locked_database_message
 from uploads.models import RunTrigger, SyncStatus, WattCarbonAccount
 from uploads.runs.schedules import sync_all_schedules
@@ -31,12 +32,16 @@ class Command(BaseCommand):
         accounts = self._accounts(options["account"])
         failed = 0
         for account in accounts:
+            console = command_progress(self, account.name, options["verbosity"])
             try:
-                run = run_sync(account, trigger=RunTrigger.COMMAND, dry_run=options["dry_run"])
+                run = run_sync(account, trigger=RunTrigger.COMMAND, dry_run=options["dry_run"], progress=console)
             except OperationalError as error:
                 if is_database_locked(error):
                     raise CommandError(locked_database_message(f"The sync of {account.name}")) from None
                 raise
+            finally:
+                if console is not None:
+                    console.close()
             failed += run.status not in GOOD
             self._report(run)
         if failed:

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
+from portfolio.console import command_progress
 from portfolio.sqlite import is_database_locked, locked_database_message
 from uploads.models import RaptorMapsIntegration, RunStatus, RunTrigger
 from uploads.raptormaps.service import run_upload
@@ -39,12 +40,16 @@ class Command(BaseCommand):
             output = None
             if options["dry_run"]:
                 output = Path(options["output"]) / _slug(integration.name)
+            console = command_progress(self, integration.name, options["verbosity"])
             try:
-                run = run_upload(integration, trigger=RunTrigger.COMMAND, dry_run_dir=output)
+                run = run_upload(integration, trigger=RunTrigger.COMMAND, dry_run_dir=output, progress=console)
             except OperationalError as error:
                 if is_database_locked(error):
                     raise CommandError(locked_database_message(f"The upload of {integration.name}")) from None
                 raise
+            finally:
+                if console is not None:
+                    console.close()
             failed += run.status == RunStatus.FAILED
             self._report(run, output)
         if failed:
