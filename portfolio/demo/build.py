@@ -8,6 +8,7 @@ missing) and every object but the readings, which are bulk-inserted, is validate
 """
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -77,7 +78,12 @@ INTERVAL_SPAN = timedelta(days=14)
 
 
 def farm_model(spec):
-    return FarmModel(data.sites()[spec["site"]], data.inverters()[spec["inverter"]], INVERTER_COUNT, DC_AC_RATIO)
+    return _farm_model(spec["site"], spec["inverter"])
+
+
+@cache  # a farm's two weeks of readings are worked out once per process
+def _farm_model(site, inverter):
+    return FarmModel(data.sites()[site], data.inverters()[inverter], INVERTER_COUNT, DC_AC_RATIO)
 
 
 def _equipment(spec):

@@ -7,6 +7,7 @@ weather's in local standard time, as in the files; the meter's, with the day of 
 zone).
 """
 
+import calendar
 import csv
 import json
 from dataclasses import dataclass
@@ -116,20 +117,28 @@ def kwh_in_hour(start, zone):
     return hours[int((local - METER_EPOCH) / HOUR) % len(hours)]
 
 
-def gas_bills(today):
-    """The sample's monthly bills (start, end, therms), moved on by whole months to end by ``today``."""
+def gas_bills(today, count=12):
+    """The sample's monthly bills (start, end, therms) repeated year after year: the last
+    ``count`` that end by ``today``.
+
+    Whole years keep the seasons (the heating bills stay in winter), and the same bill always
+    lands on the same dates, so a later load adds bills next to the earlier ones, never over them.
+    """
     bills = [
         (date.fromisoformat(row["start_date"]), date.fromisoformat(row["end_date"]), float(row["therms"]))
         for row in _rows("eemeter-monthly-gas-bills.csv")
     ]
-    last = bills[-1][1]
-    months = (today.year - last.year) * 12 + today.month - last.month
-    if _months_on(last, months) > today:
-        months -= 1
-    return [(_months_on(start, months), _months_on(end, months), therms) for start, end, therms in bills]
+    years = today.year - bills[0][0].year
+    laid = [
+        (_months_on(start, 12 * shift), _months_on(end, 12 * shift), therms)
+        for shift in (years - 2, years - 1, years)
+        for start, end, therms in bills
+    ]
+    return [bill for bill in laid if bill[1] <= today][-count:]
 
 
 def _months_on(day, months):
-    """The same day of the month ``months`` later (the 28th at most, so every month has it)."""
+    """The same day of the month ``months`` later (or that month's last, for a 29 February)."""
     year, month = divmod(day.month - 1 + months, 12)
-    return date(day.year + year, month + 1, min(day.day, 28))
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

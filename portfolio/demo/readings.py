@@ -35,7 +35,7 @@ class FarmModel:
         return self.inverter_count * self.inverter.ac_rating_w * self.dc_ac_ratio
 
     @cached_property
-    def _origin(self):
+    def origin(self):
         """Step 0: the first weather day's midnight, local standard time."""
         return datetime.combine(WEATHER_EPOCH, time(), tzinfo=self.site.standard_time)
 
@@ -45,7 +45,7 @@ class FarmModel:
         count = len(self.site.hours) * int(timedelta(hours=1) / READING_STEP)
         steps = []
         for number in range(count):
-            ghi, poa, air = self.site.weather_at(self._origin + number * READING_STEP)
+            ghi, poa, air = self.site.weather_at(self.origin + number * READING_STEP)
             dc = self.inverter_dc_w(poa, air)
             steps.append((ghi, poa, dc, self.inverter_ac_w(dc)))
         return steps
@@ -74,7 +74,7 @@ class FarmModel:
         return inverter_ac * self.inverter_count * TRANSFORMER_EFFICIENCY
 
     def _step(self, moment):
-        return round((moment - self._origin) / READING_STEP)
+        return round((moment - self.origin) / READING_STEP)
 
     def energy_wh(self, moment):
         """The meter's energy register at ``moment``: what it counted since step 0."""
