@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SANDBOX_PORT ?= 8765
+# The demo's one failure that is retried: the sandbox answers the first PUT of a file 503 (Retry-After 2 s),
+# the upload waits and sends it again. `make run DEMO_FAULT=` starts without it.
+DEMO_FAULT ?= {"service": "raptormaps", "operation": "put", "status": 503, "retry_after": 2}
 
 .PHONY: run test lint format bench clean
 
@@ -31,7 +34,7 @@ run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py demo
 	@# The sandbox stands in for Raptor Maps and WattCarbon (the demo sends to both); the django-q2
 	@# worker runs the scheduled uploads and syncs and what the admin queues. Both stop with the web server.
-	@$(BIN)/python manage.py sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) $(SANDBOX_ARGS) & sandbox=$$!; \
+	@$(BIN)/python manage.py sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) $(if $(DEMO_FAULT),--fault '$(DEMO_FAULT)') $(SANDBOX_ARGS) & sandbox=$$!; \
 	$(BIN)/python manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker $$sandbox 2>/dev/null; wait $$worker $$sandbox 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \

@@ -3,6 +3,7 @@
 import argparse
 import tempfile
 
+from sandbox.faults import parse_fault_argument
 from sandbox.server import serve
 
 
@@ -14,9 +15,30 @@ def main():
         "--data-dir", help="where uploads and the state kept across restarts are (default: a temporary directory)"
     )
     parser.add_argument("--reset", action="store_true", help="start empty: forget what the data directory holds")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="queue a fault at start (POST /_sandbox/faults' body)",
+    )
     options = parser.parse_args()
+    try:
+        faults = [parse_fault_argument(text) for text in options.fault]
+    except ValueError as exc:
+        parser.error(str(exc))
     data_dir = options.data_dir or tempfile.mkdtemp(prefix="sandbox-")
-    serve(options.host, options.port, data_dir, announce=lambda line: print(line, flush=True), reset=options.reset)
+    try:
+        serve(
+            options.host,
+            options.port,
+            data_dir,
+            announce=lambda line: print(line, flush=True),
+            reset=options.reset,
+            faults=faults,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

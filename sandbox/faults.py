@@ -7,6 +7,7 @@ html, trickle); a service's handler carries out its own (``expired`` for a Rapto
 ``expire_token`` for a call with a bearer token).
 """
 
+import json
 import threading
 from dataclasses import asdict, dataclass
 
@@ -87,6 +88,17 @@ def parse_fault(payload, services):
             raise ValueError("seconds must be a number >= 0")
         fault.seconds = float(seconds)
     return fault
+
+
+def parse_fault_argument(text):
+    """A ``--fault`` option's JSON object, or ValueError in words."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--fault takes a JSON object like the control API's ({exc.msg}): {text!r}") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"--fault takes a JSON object, not {text!r}")
+    return payload
 
 
 def _whole(payload, name, default, minimum):

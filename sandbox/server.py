@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sandbox.app import CONTROL_PREFIX, Sandbox
 from sandbox.exchange import BadRequest, IncompleteBody, Request, broken_json, html_error_page, json_error
+from sandbox.faults import parse_fault
 
 log = logging.getLogger("sandbox")
 
@@ -379,12 +380,14 @@ class RunningSandbox:
         self.stop()
 
 
-def start_sandbox(host="127.0.0.1", port=0, data_dir=None, reset=False, **config):
+def start_sandbox(host="127.0.0.1", port=0, data_dir=None, reset=False, faults=(), **config):
     """Serve the sandbox in a background thread; port 0 picks a free port (see ``.url``).
 
     ``data_dir`` holds the uploaded files and what the sandbox keeps across restarts (a temporary
-    directory, removed at stop, when None); ``reset`` empties it first. ``config`` is the start
-    configuration, the one a reset returns to (see docs/sandbox.md).
+    directory, removed at stop, when None); ``reset`` empties it first. ``faults`` are queued
+    before the first request, as ``POST /_sandbox/faults`` bodies (the demo's one retried PUT);
+    a reset forgets them like any fault. ``config`` is the start configuration, the one a reset
+    returns to (see docs/sandbox.md).
     """
     temporary = data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="sandbox-")) if temporary else Path(data_dir)
@@ -394,6 +397,8 @@ def start_sandbox(host="127.0.0.1", port=0, data_dir=None, reset=False, **config
         sandbox = Sandbox.create(data_dir, **config)
         if reset:
             sandbox.reset()
+        for payload in faults:
+            sandbox.faults.add(parse_fault(payload, sandbox.services))
         server = SandboxServer((host, port), sandbox)
     except BaseException:
         if sandbox is not None:
@@ -406,9 +411,9 @@ def start_sandbox(host="127.0.0.1", port=0, data_dir=None, reset=False, **config
     return RunningSandbox(server, thread, data_dir, temporary)
 
 
-def serve(host, port, data_dir, announce=print, reset=False, **config):
+def serve(host, port, data_dir, announce=print, reset=False, faults=(), **config):
     """Serve in the foreground until Ctrl-C or SIGTERM; ``announce`` prints the startup message."""
-    running = start_sandbox(host, port, data_dir, reset=reset, **config)
+    running = start_sandbox(host, port, data_dir, reset=reset, faults=faults, **config)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
@@ -418,6 +423,8 @@ def serve(host, port, data_dir, announce=print, reset=False, **config):
             announce(f"  Kept from before: {kept}. POST {CONTROL_PREFIX}reset (or --reset) clears it.")
         for line in running.sandbox.describe(running.url):
             announce(f"  {line}")
+        for fault in running.sandbox.faults.snapshot():
+            announce(f"  Fault queued: the next {fault['service']} {fault['operation']} meets {_described(fault)}.")
         announce(f"  Control API: {running.url}{CONTROL_PREFIX}state, see docs/sandbox.md.")
         running.wait()
     except KeyboardInterrupt:
@@ -427,6 +434,13 @@ def serve(host, port, data_dir, announce=print, reset=False, **config):
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
     announce("Sandbox stopped.")
+
+
+def _described(fault):
+    if fault["mode"] == "status":
+        wait = f" with Retry-After: {fault['retry_after']}" if fault["retry_after"] is not None else ""
+        return f"a {fault['status']} answer{wait}"
+    return f"a {fault['mode']} fault"
 
 
 def _interrupt(signum, frame):

@@ -76,10 +76,10 @@ def test_demo_portfolio_is_complete_valid_and_loads_twice_without_duplicates():
         first
         == second
         == {
-            "farms": 2,
-            "equipment": 10,
-            "sensors": 28,
-            "observations": 28 * 12,
+            "farms": 3,
+            "equipment": 15,
+            "sensors": 42,
+            "observations": 42 * 12,
             "meters": 3,
             "assets": 3,
         }
@@ -100,21 +100,25 @@ def test_demo_portfolio_is_complete_valid_and_loads_twice_without_duplicates():
     }
 
 
-def test_demo_readings_end_at_the_last_quarter_hour_and_follow_the_sun():
-    load_demo_portfolio(now=NOW, reading_span=timedelta(hours=24))
-    newest = Observation.objects.order_by("-observed_at").first().observed_at
-    assert newest == datetime(2026, 11, 1, 12, 0, tzinfo=UTC) - timedelta(minutes=5)
-    poa = Observation.objects.filter(
-        sensor__sensor_type="irradiance_poa", sensor__equipment__farm__farm_id="DEMO-AZ-01"
-    )
-    # Phoenix is UTC-7: dark at local midnight (07:00 UTC), bright at local noon (19:00 UTC).
-    assert poa.get(observed_at=datetime(2026, 11, 1, 7, 0, tzinfo=UTC)).value == 0
-    assert poa.get(observed_at=datetime(2026, 10, 31, 19, 0, tzinfo=UTC)).value > 900
-    register = list(
-        Observation.objects.filter(
-            sensor__sensor_type="production_meter_energy", sensor__equipment__farm__farm_id="DEMO-AZ-01"
-        )
-        .order_by("observed_at")
-        .values_list("value", flat=True)
-    )
-    assert register == sorted(register) and register[-1] > register[0]
+def test_a_load_weeks_later_adds_to_the_demo_and_changes_nothing_loaded():
+    load_demo_portfolio(now=NOW, reading_span=timedelta(hours=1))
+    readings = dict(Observation.objects.values_list("pk", "value"))
+    hours = dict(IntervalReading.objects.values_list("pk", "quantity"))
+    bills = set(BillReading.objects.values_list("start_date", "end_date", "quantity"))
+    # `make run` again five weeks later: new readings, hours and bills next to the old ones.
+    load_demo_portfolio(now=NOW + timedelta(days=35), reading_span=timedelta(hours=1))
+    assert dict(Observation.objects.filter(pk__in=readings).values_list("pk", "value")) == readings
+    assert Observation.objects.count() == 2 * len(readings)
+    assert dict(IntervalReading.objects.filter(pk__in=hours).values_list("pk", "quantity")) == hours
+    assert IntervalReading.objects.count() == 2 * len(hours)
+    later = set(BillReading.objects.values_list("start_date", "end_date", "quantity"))
+    assert bills < later and len(later) == len(bills) + 1  # the month that ended since
+    for bill in BillReading.objects.all():
+        bill.full_clean()  # no two bills overlap
+
+
+def test_demo_readings_end_at_the_last_quarter_hour_in_every_live_farm():
+    load_demo_portfolio(now=NOW, reading_span=timedelta(hours=2))
+    for farm_id in ("DEMO-NC-01", "DEMO-FL-02"):
+        newest = Observation.objects.filter(sensor__equipment__farm__farm_id=farm_id).latest("observed_at")
+        assert newest.observed_at == datetime(2026, 11, 1, 12, 0, tzinfo=UTC) - timedelta(minutes=5)

@@ -55,7 +55,7 @@ def load_demo_uploads():
     integration.save()
     sync_raptormaps_schedule(integration)
 
-    # The demo portfolio's meters (one fed by Gila Bend's production meter) and its solar,
+    # The demo portfolio's meters (one fed by Piedmont Triad's production meter) and its solar,
     # electrification and demand-response assets go to the sandbox's WattCarbon.
     account = WattCarbonAccount.objects.filter(name=ACCOUNT_NAME).first() or WattCarbonAccount(name=ACCOUNT_NAME)
     account.portfolio = portfolio

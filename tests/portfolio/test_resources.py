@@ -235,8 +235,8 @@ def test_an_exported_file_imports_back_unchanged(demo, name, file_format):
 
 def test_exported_times_carry_the_site_offset(demo):
     farms = RESOURCES["farms"]().export()
-    gila = farms.dict[[row["farm_id"] for row in farms.dict].index("DEMO-AZ-01")]
-    assert gila["commissioned_at"] == "2021-04-01T08:00:00-07:00"
+    piedmont = farms.dict[[row["farm_id"] for row in farms.dict].index("DEMO-NC-01")]
+    assert piedmont["commissioned_at"] == "2021-04-01T10:00:00-04:00"
     events = RESOURCES["events"]().export()
     assert events.dict[0]["start"] == "2026-07-14T17:00:00-05:00"
 
@@ -247,7 +247,7 @@ def test_an_edited_export_updates_only_the_rows_that_changed(demo):
         "Inverter one" if header == "name" else value for header, value in zip(dataset.headers, dataset[0], strict=True)
     )
     outcome = import_file("equipment", csv_text(dataset))
-    assert (outcome.rows_new, outcome.rows_updated, outcome.rows_unchanged) == (0, 1, 9)
+    assert (outcome.rows_new, outcome.rows_updated, outcome.rows_unchanged) == (0, 1, 14)
     assert Equipment.objects.filter(name="Inverter one").count() == 1
 
 

@@ -116,8 +116,8 @@ def test_a_whole_portfolio_workbook_round_trips_and_loads_an_empty_database(demo
     for model in (Sensor, Equipment):
         model.objects.all().delete()
     printed = run("import_spreadsheet", "portfolio", str(path))
-    assert "Imported portfolio: 38 new," in printed
-    assert Sensor.objects.count() == 28 and Portfolio.objects.count() == 1
+    assert "Imported portfolio: 57 new," in printed
+    assert Sensor.objects.count() == 42 and Portfolio.objects.count() == 1
 
 
 def test_a_workbook_with_one_bad_sheet_imports_nothing(demo, tmp_path):

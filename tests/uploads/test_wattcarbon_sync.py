@@ -66,17 +66,17 @@ def test_a_full_sync_of_the_demo_portfolio_field_by_field(demo_account, sandbox)
     ids = remote_meters(demo_account)
     assert {name: meter["id"] for name, meter in meters.items()} == ids
     assert {name: (meter["apiProvider"], meter["meterType"], meter["location"]) for name, meter in meters.items()} == {
-        "Gila Bend production": ("manual", "electricity", {"latitude": 32.9479, "longitude": -112.7168}),
+        "Piedmont Triad production": ("manual", "electricity", {"latitude": 36.1, "longitude": -79.95}),
         "Head office gas": (
             "manual",
             "gas",
-            {"street": "606 Ellis St", "city": "San Francisco", "state": "CA", "country": "US", "postalCode": "94109"},
+            {"street": "233 S Wacker Dr", "city": "Chicago", "state": "IL", "country": "US", "postalCode": "60606"},
         ),
         "Riverside warehouse": ("manual", "electricity", "60 Greene St Riverside IA"),
     }
 
     # Interval readings, value by value, in kWh; the production meter's are the derived hours.
-    for name in ("Riverside warehouse", "Gila Bend production"):
+    for name in ("Riverside warehouse", "Piedmont Triad production"):
         stored = IntervalReading.objects.filter(meter__name=name).order_by("start")
         assert stored.count() > 40
         assert sandbox.wattcarbon_intervals(ids[name]) == [
@@ -84,33 +84,38 @@ def test_a_full_sync_of_the_demo_portfolio_field_by_field(demo_account, sandbox)
             for reading in stored
         ]
     # Gas bills read in therms arrive in kWh (29.3071 kWh per therm).
+    bills = BillReading.objects.filter(meter__name="Head office gas").order_by("start_date")
+    assert [bill.unit for bill in bills] == ["therm"] * 12
     assert sandbox.wattcarbon_bills(ids["Head office gas"]) == [
-        {"start_date": "2026-01-01", "end_date": "2026-02-01", "energy_kwh": pytest.approx(350 * 29.3071)},
-        {"start_date": "2026-02-01", "end_date": "2026-03-01", "energy_kwh": pytest.approx(290 * 29.3071)},
-        {"start_date": "2026-03-01", "end_date": "2026-04-01", "energy_kwh": pytest.approx(230 * 29.3071)},
+        {
+            "start_date": bill.start_date.isoformat(),
+            "end_date": bill.end_date.isoformat(),
+            "energy_kwh": pytest.approx(bill.quantity * 29.3071),
+        }
+        for bill in bills
     ]
 
     assets = remote_assets(sandbox)
-    assert set(assets) == {"SP-AZ-01", "HP-SF-01", "DR-IA-01"}
+    assert set(assets) == {"SP-NC-01", "HP-IL-01", "DR-IA-01"}
     expected = {
-        "SP-AZ-01": {
-            "name": "Gila Bend Solar",
+        "SP-NC-01": {
+            "name": "Piedmont Triad Solar",
             "kind": "solar",
-            "location": {"latitude": 32.9479, "longitude": -112.7168},
-            "utility": "Arizona Public Service",
-            "meterIds": [ids["Gila Bend production"]],
+            "location": {"latitude": 36.1, "longitude": -79.95},
+            "utility": "Duke Energy Carolinas",
+            "meterIds": [ids["Piedmont Triad production"]],
             "commencedOperationDate": "2021-04-01",
-            "nameplateCapacityKw": 5000.0,
-            "inverterDataId": "GB-SC2500",
-            "inverterDataSource": "sma",
+            "nameplateCapacityKw": 3900.0,
+            "inverterDataId": "PT-ULTRA-1500",
+            "inverterDataSource": "abb",
             "externalRegistryName": "GATS",
             "externalRegistryAssetId": "NON123456",
         },
-        "HP-SF-01": {
+        "HP-IL-01": {
             "name": "Head office heat pump",
             "kind": "electrification_eemetered",
-            "location": "606 Ellis St San Francisco CA 94109",
-            "utility": "PG&E",
+            "location": "233 S Wacker Dr Chicago IL 60606",
+            "utility": "Peoples Gas",
             "meterIds": [ids["Head office gas"]],
             "commencedOperationDate": "2025-10-01",
             "areaSqft": 12000,
@@ -140,9 +145,9 @@ def test_a_full_sync_of_the_demo_portfolio_field_by_field(demo_account, sandbox)
         ["2026-08-04 17:00:00-05:00", "2026-08-04 20:00:00-05:00"],
     ]
 
-    derived = IntervalReading.objects.filter(meter__name="Gila Bend production").count()
+    derived = IntervalReading.objects.filter(meter__name="Piedmont Triad production").count()
     assert (run.meters_created, run.assets_created, run.assets_updated, run.documents) == (3, 3, 0, 1)
-    assert (run.interval_rows, run.bill_rows, run.derived_rows) == (168 + derived, 3, derived)
+    assert (run.interval_rows, run.bill_rows, run.derived_rows) == (14 * 24 + derived, 12, derived)
     assert run.write_calls == 10 == len(sandbox.write_calls())
     # Every call is an attempt of this sync, the token included.
     assert Attempt.objects.filter(sync_run=run).count() == len(sandbox.calls(service=WC))
@@ -165,16 +170,16 @@ def test_a_second_sync_with_nothing_changed_makes_no_calls_at_all(demo_account, 
 def test_changing_one_asset_updates_only_that_asset_with_only_the_changed_field(demo_account, sandbox):
     synced(demo_account)
     writes_before = len(sandbox.write_calls())
-    Asset.objects.filter(custom_id="HP-SF-01").update(area_sqft=13000)
+    Asset.objects.filter(custom_id="HP-IL-01").update(area_sqft=13000)
 
     run = synced(demo_account)
 
     new_calls = sandbox.write_calls()[writes_before:]
     assert [(call["operation"], call["method"]) for call in new_calls] == [("update_asset", "PATCH")]
-    assert new_calls[0]["path"].endswith(f"/assets/{remote_assets(sandbox)['HP-SF-01']['id']}")
-    assert remote_assets(sandbox)["HP-SF-01"]["areaSqft"] == 13000
+    assert new_calls[0]["path"].endswith(f"/assets/{remote_assets(sandbox)['HP-IL-01']['id']}")
+    assert remote_assets(sandbox)["HP-IL-01"]["areaSqft"] == 13000
     assert (run.assets_updated, run.write_calls) == (1, 1)
-    assert "Updated asset HP-SF-01: areaSqft." in run.log
+    assert "Updated asset HP-IL-01: areaSqft." in run.log
 
 
 def test_new_and_edited_readings_send_only_those_rows(demo_account, sandbox):
@@ -208,17 +213,17 @@ def test_readings_go_in_chunks_of_the_accounts_size(demo_account, sandbox):
     WattCarbonAccount.objects.filter(pk=demo_account.pk).update(chunk_rows=50)
     demo_account.refresh_from_db()
     plan = run_sync(demo_account, dry_run=True)
-    assert "Would upload 168 interval row(s) of Riverside warehouse in 4 file(s)." in plan.log
+    assert "Would upload 336 interval row(s) of Riverside warehouse in 7 file(s)." in plan.log
 
     sandbox.fault("upload_intervals", service=WC, status=503)  # the first upload is retried
     run = synced(demo_account)
 
     meter_id = remote_meters(demo_account)["Riverside warehouse"]
     calls = [call for call in sandbox.calls("upload_intervals", service=WC) if f"/meters/{meter_id}/" in call["path"]]
-    assert [call["status"] for call in calls] == [200, 200, 200, 200]
-    assert len(sandbox.wattcarbon_intervals(meter_id)) == 168
-    assert run.log.count("Uploaded 50 interval row(s) of Riverside warehouse.") == 3
-    assert "Uploaded 18 interval row(s) of Riverside warehouse." in run.log
+    assert [call["status"] for call in calls] == [200] * 7
+    assert len(sandbox.wattcarbon_intervals(meter_id)) == 336
+    assert run.log.count("Uploaded 50 interval row(s) of Riverside warehouse.") == 6
+    assert "Uploaded 36 interval row(s) of Riverside warehouse." in run.log
 
 
 def test_a_refused_chunk_keeps_the_watermark_of_the_chunks_before_it(sandbox):
@@ -279,7 +284,7 @@ def test_a_lost_answer_after_an_asset_was_created_ends_with_exactly_one_asset(de
     run = synced(demo_account)
 
     assets = sandbox.wattcarbon()["assets"]
-    assert sorted(asset["customId"] for asset in assets) == ["DR-IA-01", "HP-SF-01", "SP-AZ-01"]
+    assert sorted(asset["customId"] for asset in assets) == ["DR-IA-01", "HP-IL-01", "SP-NC-01"]
     first = Asset.objects.order_by("custom_id").first()  # the one whose answer was lost
     link = WattCarbonAssetLink.objects.get(asset=first)
     assert link.remote_id == str(remote_assets(sandbox)[first.custom_id]["id"])
@@ -321,7 +326,7 @@ def test_a_503_with_retry_after_on_a_meter_create_is_retried_in_the_same_sync(de
 
     assert [call["status"] for call in sandbox.calls("create_meter", service=WC)] == [503, 201, 201, 201]
     names = sorted(meter["name"] for meter in sandbox.wattcarbon()["meters"])
-    assert names == ["Gila Bend production", "Head office gas", "Riverside warehouse"]  # one each
+    assert names == ["Head office gas", "Piedmont Triad production", "Riverside warehouse"]  # one each
     assert sorted(remote_meters(demo_account).values()) == sorted(
         meter["id"] for meter in sandbox.wattcarbon()["meters"]
     )
@@ -409,23 +414,23 @@ def test_a_custom_id_already_on_wattcarbon_is_linked_and_brought_in_line(demo_ac
 
 
 def test_an_invalid_asset_is_reported_and_not_sent_while_the_rest_sync(demo_account, sandbox):
-    Asset.objects.filter(custom_id="SP-AZ-01").update(nameplate_capacity_kw=None)  # as an old import left it
+    Asset.objects.filter(custom_id="SP-NC-01").update(nameplate_capacity_kw=None)  # as an old import left it
 
     run = run_sync(demo_account)
 
     assert run.status == SyncStatus.PARTIAL
     assert run.problems == 1
-    assert run.error == "Could not sync asset SP-AZ-01; their sync state and the log say why."
-    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-SF-01"]
-    link = WattCarbonAssetLink.objects.get(asset__custom_id="SP-AZ-01")
+    assert run.error == "Could not sync asset SP-NC-01; their sync state and the log say why."
+    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-IL-01"]
+    link = WattCarbonAssetLink.objects.get(asset__custom_id="SP-NC-01")
     assert link.error == "Not sent: nameplate_capacity_kw: Required for solar assets (Directly measured solar)."
     assert link.remote_id == ""
-    [state] = asset_states(Asset.objects.filter(custom_id="SP-AZ-01").prefetch_related("meters", "events"))[
+    [state] = asset_states(Asset.objects.filter(custom_id="SP-NC-01").prefetch_related("meters", "events"))[
         link.asset_id
     ]
     assert (state.state, state.detail) == (SyncState.ERROR, link.error)
 
-    Asset.objects.filter(custom_id="SP-AZ-01").update(nameplate_capacity_kw=5000)
+    Asset.objects.filter(custom_id="SP-NC-01").update(nameplate_capacity_kw=3900)
     fixed = synced(demo_account)
     assert fixed.assets_created == 1
     link.refresh_from_db()
@@ -556,35 +561,35 @@ def test_a_sync_queued_from_the_admin_runs_in_the_worker(
     assert queued.status == SyncStatus.SYNCED, queued.error
     assert queued.task_id
     assert SyncRun.objects.count() == 1
-    assert BillReading.objects.count() == 3
+    assert BillReading.objects.count() == 12
 
 
 # -- more ways it goes wrong ------------------------------------------------------------------------------
 
 
 def test_a_meter_create_without_an_answer_is_reported_and_created_again_by_the_next_sync(demo_account, sandbox):
-    sandbox.fault("create_meter", mode="reset_after", service=WC)
+    sandbox.fault("create_meter", mode="reset_after", service=WC, after=1)  # the second: Piedmont Triad's
 
     first = run_sync(demo_account)
 
     assert first.status == SyncStatus.PARTIAL
-    lost = WattCarbonMeterLink.objects.get(meter__name="Gila Bend production")
+    lost = WattCarbonMeterLink.objects.get(meter__name="Piedmont Triad production")
     assert lost.remote_id is None
     assert "The next sync creates it again (WattCarbon cannot look meters up)." in lost.error
     # The solar asset waits for its meter; the others went.
-    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-SF-01"]
+    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-IL-01"]
     assert (
-        "meters: not on WattCarbon yet (Gila Bend production)."
-        in WattCarbonAssetLink.objects.get(asset__custom_id="SP-AZ-01").error
+        "meters: not on WattCarbon yet (Piedmont Triad production)."
+        in WattCarbonAssetLink.objects.get(asset__custom_id="SP-NC-01").error
     )
 
     synced(demo_account)
     lost.refresh_from_db()
     assert lost.remote_id and not lost.error
-    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-SF-01", "SP-AZ-01"]
+    assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-IL-01", "SP-NC-01"]
     # The meter the lost answer was about stays on WattCarbon, linked to nothing (documented).
     names = [meter["name"] for meter in sandbox.wattcarbon()["meters"]]
-    assert names.count("Gila Bend production") == 2
+    assert names.count("Piedmont Triad production") == 2
 
 
 def test_a_sync_left_running_by_a_dead_worker_is_marked_interrupted_by_the_next(demo_account, sandbox):

@@ -7,8 +7,9 @@ What clients created (uploads, meters, assets) is kept in the data directory acr
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from sandbox.faults import parse_fault_argument
 from sandbox.server import serve
 
 
@@ -29,8 +30,21 @@ class Command(BaseCommand):
             "--reset", action="store_true", help="start empty: forget the uploads, meters and assets kept from before"
         )
 
-    def handle(self, *args, host, port, data_dir, reset, **options):
-        serve(host, port, data_dir, announce=self._announce, reset=reset)
+        parser.add_argument(
+            "--fault",
+            action="append",
+            default=[],
+            metavar="JSON",
+            help="queue a fault at start, as POST /_sandbox/faults takes it; repeatable "
+            '(make run: \'{"service": "raptormaps", "operation": "put", "status": 503, "retry_after": 2}\')',
+        )
+
+    def handle(self, *args, host, port, data_dir, reset, fault, **options):
+        try:
+            faults = [parse_fault_argument(text) for text in fault]
+            serve(host, port, data_dir, announce=self._announce, reset=reset, faults=faults)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
 
     def _announce(self, line):
         self.stdout.write(line)
