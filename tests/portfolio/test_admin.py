@@ -319,7 +319,7 @@ def test_asset_form_names_the_missing_kind_field(admin_client):
         }
     )
     response = admin_client.post(url(Asset, "add"), data)
-    assert errors_of(response) == ["Required for solar assets (Directly measured solar)."]
+    assert errors_of(response) == ["Required for directly measured solar assets."]
     assert 'class="errorlist' in response.text and "field-nameplate_capacity_kw" in response.text
     data["nameplate_capacity_kw"] = "123"
     response = admin_client.post(url(Asset, "add"), data)
