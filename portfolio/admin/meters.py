@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
+from django.utils.html import format_html
 
 from portfolio.admin.annotations import annotated_column, count_of
 from portfolio.admin.deletion import BulkRowsDeleteMixin
@@ -27,7 +28,7 @@ class MeterAdmin(SpreadsheetAdminMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
         "portfolio",
         "meter_type",
         "location",
-        "source_equipment",
+        "source",
         "last_interval_end",
         "bill_count",
         "asset_count",
@@ -52,7 +53,16 @@ class MeterAdmin(SpreadsheetAdminMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description="location")
     def location(self, obj):
-        return obj.location_summary
+        summary = obj.location_summary
+        return format_html('<span class="truncated" title="{}">{}</span>', summary, summary) if summary else "-"
+
+    @admin.display(description="source equipment", ordering="source_equipment__equipment_id")
+    def source(self, obj):
+        equipment = obj.source_equipment
+        if equipment is None:
+            return "-"
+        path = f"{equipment.farm.farm_id}/{equipment.equipment_id}"
+        return format_html('<span class="nowrap" title="{}">{}</span>', equipment, path)
 
     last_interval_end = time_column("last_interval_end", "last interval ends", zone_path=None)
     bill_count = annotated_column("bill_count", "bills")

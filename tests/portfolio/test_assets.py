@@ -466,8 +466,7 @@ def test_only_demand_response_assets_have_events(validation_messages, kind):
 
     assert (
         "Only demand response (meter data and events) assets have demand-response events; "
-        f"this one is {kind.label.lower()}."
-        in messages["asset"]
+        f"this one is {kind.label.lower()}." in messages["asset"]
     )
 
 

@@ -14,12 +14,13 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
-from uploads.admin.display import compact, exact, outcome_badge, size
+from portfolio.quantities import quantity
+from uploads.admin.display import compact, error_line, exact, operation_words, outcome_badge, size
 from uploads.admin.integrations import run_link
 from uploads.admin.wattcarbon_accounts import sync_link
 from uploads.models import Attempt, RaptorMapsIntegration, Service, WattCarbonAccount
 
-__all__ = ["AttemptAdmin", "IntegrationFilter", "StatusCodeFilter"]
+__all__ = ["AttemptAdmin", "IntegrationFilter", "OperationFilter", "StatusCodeFilter"]
 
 URL_CHARS = 44
 
@@ -96,12 +97,25 @@ class StatusCodeFilter(admin.SimpleListFilter):
         return queryset.filter(kind[1]) if kind else queryset
 
 
+class OperationFilter(admin.SimpleListFilter):
+    """The operations in words ("signed URL", not signed_url); the URL keeps the stock filter's parameter."""
+
+    title = "operation"
+    parameter_name = "operation__exact"
+
+    def lookups(self, request, model_admin):
+        operations = Attempt.objects.order_by("operation").values_list("operation", flat=True).distinct()
+        return [(operation, operation_words(operation)) for operation in operations]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(operation=self.value()) if self.value() is not None else queryset
+
+
 @admin.register(Attempt)
 class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started",
-        "service_display",
-        "operation",
+        "operation_display",
         "method",
         "status",
         "outcome_badge",
@@ -109,7 +123,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "for_display",
         "short_url",
     ]
-    list_filter = ["service", "operation", "outcome", StatusCodeFilter, IntegrationFilter]
+    list_filter = ["service", OperationFilter, "outcome", StatusCodeFilter, IntegrationFilter]
     # The columns read only the attempt's own fields (run_id, subject_label): no join is
     # needed, and the page costs the same few queries whatever its length.
     list_select_related = []
@@ -119,6 +133,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = [
         "started_precise",
+        "operation_display",
         "outcome_badge",
         "duration",
         "request_size",
@@ -134,7 +149,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fields": [
                     "started_precise",
                     "service",
-                    "operation",
+                    "operation_display",
                     "method",
                     "url",
                     "status_code",
@@ -160,6 +175,10 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def started_precise(self, obj):
         return exact(obj.started_at, milliseconds=True)
 
+    @admin.display(description="operation", ordering="operation")
+    def operation_display(self, obj):
+        return format_html('<span class="nowrap">{}</span>', operation_words(obj.operation))
+
     @admin.display(description="service", ordering="service")
     def service_display(self, obj):
         return format_html('<span class="nowrap">{}</span>', obj.get_service_display())
@@ -170,11 +189,11 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, obj):
-        return outcome_badge(obj.outcome, obj.get_outcome_display())
+        return format_html("{}{}", outcome_badge(obj.outcome, obj.get_outcome_display()), error_line(obj.error))
 
     @admin.display(description="duration", ordering="duration_ms")
     def duration(self, obj):
-        return format_html('<span class="nowrap">{} ms</span>', f"{obj.duration_ms:,}")
+        return format_html('<span class="nowrap">{}</span>', quantity(obj.duration_ms, "ms", places=0))
 
     @admin.display(description="URL (redacted)", ordering="url")
     def short_url(self, obj):
@@ -184,11 +203,13 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def for_display(self, obj):
         if obj.run_id:
             label = f"{obj.subject_label} · run #{obj.run_id}" if obj.subject_label else None
-            return format_html('<span class="nowrap">{}</span>', run_link(obj.run_id, label))
+            return format_html('<span class="truncated" title="{}">{}</span>', label or "", run_link(obj.run_id, label))
         if obj.sync_run_id:
             label = f"{obj.subject_label} · sync #{obj.sync_run_id}" if obj.subject_label else None
-            return format_html('<span class="nowrap">{}</span>', sync_link(obj.sync_run_id, label))
-        return format_html('<span class="nowrap">{}</span>', obj.subject_label or "-")
+            return format_html(
+                '<span class="truncated" title="{}">{}</span>', label or "", sync_link(obj.sync_run_id, label)
+            )
+        return format_html('<span class="truncated" title="{}">{}</span>', obj.subject_label, obj.subject_label or "-")
 
     @admin.display(description="request body")
     def request_size(self, obj):

@@ -1,11 +1,12 @@
 """How the uploads admin shows statuses, times and sizes: one place for the colours and the words."""
 
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from portfolio.admin.imports import human_duration
+from portfolio.quantities import byte_size
+from portfolio.timefmt import time_html, time_text
 from uploads.models import AttemptOutcome, RunStatus, RunTrigger, SyncState, SyncStatus
 
 __all__ = [
@@ -16,9 +17,11 @@ __all__ = [
     "SYNC_TRIGGER_WORDS",
     "badge",
     "compact",
+    "error_line",
     "exact",
     "human_duration",
     "human_interval",
+    "operation_words",
     "outcome_badge",
     "run_status_badge",
     "size",
@@ -147,6 +150,22 @@ def outcome_badge(outcome, label=None):
     return badge(outcome, label or AttemptOutcome(outcome).label, OUTCOME_COLOURS, "attempt-outcome")
 
 
+def error_line(error):
+    """Under a status in a list: the error's first line, cut short, the whole on hover."""
+    if not error:
+        return ""
+    return format_html('<br><span class="truncated quiet" title="{}">{}</span>', error, error.splitlines()[0])
+
+
+# An attempt's operation is a code the clients name their calls by; people read these words.
+OPERATION_WORDS = {"signed_url": "signed URL", "put": "file upload", "org_integrations": "org integrations"}
+
+
+def operation_words(operation):
+    """'create asset', 'signed URL': an attempt's operation in words."""
+    return OPERATION_WORDS.get(operation) or operation.replace("_", " ") or "-"
+
+
 def human_interval(seconds):
     """'90 s', '15 min', '1 h 30 min', '1 day': an interval in the words people use for one."""
     seconds = round(seconds)
@@ -163,21 +182,13 @@ def human_interval(seconds):
 
 
 def exact(moment, milliseconds=False):
-    """A time to the second (or millisecond), in the admin's time zone, named."""
-    if moment is None:
-        return "-"
-    local = timezone.localtime(moment)
-    seconds = f"{local:%S.%f}"[:6] if milliseconds else f"{local:%S}"
-    return f"{local:%Y-%m-%d %H:%M}:{seconds} {local:%Z}"
+    """A time to the second (or millisecond), in the admin's time zone, named (portfolio/timefmt.py)."""
+    return time_text(moment, precision="milliseconds" if milliseconds else "seconds")
 
 
 def compact(moment, seconds=False):
-    """A time for a list column: short, sortable by eye, the exact one on hover."""
-    if moment is None:
-        return "-"
-    local = timezone.localtime(moment)
-    shown = f"{local:%Y-%m-%d %H:%M:%S}" if seconds else f"{local:%Y-%m-%d %H:%M}"
-    return format_html('<span class="nowrap" title="{}">{}</span>', exact(moment), shown)
+    """A time for a list column, its zone named, the UTC time to the second on hover."""
+    return time_html(moment, precision="seconds" if seconds else "minutes")
 
 
 def when(moment):
@@ -186,11 +197,13 @@ def when(moment):
         return "-"
     now = timezone.now()
     if abs((now - moment).total_seconds()) < 60:
-        return format_html('<span title="{}">just now</span>', exact(moment))
-    if moment > now:
-        return format_html('<span title="{}">in {}</span>', exact(moment), timesince(now, moment, depth=1))
-    return format_html('<span title="{}">{} ago</span>', exact(moment), timesince(moment, depth=1))
+        words = "just now"
+    elif moment > now:
+        words = f"in {timesince(now, moment, depth=1)}"
+    else:
+        words = f"{timesince(moment, depth=1)} ago"
+    return format_html('<span class="nowrap" title="{}">{}</span>', exact(moment), words)
 
 
 def size(value):
-    return filesizeformat(value) if value is not None else "-"
+    return byte_size(value)

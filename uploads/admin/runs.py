@@ -25,9 +25,12 @@ from django.views.decorators.http import require_POST
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.models import Farm
+from portfolio.quantities import count, quantity
 from portfolio.roles import refuse, role_needed
+from portfolio.timefmt import time_html
 from uploads.admin.display import (
     compact,
+    error_line,
     exact,
     human_duration,
     outcome_badge,
@@ -234,7 +237,9 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_short(self, obj):
-        return format_html("{}{}", self.status_badge_html(obj.status, short=True), waiting_mark(obj.waiting))
+        return format_html(
+            "{}{}{}", self.status_badge_html(obj.status, short=True), waiting_mark(obj.waiting), error_line(obj.error)
+        )
 
     @admin.display(description="trigger", ordering="trigger")
     def trigger_display(self, obj):
@@ -272,9 +277,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return compact(moment, seconds=True)
         if timezone.localdate(moment) != timezone.localdate(run.queued_at):
             return compact(moment, seconds=True)
-        return format_html(
-            '<span class="nowrap" title="{}">{}</span>', exact(moment), f"{timezone.localtime(moment):%H:%M:%S}"
-        )
+        return time_html(moment, precision="seconds", shown=f"{timezone.localtime(moment):%H:%M:%S}")
 
     @admin.display(description="duration")
     def duration(self, obj):
@@ -333,7 +336,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 attempt.method,
                 attempt.status_code or "-",
                 outcome_badge(attempt.outcome, attempt.get_outcome_display()),
-                f"{attempt.duration_ms:,} ms",
+                quantity(attempt.duration_ms, "ms", places=0),
                 attempt.error or "",
             )
             for attempt in attempts
@@ -352,13 +355,10 @@ class UploadRunAdmin(RunAdmin):
         "status_short",
         "trigger_short",
         "requested_by_display",
-        "window_end_display",
-        "parts",
         "rows_display",
         "bytes_display",
         "duration",
         "queued",
-        "started",
         "finished",
     ]
     list_display_links = ["run"]
@@ -390,7 +390,7 @@ class UploadRunAdmin(RunAdmin):
 
     @admin.display(description="rows", ordering="rows")
     def rows_display(self, obj):
-        return f"{obj.rows:,}"
+        return count(obj.rows)
 
     @admin.display(description="window end", ordering="window_end")
     def window_end_display(self, obj):
@@ -427,7 +427,7 @@ class UploadRunAdmin(RunAdmin):
         rows = [
             (
                 part.number,
-                f"{part.rows:,}",
+                count(part.rows),
                 size(part.bytes),
                 format_html('<code title="{}">{}…</code>', part.sha256, part.sha256[:16]),
                 part.get_status_display(),
