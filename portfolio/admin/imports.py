@@ -20,8 +20,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
 from portfolio.admin.local_time import time_column
+from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.ingest.reaper import live_imports
 from portfolio.models import ImportRecord, SpreadsheetPreview
