@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.quantities import quantity
-from uploads.admin.display import compact, error_line, exact, operation_words, outcome_badge, size
+from uploads.admin.display import compact, error_line, exact, operation_words, outcome_badge, readable, size
 from uploads.admin.integrations import run_link
 from uploads.admin.wattcarbon_accounts import sync_link
 from uploads.models import Attempt, RaptorMapsIntegration, Service, WattCarbonAccount
@@ -238,8 +238,11 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="error")
     def error_display(self, obj):
-        return format_html('<pre class="uploads-pre">{}</pre>', obj.error) if obj.error else "-"
+        return format_html('<pre class="uploads-pre">{}</pre>', readable(obj.error)) if obj.error else "-"
 
     @admin.display(description="response (first 500 characters, redacted)")
     def excerpt_display(self, obj):
-        return format_html('<pre class="uploads-pre">{}</pre>', obj.response_excerpt) if obj.response_excerpt else "-"
+        if not obj.response_excerpt:
+            return "-"
+        # The service's own words, as it sent them (its field names included): marked as such.
+        return format_html('<pre class="uploads-pre raw-document">{}</pre>', obj.response_excerpt)

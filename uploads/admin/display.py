@@ -1,5 +1,7 @@
 """How the uploads admin shows statuses, times and sizes: one place for the colours and the words."""
 
+import re
+
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
@@ -7,7 +9,7 @@ from django.utils.timesince import timesince
 from portfolio.admin.imports import human_duration
 from portfolio.quantities import byte_size
 from portfolio.timefmt import time_html, time_text
-from uploads.models import AttemptOutcome, RunStatus, RunTrigger, SyncState, SyncStatus
+from uploads.models import Attempt, AttemptOutcome, RunStatus, RunTrigger, SyncState, SyncStatus
 
 __all__ = [
     "OUTCOME_COLOURS",
@@ -23,6 +25,7 @@ __all__ = [
     "human_interval",
     "operation_words",
     "outcome_badge",
+    "readable",
     "run_status_badge",
     "size",
     "sync_state_badge",
@@ -124,7 +127,8 @@ def sync_status_badge(status, short=False):
 def sync_state_badge(state, detail=""):
     """A meter's or asset's state with one account; the detail (an error, what changed) on hover."""
     label = SyncState(state).label
-    return badge(state, label, SYNC_STATE_COLOURS, "sync-state", title=f"{label}: {detail}" if detail else label)
+    title = f"{label}: {readable(detail)}" if detail else label
+    return badge(state, label, SYNC_STATE_COLOURS, "sync-state", title=title)
 
 
 def trigger_text(trigger, words=None):
@@ -154,16 +158,23 @@ def error_line(error):
     """Under a status in a list: the error's first line, cut short, the whole on hover."""
     if not error:
         return ""
+    error = readable(error)
     return format_html('<br><span class="truncated quiet" title="{}">{}</span>', error, error.splitlines()[0])
 
 
-# An attempt's operation is a code the clients name their calls by; people read these words.
-OPERATION_WORDS = {"signed_url": "signed URL", "put": "file upload", "org_integrations": "org integrations"}
+# A call's error and a run's log name the call by its operation's code ("upload_intervals: HTTP 503"):
+# the admin says it in words ("upload intervals: HTTP 503"); the stored text keeps the code.
+OPERATION_CODE = re.compile(r"\b([a-z]+(?:_[a-z0-9]+)+)(?=: )")
+
+
+def readable(text):
+    """An error, a log or a reason with the operation codes in it said in words."""
+    return OPERATION_CODE.sub(lambda match: operation_words(match.group(1)), text or "")
 
 
 def operation_words(operation):
-    """'create asset', 'signed URL': an attempt's operation in words."""
-    return OPERATION_WORDS.get(operation) or operation.replace("_", " ") or "-"
+    """'create asset', 'signed URL': an attempt's operation in words (Attempt.operation_label)."""
+    return Attempt(operation=operation).operation_label
 
 
 def human_interval(seconds):

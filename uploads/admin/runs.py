@@ -34,6 +34,7 @@ from uploads.admin.display import (
     exact,
     human_duration,
     outcome_badge,
+    readable,
     run_status_badge,
     size,
     trigger_label,
@@ -303,15 +304,15 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def log_display(self, obj):
         if not obj.log:
             return "-"
-        return format_html('<pre class="uploads-pre">{}</pre>', obj.log)
+        return format_html('<pre class="uploads-pre">{}</pre>', readable(obj.log))
 
     @admin.display(description="error")
     def error_display(self, obj):
-        return format_html('<pre class="uploads-pre uploads-error-text">{}</pre>', obj.error)
+        return format_html('<pre class="uploads-pre uploads-error-text">{}</pre>', readable(obj.error))
 
     @admin.display(description="still waiting")
     def waiting_display(self, obj):
-        return format_html('<pre class="uploads-pre uploads-waiting-text">{}</pre>', obj.waiting)
+        return format_html('<pre class="uploads-pre uploads-waiting-text">{}</pre>', readable(obj.waiting))
 
     @admin.display(description="attempts")
     def attempts_table(self, obj):
@@ -332,12 +333,12 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     reverse("admin:uploads_attempt_change", args=[attempt.pk]),
                     exact(attempt.started_at),
                 ),
-                attempt.operation,
+                attempt.operation_label,
                 attempt.method,
                 attempt.status_code or "-",
                 outcome_badge(attempt.outcome, attempt.get_outcome_display()),
                 quantity(attempt.duration_ms, "ms", places=0),
-                attempt.error or "",
+                readable(attempt.error),
             )
             for attempt in attempts
         ]
