@@ -28,6 +28,7 @@ from portfolio.models import (
     Portfolio,
     Sensor,
     SpreadsheetPreview,
+    UserPreference,
 )
 from tests.factories import (
     AssetFactory,
@@ -71,7 +72,8 @@ def demo():
 
 def test_every_portfolio_model_is_in_the_admin():
     # A spreadsheet preview lives an hour and holds its confirmation token: never on a page.
-    internal = {SpreadsheetPreview}
+    # A user's preferences are edited on their own page (Preferences), by that user only.
+    internal = {SpreadsheetPreview, UserPreference}
     assert set(apps.get_app_config("portfolio").get_models()) == {*PORTFOLIO_MODELS, ImportRecord, *internal}
     for model in [*PORTFOLIO_MODELS, ImportRecord]:
         assert admin.site.is_registered(model), model
@@ -365,7 +367,7 @@ def test_events_submitted_together_may_not_overlap(admin_client):
         data.update({f"events-{index}-start_0": "2021-01-01", f"events-{index}-start_1": start})
         data.update({f"events-{index}-end_0": "2021-01-01", f"events-{index}-end_1": end})
     response = admin_client.post(url(Asset, "change", asset.pk), data)
-    assert errors_of(response) == ["The events starting 2021-01-01 17:00 and 2021-01-01 19:00 overlap."]
+    assert errors_of(response) == ["The events starting 2021-01-01 17:00 UTC and 2021-01-01 19:00 UTC overlap."]
     assert not asset.events.exists()
 
 
