@@ -8,6 +8,7 @@ var/test-artifacts/widths/, to look at.
 Needs Debian's chromium (/usr/bin/chromium), driven by Playwright; skipped without it.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portfolio.demo import load_demo_portfolio
+from tests.factories import DemandResponseEventFactory
 from tests.roles.objects import make_objects
 from tests.uploads.admin_helpers import failed_run, make_attempt
 from tests.uploads.test_wattcarbon_admin import failed_sync, make_account
@@ -82,6 +84,8 @@ def pages(transactional_db):
     urls["farm page"] = reverse("admin:portfolio_farm_change", args=[farm.pk])
     urls["demo farm page"] = reverse("admin:portfolio_farm_change", args=[farm._meta.model.objects.last().pk])
     urls["asset page"] = reverse("admin:portfolio_asset_change", args=[objects["portfolio.asset"].pk])
+    events = DemandResponseEventFactory.create_batch(3, asset__timezone="America/Chicago")
+    urls["events page"] = reverse("admin:portfolio_asset_change", args=[events[0].asset.pk])
     urls["run page"] = reverse("admin:uploads_uploadrun_change", args=[run.pk])
     urls["index"] = reverse("admin:index")
     client = Client()
@@ -103,9 +107,22 @@ def test_admin_pages_fit_a_1366_pixel_screen(chromium, live_server, pages):
         for name, url in urls.items():
             response = page.goto(live_server.url + url)
             assert response.status == 200, (name, response.status)
+            if name == "events page":
+                notes = page_notes(page)
             page.screenshot(path=ARTIFACTS / f"{name.replace(' ', '-')}.png")
             overflow = page.evaluate(OVERFLOW)
             if overflow["page"] > 0 or overflow["table"] > 0:
                 too_wide[name] = overflow
         browser.close()
     assert too_wide == {}, f"pixels of sideways scroll at 1,366 px: {too_wide}"
+    # The browser is in UTC, the asset in Chicago: the note that says so, once, not on every event.
+    assert len(notes) == 1, notes
+    assert re.fullmatch(
+        r"Times on this page are in America/Chicago; your computer's clock is [56] hours ahead of them\.", notes[0]
+    )
+
+
+def page_notes(page):
+    """The visible time-zone notes of the page, once the admin's scripts have added and merged them."""
+    page.wait_for_function("document.querySelector('.timezonewarning')?.textContent.startsWith('Times on this page')")
+    return [note.inner_text() for note in page.locator(".timezonewarning").all() if note.is_visible()]

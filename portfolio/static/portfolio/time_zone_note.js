@@ -14,7 +14,9 @@ window.addEventListener("load", function () {
             if (index > 0) {
                 note.hidden = true;
             } else if (zone) {
-                note.textContent = "Times on this page are in " + zone + ". " + note.textContent.replace(/^Note: /, "");
+                const offset = note.textContent.match(/([\d.]+ hours?) (ahead|behind)/);
+                note.textContent = "Times on this page are in " + zone +
+                    (offset ? "; your computer's clock is " + offset[1] + " " + offset[2] + " of them." : ".");
             }
         });
     }, 0);
