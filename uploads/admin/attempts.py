@@ -137,6 +137,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "outcome_badge",
         "duration",
         "request_size",
+        "retry_in",
         "run_display",
         "subject_display",
         "error_display",
@@ -155,7 +156,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "status_code",
                     "outcome_badge",
                     "duration",
-                    "retry_in_seconds",
+                    "retry_in",
                     "request_size",
                 ]
             },
@@ -210,6 +211,10 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 '<span class="truncated" title="{}">{}</span>', label or "", sync_link(obj.sync_run_id, label)
             )
         return format_html('<span class="truncated" title="{}">{}</span>', obj.subject_label, obj.subject_label or "-")
+
+    @admin.display(description="retry in")
+    def retry_in(self, obj):
+        return quantity(obj.retry_in_seconds, "s", places=1)
 
     @admin.display(description="request body")
     def request_size(self, obj):
