@@ -15,5 +15,5 @@ def test_the_admin_time_zone_is_utc_unless_set():
 
 @pytest.mark.parametrize("value", ["Mars/Olympus_Mons", "../etc/passwd", "MST7MDT8"])
 def test_a_name_that_is_not_a_zone_is_refused_naming_the_variable(value):
-    with pytest.raises(ImproperlyConfigured, match="ADMIN_TIME_ZONE=.* is not an IANA time zone name"):
+    with pytest.raises(ImproperlyConfigured, match=r"ADMIN_TIME_ZONE=.* is not an IANA time zone name"):
         config.time_zone({"ADMIN_TIME_ZONE": value}, "ADMIN_TIME_ZONE", default="UTC")
