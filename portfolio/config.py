@@ -4,6 +4,7 @@ Kept apart from ``settings.py`` so the rules (defaults, parsing, refusals) are p
 functions that tests can call with any environment.
 """
 
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -79,6 +80,18 @@ def env_int(environ, name, default, minimum=0):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below its minimum of {minimum}.")
+    return value
+
+
+def time_zone(environ, name, default):
+    """An IANA time zone name setting; an unknown name is refused, naming the variable."""
+    value = (environ.get(name) or "").strip() or default
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not an IANA time zone name (for example UTC or America/New_York)."
+        ) from None
     return value
 
 

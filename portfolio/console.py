@@ -10,24 +10,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-from django.template.defaultfilters import filesizeformat
+from portfolio.quantities import byte_size, count
 
-__all__ = ["ConsoleProgress", "Step", "command_progress", "count", "size"]
+__all__ = ["ConsoleProgress", "Step", "command_progress", "size"]
 
 BAR_WIDTH = 24
 LINE_SECONDS = 5.0  # how often plain progress lines are written, besides one at each phase
 
 
-def count(number, noun, singular=None):
-    """'1 part', '1,200 rows': ``noun`` is the plural; for one, ``singular`` or the plural without its s."""
-    if number == 1:
-        noun = singular or noun.removesuffix("s")
-    return f"{number:,} {noun}"
-
-
 def size(number):
-    """Bytes for people: '12.3 KB'."""
-    return filesizeformat(number).replace("\xa0", " ")
+    """Bytes on a console or in a log: '12.3 KB', with a plain space."""
+    return byte_size(number).replace("\xa0", " ")
 
 
 @dataclass(frozen=True)

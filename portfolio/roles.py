@@ -52,6 +52,8 @@ RULES = {
     ("portfolio", "*"): {VIEWER: {"view"}, OPERATOR: EDIT},
     # The import log is written by the imports themselves; nobody edits it.
     ("portfolio", "importrecord"): {VIEWER: {"view"}},
+    # Each user sets their own on the Preferences page; nobody edits another's.
+    ("portfolio", "userpreference"): {},
     # Runs, syncs, attempts: read by all. Integrations and accounts are seen without their
     # secrets (the admin never shows one); operators run them, administrators change them.
     ("uploads", "*"): {VIEWER: {"view"}},

@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portfolio.preferences.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -81,6 +82,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times in the admin are in this zone unless a user chooses their own (Preferences; a farm's and an
+# asset's own times are in the site's zone), written one way: 2026-03-08 02:15 UTC (portfolio/formats/).
+ADMIN_TIME_ZONE = config.time_zone(os.environ, "ADMIN_TIME_ZONE", default="UTC")
+FORMAT_MODULE_PATH = ["portfolio.formats"]
 # Counts of readings run to millions: 1,000,000 reads better than 1000000 on admin pages.
 USE_THOUSAND_SEPARATOR = True
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from portfolio.timefmt import time_text
 from uploads.models import RunStatus, SyncRun, SyncStatus, UploadRun
 from uploads.raptormaps import service as raptormaps
 from uploads.runs import lifecycle
@@ -82,7 +83,8 @@ def _reap(kind, owner, now):
         lapsed_at = free_if_lapsed(kind.lease_name(owner), now)
         if lapsed_at is None:
             return []  # held and renewed: its worker is alive
-        how = f"its lease lapsed at {lapsed_at:%Y-%m-%d %H:%M:%S} UTC without a sign of life; found by the reaper"
+        lapsed = time_text(lapsed_at, "UTC", precision="seconds")
+        how = f"its lease lapsed at {lapsed} without a sign of life; found by the reaper"
         stale = kind.model.objects.filter(**{kind.owner: owner}, status=lifecycle.RUNNING, started_at__lt=now)
         reaped = [run for run in stale if lifecycle.interrupt(run, kind.interrupted, how, kind.consequence, now)]
     for run in reaped:

@@ -5,12 +5,14 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from portfolio.admin.annotations import annotated_column, count_of
-from portfolio.admin.local_time import SiteTimeZoneMixin
+from portfolio.admin.imports import human_duration
+from portfolio.admin.local_time import SiteTimeZoneMixin, time_column
 from portfolio.admin.meters import LOCATION_FIELDSET
 from portfolio.admin.spreadsheets import SpreadsheetAdminMixin
 from portfolio.choices import ASSET_KINDS, KINDS_WITH_EVENTS, AssetKind
 from portfolio.models import Asset, DemandResponseEvent
 from portfolio.resources import AssetResource, DemandResponseEventResource
+from portfolio.timefmt import time_text
 
 
 def kind_fieldsets():
@@ -26,7 +28,9 @@ def kind_fieldsets():
                 {
                     "fields": list(spec.fields),
                     "classes": ["kind-fields", f"kind-{kind}"],
-                    "description": f"Required for {kind} assets: {required}." if required else "",
+                    "description": f"Required for {AssetKind(kind).label.lower()} assets: {required}."
+                    if required
+                    else "",
                 },
             )
         )
@@ -62,9 +66,7 @@ class EventFormSet(forms.BaseInlineFormSet):
         )
         for (start, end), (next_start, _) in itertools.pairwise(periods):
             if next_start < end:
-                raise ValidationError(
-                    f"The events starting {start:%Y-%m-%d %H:%M} and {next_start:%Y-%m-%d %H:%M} overlap."
-                )
+                raise ValidationError(f"The events starting {time_text(start)} and {time_text(next_start)} overlap.")
 
 
 class DemandResponseEventInline(admin.TabularInline):
@@ -83,8 +85,7 @@ class AssetAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, admin.ModelAdmin):
         "name",
         "kind",
         "portfolio",
-        "utility",
-        "farm",
+        "farm_id",
         "meter_count",
         "event_count",
         "commenced_operation_date",
@@ -134,6 +135,11 @@ class AssetAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, admin.ModelAdmin):
 
     meter_count = annotated_column("meter_count", "meters")
 
+    @admin.display(description="farm", ordering="farm__farm_id")
+    def farm_id(self, obj):
+        # The ID alone: the farm's name is the asset's, most often.
+        return obj.farm.farm_id if obj.farm_id else "-"
+
     @admin.display(description="events", ordering="event_count")
     def event_count(self, obj):
         return obj.event_count if obj.kind in KINDS_WITH_EVENTS else "-"
@@ -144,11 +150,20 @@ class AssetAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, admin.ModelAdmin):
 
 
 @admin.register(DemandResponseEvent)
-class DemandResponseEventAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
+class DemandResponseEventAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, admin.ModelAdmin):
+    site_timezone_field = "asset__timezone"
     resource_classes = [DemandResponseEventResource]
-    list_display = ["asset", "start", "end", "duration"]
+    list_display = ["asset", "start_local", "end_local", "duration"]
     list_filter = ["asset__portfolio", "asset"]
     list_select_related = ["asset"]
     search_fields = ["asset__custom_id", "asset__name"]
     autocomplete_fields = ["asset"]
     date_hierarchy = "start"
+
+    # In the asset's own zone, as they are sent to WattCarbon; UTC on hover.
+    start_local = time_column("start", "start", "asset.timezone")
+    end_local = time_column("end", "end", "asset.timezone")
+
+    @admin.display(description="duration")
+    def duration(self, obj):
+        return human_duration(obj.duration.total_seconds())

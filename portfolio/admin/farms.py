@@ -5,11 +5,12 @@ from django.utils.html import format_html
 from portfolio.admin.annotations import annotated_column, count_of, last_observation_of_sensors, sensor_last_observation
 from portfolio.admin.deletion import BulkRowsDeleteMixin
 from portfolio.admin.large_tables import InputFilter, LargeTableAdmin
-from portfolio.admin.local_time import SiteTimeZoneMixin
+from portfolio.admin.local_time import SiteTimeZoneMixin, time_column
 from portfolio.admin.readings_import import readings_import_urls
 from portfolio.admin.spreadsheets import SpreadsheetAdminMixin
 from portfolio.choices import SENSOR_TYPES
 from portfolio.models import Equipment, Farm, Observation, Sensor
+from portfolio.quantities import quantity, unit_symbol
 from portfolio.resources import EquipmentResource, FarmResource, SensorResource
 
 
@@ -33,7 +34,7 @@ class FarmAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, BulkRowsDeleteMixin, a
         "name",
         "portfolio",
         "timezone",
-        "dc_capacity_kw",
+        "dc_capacity",
         "equipment_count",
         "sensor_count",
         "last_observation",
@@ -62,7 +63,11 @@ class FarmAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, BulkRowsDeleteMixin, a
 
     equipment_count = annotated_column("equipment_count", "equipment")
     sensor_count = annotated_column("sensor_count", "sensors")
-    last_observation = annotated_column("last_observation", "last observation")
+    last_observation = time_column("last_observation", "last reading")
+
+    @admin.display(description="DC capacity", ordering="dc_capacity_kw")
+    def dc_capacity(self, obj):
+        return quantity(obj.dc_capacity_kw, "kW")
 
 
 class SensorTypeColumns:
@@ -70,7 +75,7 @@ class SensorTypeColumns:
 
     @admin.display(description="unit")
     def unit(self, obj):
-        return obj.unit if obj.sensor_type in SENSOR_TYPES else "-"
+        return unit_symbol(obj.unit) if obj.sensor_type in SENSOR_TYPES else "-"
 
     @admin.display(description="15-min aggregation")
     def aggregation(self, obj):
@@ -121,7 +126,7 @@ class EquipmentAdmin(SpreadsheetAdminMixin, BulkRowsDeleteMixin, admin.ModelAdmi
         )
 
     sensor_count = annotated_column("sensor_count", "sensors")
-    last_observation = annotated_column("last_observation", "last observation")
+    last_observation = time_column("last_observation", "last reading", "farm.timezone")
 
 
 @admin.register(Sensor)
@@ -149,7 +154,7 @@ class SensorAdmin(SpreadsheetAdminMixin, SensorTypeColumns, BulkRowsDeleteMixin,
     def farm(self, obj):
         return obj.equipment.farm.farm_id
 
-    last_observation = annotated_column("last_observation", "last observation")
+    last_observation = time_column("last_observation", "last reading", "equipment.farm.timezone")
 
     @admin.display(description="readings")
     def observations(self, obj):
@@ -180,7 +185,7 @@ class SensorIdFilter(InputFilter):
 class ObservationAdmin(LargeTableAdmin):
     """Millions of rows: filters narrow by farm, equipment, sensor and date."""
 
-    list_display = ["observed_at", "sensor", "value", "unit", "ingested_at"]
+    list_display = ["observed", "sensor", "reading", "ingested"]
     list_filter = [
         "sensor__equipment__farm",
         EquipmentIdFilter,
@@ -195,9 +200,12 @@ class ObservationAdmin(LargeTableAdmin):
     fields = ["sensor", "observed_at", "value", "ingested_at"]
     readonly_fields = ["ingested_at"]
 
-    @admin.display(description="unit")
-    def unit(self, obj):
-        return obj.sensor.unit
+    observed = time_column("observed_at", "observed at", "sensor.equipment.farm.timezone")
+    ingested = time_column("ingested_at", "ingested at", zone_path=None)
+
+    @admin.display(description="value")
+    def reading(self, obj):
+        return quantity(obj.value, obj.sensor.unit)
 
     def get_urls(self):
         # In front: the object URLs would take "import/" for an observation's ID.

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from portfolio.admin.local_time import time_column
 from portfolio.admin.readings_import import TIME_BASIS_CHOICES, can_import_readings
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.ingest.reaper import live_imports
@@ -138,7 +139,7 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The log is written by the imports; people read it."""
 
     list_display = [
-        "created_at",
+        "created",
         "kind",
         "target",
         "file_name",
@@ -151,7 +152,7 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "rows_rejected",
         "duration",
     ]
-    list_display_links = ["created_at", "file_name"]
+    list_display_links = ["created", "file_name"]
     list_filter = ["kind", "status", "source", "created_at"]
     list_select_related = ["user"]
     search_fields = ["file_name", "sha256", "target"]
@@ -291,6 +292,8 @@ class ImportRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             STATUS_COLOURS.get(obj.status, "inherit"),
             label,
         )
+
+    created = time_column("created_at", "created", zone_path=None)
 
     @admin.display(description="rejected", ordering="rows_invalid")
     def rows_rejected(self, obj):

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
-from portfolio.console import Step, count
+from portfolio.console import Step
 from portfolio.ingest import formats
 from portfolio.ingest.catalog import Catalog
 from portfolio.ingest.errors import UNKNOWN_SENSORS_LISTED, InvalidRow, Problem, ReadingsFileError, UnknownSensor
@@ -17,6 +17,7 @@ from portfolio.ingest.records import BadLine, Records
 from portfolio.ingest.retry import atomic_with_retries
 from portfolio.ingest.source import TextSource, refuse
 from portfolio.ingest.staging import stage_for_connection
+from portfolio.quantities import count
 from portfolio.resources.files import escape_formula
 
 TIME_BASES = ("local", "utc")

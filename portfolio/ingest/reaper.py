@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.models import ImportRecord
+from portfolio.timefmt import time_text
 
 __all__ = ["live_imports", "reap_stale_imports", "stale_before"]
 
@@ -53,8 +54,9 @@ def _stale_imports(cutoff):
 
 def dead_worker_message(record, last_seen):
     """What a person reads on the reaped record: what happened, what became of the file, what to do."""
+    since = time_text(last_seen, "UTC", precision="seconds")
     return (
-        f"Failed, nothing imported: the worker stopped (no sign of life since {last_seen:%Y-%m-%d %H:%M:%S %Z}, "
+        f"Failed, nothing imported: the worker stopped (no sign of life since {since}, "
         f"more than {settings.IMPORT_STALE_AFTER_SECONDS:g} s, IMPORT_STALE_AFTER_SECONDS). The import writes "
         f"all its rows in one transaction at the end, which a stopped worker never commits, so nothing was "
         f"imported. Import the file again."

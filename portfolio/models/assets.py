@@ -19,6 +19,7 @@ from portfolio.fields import TimeZoneField
 from portfolio.models.constraints import choices_constraint
 from portfolio.models.locations import Located
 from portfolio.models.related import related_or_none
+from portfolio.timefmt import time_text
 from portfolio.validators import MAX_FLOAT, validate_aware, validate_finite
 
 __all__ = ["Asset", "DemandResponseEvent"]
@@ -31,6 +32,11 @@ LATEST_YEAR_BUILT = 2100
 
 def latest_year_built():
     return timezone.now().year + 1
+
+
+def asset_kind_words(asset):
+    """An asset's kind in words ('directly measured solar'); an unknown code as stored."""
+    return AssetKind(asset.kind).label.lower() if asset.kind in AssetKind.values else asset.kind
 
 
 def _is_empty(value):
@@ -139,10 +145,10 @@ class Asset(Located):
         errors = {}
         for field in spec.required:
             if _is_empty(getattr(self, field)):
-                errors[field] = f"Required for {self.kind} assets ({label})."
+                errors[field] = f"Required for {label.lower()} assets."
         for field in KIND_FIELDS:
             if field not in spec.fields and not _is_empty(getattr(self, field)):
-                errors[field] = f"Not a field of {self.kind} assets; clear it or change the kind."
+                errors[field] = f"Not a field of {label.lower()} assets; clear it or change the kind."
         if self.kind == AssetKind.SOLAR and bool(self.external_registry_name) != bool(self.external_registry_asset_id):
             missing = "external_registry_asset_id" if self.external_registry_name else "external_registry_name"
             errors.setdefault(missing, "Give the external registry's name and the asset's ID in it together.")
@@ -156,7 +162,8 @@ class Asset(Located):
             errors["farm"] = "This farm belongs to another portfolio."
         if self.pk and self.kind not in KINDS_WITH_EVENTS and self.events.exists():
             errors["kind"] = (
-                f"This asset has demand-response events, which {self.kind} assets cannot have; delete them first."
+                f"This asset has demand-response events, which {AssetKind(self.kind).label.lower()} assets "
+                "cannot have; delete them first."
             )
         if errors:
             raise ValidationError(errors)
@@ -199,8 +206,9 @@ class DemandResponseEvent(models.Model):
         ]
 
     def __str__(self):
-        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
-        return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M %Z}"
+        # In the asset's own zone, as the event is sent to WattCarbon.
+        zone = self.asset.timezone if self.asset_id else None
+        return f"{time_text(self.start, zone).rsplit(' ', 1)[0]} to {time_text(self.end, zone)}"
 
     @property
     def duration(self):
@@ -210,9 +218,9 @@ class DemandResponseEvent(models.Model):
         super().clean()
         asset = related_or_none(self, "asset")
         if asset is not None and asset.kind not in KINDS_WITH_EVENTS:
-            kinds = ", ".join(KINDS_WITH_EVENTS)
+            kinds = ", ".join(AssetKind(kind).label.lower() for kind in KINDS_WITH_EVENTS)
             raise ValidationError(
-                {"asset": f"Only {kinds} assets have demand-response events; this one is {asset.kind}."}
+                {"asset": f"Only {kinds} assets have demand-response events; this one is {asset_kind_words(asset)}."}
             )
         if self.start is None or self.end is None or timezone.is_naive(self.start) or timezone.is_naive(self.end):
             return  # the field validators report these

@@ -11,6 +11,7 @@ from portfolio.models.constraints import choices_constraint
 from portfolio.models.locations import coordinate_constraints, validate_coordinates
 from portfolio.models.related import related_or_none
 from portfolio.text import with_article
+from portfolio.timefmt import time_text
 from portfolio.validators import (
     LATITUDE_VALIDATORS,
     LONGITUDE_VALIDATORS,
@@ -227,4 +228,4 @@ class Observation(models.Model):
         indexes = [models.Index(fields=["ingested_at"], name="observation_ingested_at")]
 
     def __str__(self):
-        return f"{self.observed_at:%Y-%m-%d %H:%M:%S%z} = {self.value}"
+        return f"{time_text(self.observed_at, precision='seconds')} = {self.value:g}"

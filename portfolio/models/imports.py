@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from portfolio.timefmt import time_text
+
 __all__ = ["ImportRecord", "SpreadsheetPreview"]
 
 # How many problems a record keeps; the rest are counted, not listed.
@@ -95,7 +97,7 @@ class ImportRecord(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.file_name} ({self.target}, {self.created_at:%Y-%m-%d %H:%M})"
+        return f"{self.file_name} ({self.target}, {time_text(self.created_at)})"
 
     @property
     def is_finished(self):

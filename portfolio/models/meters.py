@@ -12,6 +12,7 @@ from portfolio.models.constraints import choices_constraint
 from portfolio.models.locations import Located
 from portfolio.models.related import related_or_none
 from portfolio.text import with_article
+from portfolio.timefmt import time_text
 from portfolio.validators import MAX_FLOAT, validate_aware, validate_finite
 
 __all__ = ["BillReading", "IntervalReading", "Meter"]
@@ -177,8 +178,7 @@ class IntervalReading(Reading):
 
     @property
     def period(self):
-        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
-        return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M %Z}"
+        return f"{time_text(self.start).rsplit(' ', 1)[0]} to {time_text(self.end)}"
 
     def clean(self):
         super().clean()

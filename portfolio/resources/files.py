@@ -18,11 +18,12 @@ import csv
 import io
 import re
 import zipfile
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import openpyxl
 import tablib
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -45,6 +46,26 @@ KNOWN_BINARIES = {
 }
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+class ExportedDate(str):
+    """A date as exported: YYYY-MM-DD text (CSV, previews), and a date cell in XLSX."""
+
+    def __new__(cls, value):
+        exported = super().__new__(cls, value.isoformat())
+        exported.date = value
+        return exported
+
+
+class ExportedTime(str):
+    """A time as exported: ISO 8601 text with its offset in ``zone`` (UTC when None); in XLSX a date cell
+    of the local time in ``zone`` when there is one (the importer reads a time without an offset in it)."""
+
+    def __new__(cls, moment, zone):
+        local = moment.astimezone(zone or UTC)
+        exported = super().__new__(cls, local.isoformat())
+        exported.local, exported.zone = local, zone
+        return exported
 
 
 class Sheet(tablib.Dataset):
@@ -254,7 +275,13 @@ def xlsx_bytes(sheets):
             width = max([len(header), *sample]) + 2
             sheet.column_dimensions[get_column_letter(index)].width = min(width, 60)
         sheet.freeze_panes = "A2"
-        sheet.append([_xlsx_cell(sheet, header, font=bold) for header in dataset.headers])
+        notes = _zone_notes(dataset)
+        sheet.append(
+            [
+                _xlsx_cell(sheet, header, font=bold, note=notes.get(index))
+                for index, header in enumerate(dataset.headers)
+            ]
+        )
         for row in dataset:
             sheet.append([_xlsx_cell(sheet, cell) for cell in row])
     out = io.BytesIO()
@@ -262,12 +289,29 @@ def xlsx_bytes(sheets):
     return out.getvalue()
 
 
-def _xlsx_cell(sheet, value, font=None):
+def _zone_notes(dataset):
+    """Column index → what the header says of the column's times: in which zone they are."""
+    notes = {}
+    for index in range(len(dataset.headers or ())):
+        zones = {cell.zone.key for cell in dataset.get_col(index) if isinstance(cell, ExportedTime) and cell.zone}
+        if zones:
+            where = f"in {zones.pop()}" if len(zones) == 1 else "in each row's site time zone"
+            notes[index] = f"Local times {where}, as Excel dates (without a UTC offset); UTC where a row has no site."
+    return notes
+
+
+def _xlsx_cell(sheet, value, font=None, note=None):
     if value is None or value == "":
         return None
+    if isinstance(value, ExportedTime) and value.zone is not None:
+        return _date_cell(sheet, value.local.replace(tzinfo=None), "yyyy-mm-dd hh:mm:ss")
+    if isinstance(value, ExportedDate):
+        return _date_cell(sheet, value.date, "yyyy-mm-dd")
     if isinstance(value, datetime | date):
         value = value.isoformat()
     cell = WriteOnlyCell(sheet, value=value)
+    if note:
+        cell.comment = Comment(note, "Solar portfolio")
     if isinstance(value, str):
         # openpyxl makes any text starting with "=" a formula; this keeps it text, and
         # the quote prefix keeps it text when someone edits the cell in Excel.
@@ -280,4 +324,11 @@ def _xlsx_cell(sheet, value, font=None):
         cell._value = repr(value)
     if font is not None:
         cell.font = font
+    return cell
+
+
+def _date_cell(sheet, value, number_format):
+    """A real Excel date cell, shown ISO style."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = number_format
     return cell

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from import_export.results import RowResult
 
-from portfolio.console import Step, count, size
+from portfolio.console import Step, size
 from portfolio.models import ImportRecord
 from portfolio.models.imports import MAX_PROBLEMS
+from portfolio.quantities import count
 from portfolio.resources import bounds
 from portfolio.resources.files import read_sheet
 from portfolio.resources.problems import Problem, SpreadsheetError

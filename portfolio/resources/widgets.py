@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from django.utils.dateparse import parse_date, parse_datetime
 from import_export.widgets import ForeignKeyWidget, ManyToManyWidget, Widget
 
+from portfolio.resources.files import ExportedDate, ExportedTime
+
 REQUIRED = "This column is required; the cell is empty."
 
 # A plain decimal number: what Excel writes in a CSV file, and what a person types.
@@ -160,7 +162,7 @@ class DateWidget(Widget):
         return parsed
 
     def render(self, value, obj=None, **kwargs):
-        return "" if value is None else value.isoformat()
+        return "" if value is None else ExportedDate(value)
 
 
 def localize(naive, zone):
@@ -207,7 +209,7 @@ class SiteTimeWidget(Widget):
     def render(self, value, obj=None, site_zone=None, **kwargs):
         if value is None:
             return ""
-        return value.astimezone(ZoneInfo(site_zone) if site_zone else UTC).isoformat()
+        return ExportedTime(value, ZoneInfo(site_zone) if site_zone else None)
 
 
 class RelatedByKey(ForeignKeyWidget):

@@ -28,6 +28,7 @@ from portfolio.models import (
     Portfolio,
     Sensor,
     SpreadsheetPreview,
+    UserPreference,
 )
 from tests.factories import (
     AssetFactory,
@@ -71,7 +72,8 @@ def demo():
 
 def test_every_portfolio_model_is_in_the_admin():
     # A spreadsheet preview lives an hour and holds its confirmation token: never on a page.
-    internal = {SpreadsheetPreview}
+    # A user's preferences are edited on their own page (Preferences), by that user only.
+    internal = {SpreadsheetPreview, UserPreference}
     assert set(apps.get_app_config("portfolio").get_models()) == {*PORTFOLIO_MODELS, ImportRecord, *internal}
     for model in [*PORTFOLIO_MODELS, ImportRecord]:
         assert admin.site.is_registered(model), model
@@ -319,7 +321,7 @@ def test_asset_form_names_the_missing_kind_field(admin_client):
         }
     )
     response = admin_client.post(url(Asset, "add"), data)
-    assert errors_of(response) == ["Required for solar assets (Directly measured solar)."]
+    assert errors_of(response) == ["Required for directly measured solar assets."]
     assert 'class="errorlist' in response.text and "field-nameplate_capacity_kw" in response.text
     data["nameplate_capacity_kw"] = "123"
     response = admin_client.post(url(Asset, "add"), data)
@@ -365,7 +367,7 @@ def test_events_submitted_together_may_not_overlap(admin_client):
         data.update({f"events-{index}-start_0": "2021-01-01", f"events-{index}-start_1": start})
         data.update({f"events-{index}-end_0": "2021-01-01", f"events-{index}-end_1": end})
     response = admin_client.post(url(Asset, "change", asset.pk), data)
-    assert errors_of(response) == ["The events starting 2021-01-01 17:00 and 2021-01-01 19:00 overlap."]
+    assert errors_of(response) == ["The events starting 2021-01-01 17:00 UTC and 2021-01-01 19:00 UTC overlap."]
     assert not asset.events.exists()
 
 

@@ -149,7 +149,7 @@ def test_an_asset_missing_a_field_its_kind_requires_is_invalid(validation_messag
 
     messages = validation_messages(asset)
 
-    assert messages == {field: [f"Required for {kind.value} assets ({kind.label})."]}
+    assert messages == {field: [f"Required for {kind.label.lower()} assets."]}
 
 
 @pytest.mark.django_db
@@ -159,7 +159,7 @@ def test_a_field_of_another_kind_is_refused(validation_messages, kind, field):
 
     messages = validation_messages(asset)
 
-    assert messages == {field: [f"Not a field of {kind.value} assets; clear it or change the kind."]}
+    assert messages == {field: [f"Not a field of {kind.label.lower()} assets; clear it or change the kind."]}
 
 
 @pytest.mark.django_db
@@ -284,7 +284,9 @@ def test_an_asset_with_events_cannot_change_to_a_kind_without_events(validation_
     messages = validation_messages(asset)
 
     assert messages == {
-        "kind": [f"This asset has demand-response events, which {kind.value} assets cannot have; delete them first."]
+        "kind": [
+            f"This asset has demand-response events, which {kind.label.lower()} assets cannot have; delete them first."
+        ]
     }
 
 
@@ -463,8 +465,8 @@ def test_only_demand_response_assets_have_events(validation_messages, kind):
     messages = validation_messages(event(asset, T0))
 
     assert (
-        f"Only demand_response_eemetered assets have demand-response events; this one is {kind.value}."
-        in messages["asset"]
+        "Only demand response (meter data and events) assets have demand-response events; "
+        f"this one is {kind.label.lower()}." in messages["asset"]
     )
 
 

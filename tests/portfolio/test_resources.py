@@ -543,9 +543,9 @@ def test_asset_meters_are_linked_by_name_within_the_portfolio(sunbelt):
     outcome = import_file("assets", content)
     assert problems(outcome) == [
         "row 2, meters: Portfolio 'sunbelt' has no meter named 'Elsewhere'.",
-        "row 3, nameplate_capacity_kw: Required for solar assets (Directly measured solar).",
-        "row 3, inverter_data_id: Required for solar assets (Directly measured solar).",
-        "row 3, inverter_data_source: Required for solar assets (Directly measured solar).",
+        "row 3, nameplate_capacity_kw: Required for directly measured solar assets.",
+        "row 3, inverter_data_id: Required for directly measured solar assets.",
+        "row 3, inverter_data_source: Required for directly measured solar assets.",
     ]
     assert not Asset.objects.exists()
 
@@ -582,7 +582,8 @@ def test_events_of_one_file_may_not_overlap():
         "sunbelt,DR-1,2026-07-14T19:00:00-05:00,2026-07-14T21:00:00-05:00\n"
     )
     [problem] = problems(import_file("events", content))
-    assert problem.startswith("row 3: This event overlaps the event 2026-07-14 22:00 to 2026-07-15 01:00")
+    # In the asset's own zone (America/Chicago), as the event is sent to WattCarbon.
+    assert problem.startswith("row 3: This event overlaps the event 2026-07-14 17:00 to 2026-07-14 20:00 CDT")
 
 
 # Records.

@@ -402,7 +402,7 @@ def test_the_integration_page_shows_watermarks_interval_schedule_and_recent_runs
     assert str(farm) in html
     assert "2026-03-02 09:00:00" in html  # ingested through
     assert f'href="{url(UploadRun, "change", story["uploaded"].pk)}">run #{story["uploaded"].pk}<' in html
-    assert "Raptor Maps asks for every 30 min (query_interval_secs)" in html
+    assert "Raptor Maps asks for every 30 min." in html
     text = re.sub(r"<[^>]+>", "", html)
     assert "Next run in 11\xa0minutes" in text or "Next run in 12\xa0minutes" in text
     assert "Cached, valid until 2026-03-02 10:00:00" in html
@@ -780,7 +780,7 @@ def test_the_attempt_page_shows_everything_including_the_answer(admin_client, st
         task_id="task-abc",
     )
     html = page_text(admin_client.get(url(Attempt, "change", attempt.pk)))
-    assert '<pre class="uploads-pre">&lt;Error&gt;SlowDown&lt;/Error&gt;</pre>' in html
+    assert '<pre class="uploads-pre raw-document">&lt;Error&gt;SlowDown&lt;/Error&gt;</pre>' in html
     assert '<pre class="uploads-pre">HTTP 503 Service Unavailable</pre>' in html
     assert "attempt-outcome-retry" in html
     assert "2.0\xa0KB" in html and "task-abc" in html and "1,234 ms" in html

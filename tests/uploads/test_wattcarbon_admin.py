@@ -693,13 +693,14 @@ def test_the_sync_list_shows_status_counts_and_duration(admin_client, story):
     assert 'class="uploads-badge sync-status-failed"' in html
     assert 'title="synced, with problems">with problems<' in html
     assert f'<th class="field-sync"><a href="{url(SyncRun, "change", synced.pk)}">#{synced.pk}</a></th>' in html
-    assert '<td class="field-interval_rows_count">8,760</td>' in html
-    assert '<td class="field-interval_rows_count">12,345</td>' in html
-    assert '<td class="field-bill_rows_count">12</td>' in html
+    # Interval and bill rows together (each on hover); assets created and updated in one column.
+    assert '<td class="field-readings_sent"><span title="8,760 interval rows, 12 bill rows">8,772</span></td>' in html
+    assert '<td class="field-readings_sent"><span title="12,345 interval rows, 0 bill rows">12,345</span></td>' in html
+    assert '<td class="field-assets_changed">1 / 0</td>' in html
     assert '<td class="field-problems_count">2</td>' in html
     assert '<td class="field-write_calls_count">6</td>' in html
     assert '<td class="field-duration"><span class="nowrap">1 min 15 s</span></td>' in html
-    for heading in ("meters created", "interval rows", "assets created", "assets updated", "event documents"):
+    for heading in ("meters created", "problems", "write calls"):
         assert f">{heading.capitalize()}</a>" in html, heading
 
 
@@ -720,7 +721,7 @@ def test_the_sync_page_tells_the_syncs_story(admin_client, story):
     # Why it failed comes first.
     assert html.index("uploads-error-text") < html.index("field-account_link")
     assert (
-        '<pre class="uploads-pre uploads-error-text">upload_intervals: HTTP 503 Service Unavailable after 5 attempts.'
+        '<pre class="uploads-pre uploads-error-text">upload intervals: HTTP 503 Service Unavailable after 5 attempts.'
         "</pre>" in html
     )
     assert (
@@ -731,7 +732,7 @@ def test_the_sync_page_tells_the_syncs_story(admin_client, story):
     # Its attempts, each linked, and all of them in the attempt log.
     for attempt in failed.attempts.all():
         assert url(Attempt, "change", attempt.pk) in html
-    assert html.count("<td>create_meter</td><td>POST</td><td>201</td>") == 3
+    assert html.count("<td>create meter</td><td>POST</td><td>201</td>") == 3
     assert f"{url(Attempt, 'changelist')}?sync_run__id__exact={failed.pk}" in html
     text = text_of(html)
     assert "Meters created: 1 Interval rows sent: 12,345 Bill rows sent: 0" in text
@@ -956,7 +957,7 @@ def test_the_meter_list_shows_each_meters_state(admin_client, meters):
     )
     assert state_cell(html, meters["error"]) == (
         '<span class="uploads-badge sync-state-error" style="background-color: #b91c1c" '
-        'title="error: create_meter: HTTP 422 {&quot;detail&quot;: &quot;meterType: unknown&quot;}">error</span>'
+        'title="error: create meter: HTTP 422 {&quot;detail&quot;: &quot;meterType: unknown&quot;}">error</span>'
     )
     assert state_cell(html, meters["elsewhere"]) == (
         '<span class="quiet" title="No account covers its portfolio.">-</span>'
@@ -1027,9 +1028,9 @@ def test_the_meter_page_shows_what_each_account_knows_of_it(admin_client, meters
 def test_the_meter_page_shows_the_last_error_and_what_was_never_sent(admin_client, meters):
     html = page_text(admin_client.get(url(Meter, "change", meters["error"].pk)))
     text = text_of(html)
-    assert 'title="error: create_meter: HTTP 422' in html
+    assert 'title="error: create meter: HTTP 422' in html
     assert (
-        '<pre class="uploads-pre">create_meter: HTTP 422 {&quot;detail&quot;: &quot;meterType: unknown&quot;}</pre>'
+        '<pre class="uploads-pre">create meter: HTTP 422 {&quot;detail&quot;: &quot;meterType: unknown&quot;}</pre>'
         in html
     )
     assert "last error at 2026-03-02 09:00:00 UTC" in text
@@ -1089,7 +1090,7 @@ def test_the_asset_list_shows_each_assets_state(admin_client, assets):
     assert 'sync-state-not_synced" style="background-color: #6b7280" title="not synced">' in cells["not_synced"]
     assert 'sync-state-synced" style="background-color: #15803d" title="synced">' in cells["synced"]
     assert 'title="changed since sync: changed: name, utility">changed since sync<' in cells["changed"]
-    assert 'title="error: create_asset: HTTP 409 customId taken">error<' in cells["error"]
+    assert 'title="error: create asset: HTTP 409 customId taken">error<' in cells["error"]
     assert asset_state_cell(html, assets["elsewhere"]) == (
         '<span class="quiet" title="No account covers its portfolio.">-</span>'
     )
@@ -1119,7 +1120,7 @@ def test_the_asset_page_shows_the_last_payload_accepted_and_the_events_upload(ad
     WattCarbonAssetLink.objects.filter(pk=link.pk).update(events_synced_at=T0 + timedelta(hours=1))
     html = page_text(admin_client.get(url(Asset, "change", asset.pk)))
     pretty = escape(json.dumps(link.payload, indent=2, sort_keys=True))
-    assert f'<pre class="uploads-pre">{pretty}</pre>' in html
+    assert f'<pre class="uploads-pre raw-document">{pretty}</pre>' in html
     assert "&quot;name&quot;: &quot;Its old name&quot;" in html
     text = text_of(html)
     # The asset's page is in its own time zone (America/Chicago).

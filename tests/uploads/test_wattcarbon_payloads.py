@@ -88,7 +88,7 @@ def test_problems_name_the_missing_field_and_meters_not_yet_sent():
     asset.inverter_data_id = ""  # as saved under an older rule, or by a bulk update
     meter = MeterFactory(portfolio=asset.portfolio, name="Warehouse")
     assert payloads.asset_problems(asset, {meter: None}) == [
-        "inverter_data_id: Required for solar assets (Directly measured solar).",
+        "inverter data ID: Required for directly measured solar assets.",
         "meters: not on WattCarbon yet (Warehouse).",
     ]
     assert payloads.asset_problems(AssetFactory(solar=True), {meter: 1001}) == []

@@ -423,7 +423,7 @@ def test_an_invalid_asset_is_reported_and_not_sent_while_the_rest_sync(demo_acco
     assert run.error == "Could not sync asset SP-NC-01; their sync state and the log say why."
     assert sorted(remote_assets(sandbox)) == ["DR-IA-01", "HP-IL-01"]
     link = WattCarbonAssetLink.objects.get(asset__custom_id="SP-NC-01")
-    assert link.error == "Not sent: nameplate_capacity_kw: Required for solar assets (Directly measured solar)."
+    assert link.error == "Not sent: nameplate capacity (kW): Required for directly measured solar assets."
     assert link.remote_id == ""
     [state] = asset_states(Asset.objects.filter(custom_id="SP-NC-01").prefetch_related("meters", "events"))[
         link.asset_id

@@ -16,13 +16,14 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
-from uploads.admin.display import compact, exact, outcome_badge, size
+from portfolio.quantities import quantity
+from uploads.admin.display import compact, error_line, exact, operation_words, outcome_badge, readable, size
 from uploads.admin.integrations import run_link
 from uploads.admin.wattcarbon_accounts import sync_link
 from uploads.models import Attempt, AttemptOutcome, RaptorMapsIntegration, Service, WattCarbonAccount
 from uploads.outbound.xmlerrors import read_xml_excerpt
 
-__all__ = ["AttemptAdmin", "IntegrationFilter", "StatusCodeFilter"]
+__all__ = ["AttemptAdmin", "IntegrationFilter", "OperationFilter", "StatusCodeFilter"]
 
 URL_CHARS = 44
 # Who answered an XML error, by the call it answered: the PUT to a signed URL goes to the storage.
@@ -116,12 +117,25 @@ class StatusCodeFilter(admin.SimpleListFilter):
         return queryset.filter(kind[1]) if kind else queryset
 
 
+class OperationFilter(admin.SimpleListFilter):
+    """The operations in words ("signed URL", not signed_url); the URL keeps the stock filter's parameter."""
+
+    title = "operation"
+    parameter_name = "operation__exact"
+
+    def lookups(self, request, model_admin):
+        operations = Attempt.objects.order_by("operation").values_list("operation", flat=True).distinct()
+        return [(operation, operation_words(operation)) for operation in operations]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(operation=self.value()) if self.value() is not None else queryset
+
+
 @admin.register(Attempt)
 class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started",
-        "service_display",
-        "operation",
+        "operation_display",
         "method",
         "status",
         "outcome_badge",
@@ -129,7 +143,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "for_display",
         "short_url",
     ]
-    list_filter = ["service", "operation", "outcome", StatusCodeFilter, IntegrationFilter]
+    list_filter = ["service", OperationFilter, "outcome", StatusCodeFilter, IntegrationFilter]
     # The columns read only the attempt's own fields (run_id, subject_label): no join is
     # needed, and the page costs the same few queries whatever its length.
     list_select_related = []
@@ -139,9 +153,11 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = [
         "started_precise",
+        "operation_display",
         "outcome_badge",
         "duration",
         "request_size",
+        "retry_in",
         "run_display",
         "subject_display",
         "readable_error_display",
@@ -155,13 +171,13 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fields": [
                     "started_precise",
                     "service",
-                    "operation",
+                    "operation_display",
                     "method",
                     "url",
                     "status_code",
                     "outcome_badge",
                     "duration",
-                    "retry_in_seconds",
+                    "retry_in",
                     "request_size",
                 ]
             },
@@ -181,6 +197,10 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def started_precise(self, obj):
         return exact(obj.started_at, milliseconds=True)
 
+    @admin.display(description="operation", ordering="operation")
+    def operation_display(self, obj):
+        return format_html('<span class="nowrap">{}</span>', operation_words(obj.operation))
+
     @admin.display(description="service", ordering="service")
     def service_display(self, obj):
         return format_html('<span class="nowrap">{}</span>', obj.get_service_display())
@@ -191,11 +211,11 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, obj):
-        return outcome_badge(obj.outcome, obj.get_outcome_display())
+        return format_html("{}{}", outcome_badge(obj.outcome, obj.get_outcome_display()), error_line(obj.error))
 
     @admin.display(description="duration", ordering="duration_ms")
     def duration(self, obj):
-        return format_html('<span class="nowrap">{} ms</span>', f"{obj.duration_ms:,}")
+        return format_html('<span class="nowrap">{}</span>', quantity(obj.duration_ms, "ms", places=0))
 
     @admin.display(description="URL (redacted)", ordering="url")
     def short_url(self, obj):
@@ -205,11 +225,17 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def for_display(self, obj):
         if obj.run_id:
             label = f"{obj.subject_label} · run #{obj.run_id}" if obj.subject_label else None
-            return format_html('<span class="nowrap">{}</span>', run_link(obj.run_id, label))
+            return format_html('<span class="truncated" title="{}">{}</span>', label or "", run_link(obj.run_id, label))
         if obj.sync_run_id:
             label = f"{obj.subject_label} · sync #{obj.sync_run_id}" if obj.subject_label else None
-            return format_html('<span class="nowrap">{}</span>', sync_link(obj.sync_run_id, label))
-        return format_html('<span class="nowrap">{}</span>', obj.subject_label or "-")
+            return format_html(
+                '<span class="truncated" title="{}">{}</span>', label or "", sync_link(obj.sync_run_id, label)
+            )
+        return format_html('<span class="truncated" title="{}">{}</span>', obj.subject_label, obj.subject_label or "-")
+
+    @admin.display(description="retry in")
+    def retry_in(self, obj):
+        return quantity(obj.retry_in_seconds, "s", places=1)
 
     @admin.display(description="request body")
     def request_size(self, obj):
@@ -245,7 +271,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="error (as recorded)")
     def error_display(self, obj):
-        return format_html('<pre class="uploads-pre">{}</pre>', obj.error) if obj.error else "-"
+        return format_html('<pre class="uploads-pre">{}</pre>', readable(obj.error)) if obj.error else "-"
 
     @admin.display(description="response")
     def excerpt_display(self, obj):
@@ -253,6 +279,6 @@ class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "-"
         return format_html(
             '<details class="attempt-excerpt"><summary>As received (the first 500 characters, redacted)</summary>'
-            '<pre class="uploads-pre">{}</pre></details>',
+            '<pre class="uploads-pre raw-document">{}</pre></details>',
             obj.response_excerpt,
         )

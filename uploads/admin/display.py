@@ -1,12 +1,15 @@
 """How the uploads admin shows statuses, times and sizes: one place for the colours and the words."""
 
-from django.template.defaultfilters import filesizeformat
+import re
+
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from portfolio.admin.imports import human_duration
-from uploads.models import AttemptOutcome, RunStatus, RunTrigger, SyncState, SyncStatus
+from portfolio.quantities import byte_size
+from portfolio.timefmt import time_html, time_text
+from uploads.models import Attempt, AttemptOutcome, RunStatus, RunTrigger, SyncState, SyncStatus
 
 __all__ = [
     "OUTCOME_COLOURS",
@@ -16,10 +19,13 @@ __all__ = [
     "SYNC_TRIGGER_WORDS",
     "badge",
     "compact",
+    "error_line",
     "exact",
     "human_duration",
     "human_interval",
+    "operation_words",
     "outcome_badge",
+    "readable",
     "run_status_badge",
     "size",
     "sync_state_badge",
@@ -121,7 +127,8 @@ def sync_status_badge(status, short=False):
 def sync_state_badge(state, detail=""):
     """A meter's or asset's state with one account; the detail (an error, what changed) on hover."""
     label = SyncState(state).label
-    return badge(state, label, SYNC_STATE_COLOURS, "sync-state", title=f"{label}: {detail}" if detail else label)
+    title = f"{label}: {readable(detail)}" if detail else label
+    return badge(state, label, SYNC_STATE_COLOURS, "sync-state", title=title)
 
 
 def trigger_text(trigger, words=None):
@@ -147,6 +154,29 @@ def outcome_badge(outcome, label=None):
     return badge(outcome, label or AttemptOutcome(outcome).label, OUTCOME_COLOURS, "attempt-outcome")
 
 
+def error_line(error):
+    """Under a status in a list: the error's first line, cut short, the whole on hover."""
+    if not error:
+        return ""
+    error = readable(error)
+    return format_html('<br><span class="truncated quiet" title="{}">{}</span>', error, error.splitlines()[0])
+
+
+# A call's error and a run's log name the call by its operation's code ("upload_intervals: HTTP 503"):
+# the admin says it in words ("upload intervals: HTTP 503"); the stored text keeps the code.
+OPERATION_CODE = re.compile(r"\b([a-z]+(?:_[a-z0-9]+)+)(?=: )")
+
+
+def readable(text):
+    """An error, a log or a reason with the operation codes in it said in words."""
+    return OPERATION_CODE.sub(lambda match: operation_words(match.group(1)), text or "")
+
+
+def operation_words(operation):
+    """'create asset', 'signed URL': an attempt's operation in words (Attempt.operation_label)."""
+    return Attempt(operation=operation).operation_label
+
+
 def human_interval(seconds):
     """'90 s', '15 min', '1 h 30 min', '1 day': an interval in the words people use for one."""
     seconds = round(seconds)
@@ -163,21 +193,13 @@ def human_interval(seconds):
 
 
 def exact(moment, milliseconds=False):
-    """A time to the second (or millisecond), in the admin's time zone, named."""
-    if moment is None:
-        return "-"
-    local = timezone.localtime(moment)
-    seconds = f"{local:%S.%f}"[:6] if milliseconds else f"{local:%S}"
-    return f"{local:%Y-%m-%d %H:%M}:{seconds} {local:%Z}"
+    """A time to the second (or millisecond), in the admin's time zone, named (portfolio/timefmt.py)."""
+    return time_text(moment, precision="milliseconds" if milliseconds else "seconds")
 
 
 def compact(moment, seconds=False):
-    """A time for a list column: short, sortable by eye, the exact one on hover."""
-    if moment is None:
-        return "-"
-    local = timezone.localtime(moment)
-    shown = f"{local:%Y-%m-%d %H:%M:%S}" if seconds else f"{local:%Y-%m-%d %H:%M}"
-    return format_html('<span class="nowrap" title="{}">{}</span>', exact(moment), shown)
+    """A time for a list column, its zone named, the UTC time to the second on hover."""
+    return time_html(moment, precision="seconds" if seconds else "minutes")
 
 
 def when(moment):
@@ -186,11 +208,13 @@ def when(moment):
         return "-"
     now = timezone.now()
     if abs((now - moment).total_seconds()) < 60:
-        return format_html('<span title="{}">just now</span>', exact(moment))
-    if moment > now:
-        return format_html('<span title="{}">in {}</span>', exact(moment), timesince(now, moment, depth=1))
-    return format_html('<span title="{}">{} ago</span>', exact(moment), timesince(moment, depth=1))
+        words = "just now"
+    elif moment > now:
+        words = f"in {timesince(now, moment, depth=1)}"
+    else:
+        words = f"{timesince(moment, depth=1)} ago"
+    return format_html('<span class="nowrap" title="{}">{}</span>', exact(moment), words)
 
 
 def size(value):
-    return filesizeformat(value) if value is not None else "-"
+    return byte_size(value)

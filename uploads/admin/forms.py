@@ -153,6 +153,12 @@ class RaptorMapsIntegrationForm(WriteOnlySecretsForm):
     class Meta:
         model = RaptorMapsIntegration
         formfield_callback = url_formfield
+        # The model's words name the API's fields; the page says what they mean.
+        labels = {"time_basis": "times in the CSV are in"}
+        help_texts = {
+            "org_id": "Sent with every API call when set.",
+            "upload_interval_seconds": "Blank: the interval Raptor Maps asks for, else 15 minutes.",
+        }
         fields = [
             "name",
             "portfolio",

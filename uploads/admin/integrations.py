@@ -261,6 +261,8 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
     autocomplete_fields = ["portfolio", "farms"]
     actions = ["test_connection_action", "upload_now_action"]
     readonly_fields = [
+        "time_basis_display",
+        "interval",
         "recent_runs",
         "watermarks_table",
         "interval_info",
@@ -287,6 +289,10 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
         # IDs read as typed, without the thousands separator a read-only number gets.
         connection = ["base_url", "org_id", "integration_id"] if may_change else ["base_url", "org", "org_integration"]
         connection.append("user_agent")
+        # A viewer reads the settings in words (the model's labels name the API's fields).
+        schedule = ["time_basis", "part_bytes", "upload_interval_seconds", "enabled"]
+        if not may_change:
+            schedule = ["time_basis_display", "part_bytes", "interval", "enabled"]
         fieldsets = [
             (None, {"fields": ["name"]}),
             (
@@ -304,7 +310,7 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
                     "description": "An API token, or a client ID and secret (a token is then fetched and cached).",
                 },
             ),
-            ("Files and schedule", {"fields": ["time_basis", "part_bytes", "upload_interval_seconds", "enabled"]}),
+            ("Files and schedule", {"fields": schedule}),
         ]
         if obj is not None:
             fieldsets.append(
@@ -456,7 +462,7 @@ class RaptorMapsIntegrationAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsA
     @admin.display(description="interval")
     def interval_info(self, obj):
         learned = (
-            f"Raptor Maps asks for every {human_interval(obj.remote_interval_seconds)} (query_interval_secs)"
+            f"Raptor Maps asks for every {human_interval(obj.remote_interval_seconds)}"
             if obj.remote_interval_seconds
             else "Not learned from Raptor Maps yet (Test connection, or the first run, asks)"
         )

@@ -10,7 +10,7 @@ Nothing here is a secret: counts, words and the run's error, which its page show
 from django.utils import timezone
 
 from portfolio.admin.imports import WORKER_WAIT_SECONDS
-from portfolio.console import count
+from portfolio.quantities import count
 from uploads.admin.display import exact, human_duration
 from uploads.models import Lease
 

@@ -25,14 +25,17 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
-from portfolio.console import count
 from portfolio.models import Farm
+from portfolio.quantities import count, quantity
 from portfolio.roles import refuse, role_needed
+from portfolio.timefmt import time_html
 from uploads.admin.display import (
     compact,
+    error_line,
     exact,
     human_duration,
     outcome_badge,
+    readable,
     run_status_badge,
     size,
     trigger_label,
@@ -268,7 +271,9 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_short(self, obj):
-        return format_html("{}{}", self.status_badge_html(obj.status, short=True), waiting_mark(obj.waiting))
+        return format_html(
+            "{}{}{}", self.status_badge_html(obj.status, short=True), waiting_mark(obj.waiting), error_line(obj.error)
+        )
 
     @admin.display(description="trigger", ordering="trigger")
     def trigger_display(self, obj):
@@ -306,9 +311,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return compact(moment, seconds=True)
         if timezone.localdate(moment) != timezone.localdate(run.queued_at):
             return compact(moment, seconds=True)
-        return format_html(
-            '<span class="nowrap" title="{}">{}</span>', exact(moment), f"{timezone.localtime(moment):%H:%M:%S}"
-        )
+        return time_html(moment, precision="seconds", shown=f"{timezone.localtime(moment):%H:%M:%S}")
 
     @admin.display(description="duration")
     def duration(self, obj):
@@ -334,15 +337,15 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def log_display(self, obj):
         if not obj.log:
             return "-"
-        return format_html('<pre class="uploads-pre">{}</pre>', obj.log)
+        return format_html('<pre class="uploads-pre">{}</pre>', readable(obj.log))
 
     @admin.display(description="error")
     def error_display(self, obj):
-        return format_html('<pre class="uploads-pre uploads-error-text">{}</pre>', obj.error)
+        return format_html('<pre class="uploads-pre uploads-error-text">{}</pre>', readable(obj.error))
 
     @admin.display(description="still waiting")
     def waiting_display(self, obj):
-        return format_html('<pre class="uploads-pre uploads-waiting-text">{}</pre>', obj.waiting)
+        return format_html('<pre class="uploads-pre uploads-waiting-text">{}</pre>', readable(obj.waiting))
 
     @admin.display(description="attempts")
     def attempts_table(self, obj):
@@ -363,12 +366,12 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     reverse("admin:uploads_attempt_change", args=[attempt.pk]),
                     exact(attempt.started_at),
                 ),
-                attempt.operation,
+                attempt.operation_label,
                 attempt.method,
                 attempt.status_code or "-",
                 outcome_badge(attempt.outcome, attempt.get_outcome_display()),
-                f"{attempt.duration_ms:,} ms",
-                attempt.error or "",
+                quantity(attempt.duration_ms, "ms", places=0),
+                readable(attempt.error),
             )
             for attempt in attempts
         ]
@@ -386,13 +389,10 @@ class UploadRunAdmin(RunAdmin):
         "status_short",
         "trigger_short",
         "requested_by_display",
-        "window_end_display",
-        "parts",
         "rows_display",
         "bytes_display",
         "duration",
         "queued",
-        "started",
         "finished",
     ]
     list_display_links = ["run"]
@@ -436,7 +436,7 @@ class UploadRunAdmin(RunAdmin):
 
     @admin.display(description="rows", ordering="rows")
     def rows_display(self, obj):
-        return f"{obj.rows:,}"
+        return count(obj.rows)
 
     @admin.display(description="window end", ordering="window_end")
     def window_end_display(self, obj):
@@ -473,7 +473,7 @@ class UploadRunAdmin(RunAdmin):
         rows = [
             (
                 part.number,
-                f"{part.rows:,}",
+                count(part.rows),
                 size(part.bytes),
                 format_html('<code title="{}">{}…</code>', part.sha256, part.sha256[:16]),
                 part.get_status_display(),

@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from portfolio.admin.assets import AssetAdmin
 from portfolio.admin.meters import MeterAdmin
 from portfolio.models import Asset, Meter
-from uploads.admin.display import exact, sync_state_badge, when
+from uploads.admin.display import exact, readable, sync_state_badge, when
 from uploads.admin.outbound import follow_run
 from uploads.admin.wattcarbon_accounts import SYNC_STATE_PARAMETER, queue_sync
 from uploads.models import RunTrigger, SyncState, WattCarbonAccount, WattCarbonMeterLink
@@ -186,7 +186,7 @@ class SyncStateAdminMixin:
         account_url = reverse("admin:uploads_wattcarbonaccount_change", args=[item.account.pk])
         state = sync_state_badge(item.state, item.detail)
         if item.detail and item.state not in (SyncState.ERROR, SyncState.MISSING):  # the error has its own row
-            state = format_html('{} <span class="quiet">{}</span>', state, item.detail)
+            state = format_html('{} <span class="quiet">{}</span>', state, readable(item.detail))
         facts = [("state", state), (self.remote_id_label, item.remote_id or "-")]
         if link is None:
             facts.append(("last synced", "never"))
@@ -195,7 +195,7 @@ class SyncStateAdminMixin:
             if link.missing_at is not None:
                 facts.append(("missing on WattCarbon since", self._moment(link.missing_at)))
             if link.error:
-                facts.append(("last error", format_html('<pre class="uploads-pre">{}</pre>', link.error)))
+                facts.append(("last error", format_html('<pre class="uploads-pre">{}</pre>', readable(link.error))))
                 facts.append(("last error at", self._moment(link.error_at)))
             facts.extend(self.wattcarbon_facts(link))
         rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", facts)
@@ -280,7 +280,7 @@ class AssetWithSyncStateAdmin(SyncStateAdminMixin, AssetAdmin):
             payload = "none yet"
         else:
             payload = format_html(
-                '<pre class="uploads-pre">{}</pre>', json.dumps(link.payload, indent=2, sort_keys=True)
+                '<pre class="uploads-pre raw-document">{}</pre>', json.dumps(link.payload, indent=2, sort_keys=True)
             )
         if link.events_fingerprint == NO_EVENTS:
             events = format_html(

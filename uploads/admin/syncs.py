@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from portfolio.console import count
+from portfolio.quantities import count
 from uploads.admin.display import SYNC_TRIGGER_WORDS, sync_status_badge, trigger_text
 from uploads.admin.runs import RunAdmin
 from uploads.admin.wattcarbon_accounts import queue_sync
@@ -41,7 +41,7 @@ def count_column(field, description):
 
     @admin.display(description=description, ordering=field)
     def column(model_admin, obj):
-        return f"{getattr(obj, field):,}"
+        return count(getattr(obj, field))
 
     column.__name__ = f"{field}_count"
     return column
@@ -65,11 +65,8 @@ class SyncRunAdmin(RunAdmin):
         "trigger_short",
         "requested_by_display",
         "meters_created_count",
-        "interval_rows_count",
-        "bill_rows_count",
-        "assets_created_count",
-        "assets_updated_count",
-        "documents_count",
+        "readings_sent",
+        "assets_changed",
         "problems_count",
         "write_calls_count",
         "failed_write_calls_count",
@@ -140,6 +137,19 @@ class SyncRunAdmin(RunAdmin):
     def account_link(self, obj):
         url = reverse("admin:uploads_wattcarbonaccount_change", args=[obj.account_id])
         return format_html('<a href="{}">{}</a>', url, obj.account)
+
+    @admin.display(description="readings sent")
+    def readings_sent(self, obj):
+        return format_html(
+            '<span title="{} interval rows, {} bill rows">{}</span>',
+            count(obj.interval_rows),
+            count(obj.bill_rows),
+            count(obj.interval_rows + obj.bill_rows),
+        )
+
+    @admin.display(description="assets created / updated")
+    def assets_changed(self, obj):
+        return f"{count(obj.assets_created)} / {count(obj.assets_updated)}"
 
     meters_created_count = count_column("meters_created", "meters created")
     interval_rows_count = count_column("interval_rows", "interval rows")

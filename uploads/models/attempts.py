@@ -18,6 +18,10 @@ class AttemptOutcome(models.TextChoices):
     GAVE_UP = "gave_up", "gave up"
 
 
+# The clients name their calls by a code; people read these words (others: the code, spaced).
+OPERATION_WORDS = {"signed_url": "signed URL", "put": "file upload", "org_integrations": "org integrations"}
+
+
 class Attempt(models.Model):
     """One HTTP request and its answer (or the error instead of one).
 
@@ -59,4 +63,9 @@ class Attempt(models.Model):
 
     def __str__(self):
         status = self.status_code or self.error[:40] or "no answer"
-        return f"{self.method} {self.operation}: {status}"
+        return f"{self.method} {self.operation_label}: {status}"
+
+    @property
+    def operation_label(self):
+        """'create asset', 'signed URL': the operation in words."""
+        return OPERATION_WORDS.get(self.operation) or self.operation.replace("_", " ") or "-"

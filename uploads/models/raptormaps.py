@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from portfolio.models import Farm
+from portfolio.timefmt import time_text
 from uploads.models.outbound import OutboundConnection, base_url_field
 from uploads.secrets.fields import EncryptedSecretField
 
@@ -165,4 +166,4 @@ class UploadWatermark(models.Model):
         constraints = [models.UniqueConstraint(fields=["integration", "farm"], name="watermark_unique_farm")]
 
     def __str__(self):
-        return f"{self.farm} through {self.ingested_through:%Y-%m-%d %H:%M:%S}"
+        return f"{self.farm} through {time_text(self.ingested_through, 'UTC', precision='seconds')}"

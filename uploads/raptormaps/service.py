@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio.console import count, size
+from portfolio.console import size
+from portfolio.quantities import count
+from portfolio.timefmt import time_text
 from uploads.models import RunStatus, RunTrigger, UploadPart, UploadRun, UploadWatermark
 from uploads.outbound.http import ServiceError
 from uploads.raptormaps.api import RaptorMapsApi
@@ -118,7 +120,7 @@ class _Upload:
         run.window_end = until
         run.window = {farm.farm_id: (since[farm.pk].isoformat() if since[farm.pk] else None) for farm in farms}
         run.add_log(
-            f"{len(farms)} farm(s); readings ingested up to {until:%Y-%m-%d %H:%M:%S} UTC ({reason}); "
+            f"{len(farms)} farm(s); readings ingested up to {time_text(until, 'UTC', precision='seconds')} ({reason}); "
             + ", ".join(_window_text(farm, since[farm.pk]) for farm in farms)
         )
         run.save(update_fields=["window_end", "window", "log", "task_id"])
@@ -166,7 +168,8 @@ class _Upload:
             api.close()
         self.progress("moving the watermarks", **sent.figures())
         self._move_watermarks(farms, until)
-        run.add_log(f"All {len(build.parts)} part(s) uploaded; watermarks moved to {until:%Y-%m-%d %H:%M:%S} UTC.")
+        moved_to = time_text(until, "UTC", precision="seconds")
+        run.add_log(f"All {len(build.parts)} part(s) uploaded; watermarks moved to {moved_to}.")
         return self._finish(RunStatus.UPLOADED)
 
     def _learn_interval(self, api):
@@ -264,7 +267,7 @@ _DONE = {
 def _window_text(farm, since):
     if since is None:
         return f"{farm.farm_id}: all history"
-    return f"{farm.farm_id}: after {since:%Y-%m-%d %H:%M:%S}"
+    return f"{farm.farm_id}: after {time_text(since, 'UTC', precision='seconds')}"
 
 
 def _abandon_dead_runs(integration, run):

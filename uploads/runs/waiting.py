@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from portfolio.models import BillReading, ImportRecord, IntervalReading, Observation
 from portfolio.production import HOUR, source_sensor
+from portfolio.timefmt import time_text
 from uploads.runs import schedules
 
 __all__ = ["FOLLOW_UP_MARGIN", "OpenHour", "Waiting", "raptormaps_waiting", "settle", "wattcarbon_waiting"]
@@ -215,4 +216,4 @@ def _at(moment, *, up=True):
     utc = moment.astimezone(UTC)
     if up and utc.microsecond:
         utc += timedelta(seconds=1)
-    return f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+    return time_text(utc, UTC, precision="seconds")

@@ -81,14 +81,18 @@ def asset_problems(asset, meter_ids, missing=frozenset()):
     ``meter_ids`` maps each of the asset's meters to its remote id (None while it has none);
     ``missing`` holds those of its meters that are missing on WattCarbon (their id answered 404).
     """
-    problems = [f"{field}: {message}" for field, message in asset.kind_errors().items()]
+    # Named as the asset's page names them ("nameplate capacity (kW)"), not by their code.
+    fields = {
+        field.name: field.verbose_name for field in type(asset)._meta.get_fields() if hasattr(field, "verbose_name")
+    }
+    problems = [f"{fields.get(field, field)}: {message}" for field, message in asset.kind_errors().items()]
     if asset.kind not in ASSET_KINDS:
         problems.append(f"kind: {asset.kind!r} is not a WattCarbon asset kind.")
     if location(asset) is None:
         problems.append("location: give the whole address in parts, a one-line address, or coordinates.")
     latest = latest_year_built()
     if asset.year_built is not None and not EARLIEST_YEAR_BUILT <= asset.year_built <= latest:
-        problems.append(f"yearBuilt: {asset.year_built} is not plausible (from {EARLIEST_YEAR_BUILT} to {latest}).")
+        problems.append(f"year built: {asset.year_built} is not plausible (from {EARLIEST_YEAR_BUILT} to {latest}).")
     gone = sorted(meter.name for meter in meter_ids if meter in missing)
     waiting = sorted(meter.name for meter, remote_id in meter_ids.items() if remote_id is None and meter not in missing)
     if gone:

@@ -23,9 +23,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from portfolio.choices import KINDS_WITH_EVENTS
-from portfolio.console import count
 from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
+from portfolio.quantities import count
+from portfolio.timefmt import time_text
 from uploads.models import (
     Attempt,
     AttemptOutcome,
@@ -167,7 +168,7 @@ class _Sync:
         horizon, reason = ingestion_horizon(self.now)
         run.add_log(
             f"Portfolio {portfolio}: {len(self.meters)} meter(s), {len(self.assets)} asset(s); "
-            f"readings ingested up to {horizon:%Y-%m-%d %H:%M:%S} UTC ({reason})."
+            f"readings ingested up to {time_text(horizon, 'UTC', precision='seconds')} ({reason})."
         )
         try:
             self.create_meters()
@@ -663,6 +664,6 @@ def _subject(link):
 def _skipped_text(skipped):
     if not skipped:
         return ""
-    shown = "; ".join(f"{hour:%Y-%m-%d %H:%M} UTC: {reason}" for hour, reason in skipped[:5])
+    shown = "; ".join(f"{time_text(hour, 'UTC')}: {reason}" for hour, reason in skipped[:5])
     more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
     return f" {len(skipped)} hour(s) left out: {shown}{more}."
