@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
+from uploads.admin.charts import AttemptChartsMixin
 from uploads.admin.display import compact, exact, outcome_badge, size
 from uploads.admin.integrations import run_link
 from uploads.admin.wattcarbon_accounts import sync_link
@@ -97,7 +98,7 @@ class StatusCodeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AttemptAdmin(AttemptChartsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started",
         "service_display",

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.models import Farm
 from portfolio.roles import refuse, role_needed
+from uploads.admin.charts import UploadRunChartsMixin
 from uploads.admin.display import (
     compact,
     exact,
@@ -345,7 +346,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(UploadRun)
-class UploadRunAdmin(RunAdmin):
+class UploadRunAdmin(UploadRunChartsMixin, RunAdmin):
     list_display = [
         "run",
         "integration",
