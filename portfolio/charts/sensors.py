@@ -120,5 +120,5 @@ def _latest(sensor):
 def latest_of_sensors(sensors):
     """The latest reading time of any of ``sensors`` (a queryset), one index probe per sensor."""
     newest = Observation.objects.filter(sensor=OuterRef("pk")).order_by("-observed_at").values("observed_at")[:1]
-    latest = sensors.annotate(latest=Subquery(newest)).aggregate(latest=Max("latest"))["latest"]
-    return milliseconds(latest) if latest else None
+    moments = [moment for moment in sensors.annotate(latest=Subquery(newest)).values_list("latest", flat=True) if moment]
+    return milliseconds(max(moments)) if moments else None

@@ -26,7 +26,8 @@ def ms(moment):
 
 def read(sensor, *minutes_and_values):
     Observation.objects.bulk_create(
-        Observation(sensor=sensor, observed_at=T0 + minute * MINUTE, value=value) for minute, value in minutes_and_values
+        Observation(sensor=sensor, observed_at=T0 + minute * MINUTE, value=value)
+        for minute, value in minutes_and_values
     )
 
 
@@ -41,7 +42,9 @@ def test_few_readings_are_drawn_as_they_are_with_the_average_roll_up():
 
     raw = series(data, "readings")
     # The range includes its start and leaves out its end (the reading at 01:00).
-    assert raw["points"] == [[ms(T0 + m * MINUTE), v] for m, v in [(0, 10), (5, 20), (10, 30), (15, 100), (20, 200), (35, 7)]]
+    assert raw["points"] == [
+        [ms(T0 + m * MINUTE), v] for m, v in [(0, 10), (5, 20), (10, 30), (15, 100), (20, 200), (35, 7)]
+    ]
     assert raw["unit"] == "W"
     rollup = series(data, "15-minute roll-up as uploaded (average)")
     assert rollup["points"] == [[ms(T0), 20.0], [ms(T0 + 15 * MINUTE), 150.0], [ms(T0 + 30 * MINUTE), 7.0]]
