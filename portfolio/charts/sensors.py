@@ -120,5 +120,6 @@ def _latest(sensor):
 def latest_of_sensors(sensors):
     """The latest reading time of any of ``sensors`` (a queryset), one index probe per sensor."""
     newest = Observation.objects.filter(sensor=OuterRef("pk")).order_by("-observed_at").values("observed_at")[:1]
-    moments = [moment for moment in sensors.annotate(latest=Subquery(newest)).values_list("latest", flat=True) if moment]
+    latest = sensors.annotate(latest=Subquery(newest)).values_list("latest", flat=True)
+    moments = [moment for moment in latest if moment]
     return milliseconds(max(moments)) if moments else None
