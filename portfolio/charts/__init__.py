@@ -3,7 +3,7 @@ database (sensors.py, farms.py), each at most ``ranges.MAX_POINTS`` points whate
 
 The JSON a chart endpoint returns (drawn by static/portfolio/charts.js):
 
-- ``{"kind": "line", "series": [{"label", "unit", "style": "line" | "step" | "band", "points"}]}``,
+- ``{"kind": "line", "series": [{"label", "unit", "style": "line" | "step" | "area" | "band", "points"}]}``,
   points ``[epoch milliseconds, value]`` (a band: ``[ms, lowest, highest]``);
 - ``{"kind": "bars", "labels": [...], "series": [{"label", "unit", "values", "tone"}]}``, bars
   stacked when ``stacked`` is true;

@@ -44,7 +44,7 @@ def test_a_meter_shows_its_intervals_and_those_sent_up_to_the_watermark():
 
     data = chart(viewer(), chart_url(Meter, "intervals", meter.pk), range="24h", end="2026-03-03")
     hours = [ms(T0 + n * HOUR) for n in range(5)]
-    assert series(data, "intervals")["points"] == [[t, float(n + 1)] for n, t in enumerate(hours)]
+    assert series(data, "intervals, kWh per hour")["points"] == [[t, float(n + 1)] for n, t in enumerate(hours)]
     assert series(data, "sent to WattCarbon (Synced)")["points"] == [[t, float(n + 1)] for n, t in enumerate(hours[:3])]
     assert series(data, "sent to WattCarbon (Never synced)")["points"] == []
     assert "Nothing sent to Never synced yet" in " ".join(data["notes"])

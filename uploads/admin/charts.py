@@ -30,7 +30,8 @@ def meter_intervals(meter, chart_range):
     Sent: at or before the link's watermark on (ingested_at, id), the keyset a sync sends in. A
     reading changed since is counted as not sent: its new value is not on WattCarbon yet.
     """
-    size = bucket_for(chart_range.span, smallest=900)
+    # Hours at least: an hourly interval in a quarter-hour bucket would read as that quarter's energy.
+    size = bucket_for(chart_range.span, smallest=3600)
     links = list(WattCarbonMeterLink.objects.filter(meter=meter).select_related("account").order_by("account__name"))
     sent_columns, parameters = [], []
     for link in links:
@@ -54,7 +55,7 @@ def meter_intervals(meter, chart_range):
     words = bucket_words(size)
     series = [
         {
-            "label": f"intervals, kWh per {words}",
+            "label": f"intervals, kWh per {words} of their start",
             "unit": "kWh",
             "style": "step",
             "points": [[row[0] * 1000, row[1]] for row in rows],
@@ -64,7 +65,7 @@ def meter_intervals(meter, chart_range):
     for index, link in enumerate(links, start=2):
         points = [[row[0] * 1000, row[index]] for row in rows if row[index] is not None]
         series.append(
-            {"label": f"sent to WattCarbon ({link.account.name})", "unit": "kWh", "style": "step", "points": points}
+            {"label": f"sent to WattCarbon ({link.account.name})", "unit": "kWh", "style": "area", "points": points}
         )
         if link.intervals_through_at is None:
             notes.append(f"Nothing sent to {link.account.name} yet: the next sync sends every interval.")
@@ -120,7 +121,9 @@ def upload_volume(chart_range):
                 "tone": "secondary",
             },
         ],
-        "notes": [f"Times in UTC. Parts uploaded (dry runs left out), by the time each {period_words} finished."],
+        "notes": [
+            f"Times in UTC. Parts uploaded (dry runs left out), counted in the {period_words} their upload finished."
+        ],
         "empty": not by_period,
     }
 

@@ -64,14 +64,18 @@
                 });
                 return;
             }
+            // An area (what was sent) lies under the line it is part of, so both stay visible.
+            const area = series.style === "area";
             datasets.push({
                 label: series.label,
                 data: series.points.map(([x, y]) => ({x, y})),
                 borderColor: colour(section, tone),
-                backgroundColor: colour(section, tone),
-                borderWidth: series.style === "step" ? 2 : 1.5,
-                pointRadius: series.points.length <= 100 ? 2 : 0,
-                stepped: series.style === "step" ? "after" : false,
+                backgroundColor: area ? colour(section, "area") : colour(section, tone),
+                borderWidth: series.style === "line" ? 1.5 : 2,
+                pointRadius: series.points.length <= 100 && !area ? 2 : 0,
+                stepped: series.style === "line" ? false : "after",
+                fill: area ? "origin" : false,
+                order: area ? 1 : 0,
                 unit: series.unit,
             });
         });
@@ -290,16 +294,23 @@
         for (const button of section.querySelectorAll(".chart-presets button")) {
             button.addEventListener("click", () => load(section, {range: button.dataset.range}));
         }
-        section.querySelector(".chart-controls").addEventListener("submit", (event) => {
-            event.preventDefault();
-            const form = event.target;
-            const from = form.elements.from.value;
-            const to = form.elements.to.value;
+        const controls = section.querySelector(".chart-controls");
+        const chosenDates = () => {
+            const from = controls.querySelector('[data-bound="from"]').value;
+            const to = controls.querySelector('[data-bound="to"]').value;
             if (!from || !to) {
                 say(section, "Choose both dates, or one of the ranges.", section.dataset.state || "loading");
                 return;
             }
             load(section, {from, to});
+        };
+        controls.querySelector(".chart-show").addEventListener("click", chosenDates);
+        controls.addEventListener("keydown", (event) => {
+            // Enter in a date field shows that range; it must not submit the admin's form around the chart.
+            if (event.key === "Enter" && event.target.matches("input")) {
+                event.preventDefault();
+                chosenDates();
+            }
         });
         load(section, {range: section.dataset.range || "7d"});
     }
