@@ -18,7 +18,7 @@ from portfolio.charts.sql import bucket_sql, db_moment, quoted_table
 from portfolio.choices import SENSOR_TYPES, Aggregation, SensorType
 from portfolio.models import Observation
 
-__all__ = ["ROLLUP_SECONDS", "sensor_readings"]
+__all__ = ["ROLLUP_SECONDS", "latest_of_sensors", "rollup", "sensor_readings"]
 
 ROLLUP_SECONDS = 15 * 60
 
@@ -56,7 +56,7 @@ def sensor_readings(sensor, chart_range):
                 "points": [[start * 1000, low, high] for start, low, _mean, high, _count in buckets],
             }
         )
-        notes.append(f"Too many readings to draw one by one: each point is a {words} bucket.")
+        notes.append(f"Too many readings to draw one by one: each point is one bucket of {words}.")
     series.append(_rollup_series(sensor, chart_range, unit, notes))
     empty = not raw
     result = {"kind": "line", "range": chart_range.as_json(), "series": series, "notes": notes, "empty": empty}

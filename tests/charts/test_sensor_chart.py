@@ -77,7 +77,7 @@ def test_too_many_readings_come_as_buckets_of_lowest_average_and_highest():
     rollup = series(data, "15-minute roll-up")
     assert len(rollup["points"]) == 2500 // 15 + 1
     assert rollup["points"][1] == [ms(T0 + 15 * MINUTE), 22.0]  # minutes 15..29
-    assert any("5 minutes bucket" in note for note in data["notes"])
+    assert any("bucket of 5 minutes" in note for note in data["notes"])
 
 
 def test_every_series_stays_under_the_cap_on_the_longest_ranges():

@@ -191,19 +191,20 @@
 
     function offerLatest(section, latestMs) {
         const status = section.querySelector(".chart-status");
+        const preset = section.chartQuery.range || section.dataset.range;
         const button = document.createElement("button");
         button.type = "button";
         button.className = "button chart-latest";
-        button.textContent = `Show the ${presetWords(section.chartQuery.range)} up to the latest data (${utcMinute(latestMs)} UTC)`;
+        button.textContent = `Show the ${presetWords(preset)} up to the latest data (${utcMinute(latestMs)} UTC)`;
         button.addEventListener("click", () => {
             // Just past the latest reading, so that it is inside the range.
-            load(section, {range: section.chartQuery.range || section.dataset.range, end: new Date(latestMs + 1000).toISOString()});
+            load(section, {range: preset, end: new Date(latestMs + 1000).toISOString()});
         });
         status.append(" ", button);
     }
 
     function presetWords(range) {
-        return {"24h": "24 hours", "7d": "7 days", "30d": "30 days", "1y": "year"}[range] || "range";
+        return {"24h": "24 hours", "7d": "7 days", "30d": "30 days", "1y": "year"}[range] || "days";
     }
 
     function draw(section, data) {
