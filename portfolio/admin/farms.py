@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from portfolio.admin.annotations import annotated_column, count_of, last_observation_of_sensors, sensor_last_observation
+from portfolio.admin.charts import FarmChartsMixin, SensorChartsMixin
 from portfolio.admin.deletion import BulkRowsDeleteMixin
 from portfolio.admin.large_tables import InputFilter, LargeTableAdmin
 from portfolio.admin.local_time import SiteTimeZoneMixin, time_column
@@ -27,7 +28,7 @@ class EquipmentInline(admin.TabularInline):
 
 
 @admin.register(Farm)
-class FarmAdmin(SpreadsheetAdminMixin, SiteTimeZoneMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
+class FarmAdmin(FarmChartsMixin, SpreadsheetAdminMixin, SiteTimeZoneMixin, BulkRowsDeleteMixin, admin.ModelAdmin):
     resource_classes = [FarmResource]
     list_display = [
         "farm_id",
@@ -130,7 +131,7 @@ class EquipmentAdmin(SpreadsheetAdminMixin, BulkRowsDeleteMixin, admin.ModelAdmi
 
 
 @admin.register(Sensor)
-class SensorAdmin(SpreadsheetAdminMixin, SensorTypeColumns, BulkRowsDeleteMixin, admin.ModelAdmin):
+class SensorAdmin(SensorChartsMixin, SpreadsheetAdminMixin, SensorTypeColumns, BulkRowsDeleteMixin, admin.ModelAdmin):
     resource_classes = [SensorResource]
     list_display = ["__str__", "sensor_type", "unit", "equipment", "farm", "last_observation", "observations"]
     list_filter = ["sensor_type", "equipment__equipment_type", "equipment__farm__portfolio", "equipment__farm"]

@@ -88,6 +88,12 @@ CUSTOM_PAGES = {
     "sync_now": lambda opts: SYNC_NOW,
     "uploads_uploadrun_retry": lambda opts: UPLOAD_NOW,
     "uploads_syncrun_retry": lambda opts: SYNC_NOW,
+    # Charts (portfolio/admin/charts.py, uploads/admin/charts.py): JSON for whoever may see the model.
+    "chart_readings": lambda opts: _own(opts, "view"),
+    "chart_production": lambda opts: _own(opts, "view"),
+    "chart_intervals": lambda opts: _own(opts, "view"),
+    "chart_volume": lambda opts: _own(opts, "view"),
+    "chart_outcomes": lambda opts: _own(opts, "view"),
     # A user's password: changing users.
     "password_change": lambda opts: _own(opts, "change"),
 }

@@ -17,6 +17,7 @@ from django.utils.text import Truncator
 
 from portfolio.admin.readonly import ReadOnlyAdminMixin
 from portfolio.quantities import quantity
+from uploads.admin.charts import AttemptChartsMixin
 from uploads.admin.display import compact, error_line, exact, operation_words, outcome_badge, readable, size
 from uploads.admin.integrations import run_link
 from uploads.admin.wattcarbon_accounts import sync_link
@@ -132,7 +133,7 @@ class OperationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AttemptAdmin(AttemptChartsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started",
         "operation_display",

@@ -29,6 +29,7 @@ from portfolio.models import Farm
 from portfolio.quantities import count, quantity
 from portfolio.roles import refuse, role_needed
 from portfolio.timefmt import time_html
+from uploads.admin.charts import UploadRunChartsMixin
 from uploads.admin.display import (
     compact,
     error_line,
@@ -382,7 +383,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(UploadRun)
-class UploadRunAdmin(RunAdmin):
+class UploadRunAdmin(UploadRunChartsMixin, RunAdmin):
     list_display = [
         "run",
         "integration",

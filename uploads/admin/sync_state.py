@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from portfolio.admin.assets import AssetAdmin
 from portfolio.admin.meters import MeterAdmin
 from portfolio.models import Asset, Meter
+from uploads.admin.charts import MeterChartsMixin
 from uploads.admin.display import exact, readable, sync_state_badge, when
 from uploads.admin.outbound import follow_run
 from uploads.admin.wattcarbon_accounts import SYNC_STATE_PARAMETER, queue_sync
@@ -224,7 +225,7 @@ admin.site.unregister(Meter)
 
 
 @admin.register(Meter)
-class MeterWithSyncStateAdmin(SyncStateAdminMixin, MeterAdmin):
+class MeterWithSyncStateAdmin(MeterChartsMixin, SyncStateAdminMixin, MeterAdmin):
     remote_id_label = "WattCarbon meter ID"
     actions = [*(MeterAdmin.actions or ()), "wattcarbon_sync_now", "wattcarbon_create_again"]
 

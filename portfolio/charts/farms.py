@@ -1,0 +1,132 @@
+"""A farm's production per day, in its own time zone, by the rules of portfolio/production.py.
+
+The source is the farm's production-meter register when it has one (a day's energy is its
+highest reading minus the day before's; left out after a gap or when the register went down),
+else its production-meter power, else its inverters' AC power (each hour's average W times one
+hour, summed over the sensors). The database rolls the readings up to one row per local hour
+(per sensor for a register); the hours are then added up into local days here: a year is 8,760
+rows, whatever the number of readings.
+"""
+
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+
+from portfolio.charts.sensors import latest_of_sensors
+from portfolio.charts.sql import bucket_sql, db_moment, quoted_table
+from portfolio.choices import SensorType
+from portfolio.models import Observation, Sensor
+from portfolio.production import WH_PER_KWH
+
+__all__ = ["SOURCES", "farm_production", "production_source"]
+
+HOUR = 3600
+# Which sensors give a farm's production, the first the farm has.
+SOURCES = (
+    (
+        SensorType.PRODUCTION_METER_ENERGY,
+        "the production meter's register: a day's highest reading minus the day before's",
+    ),
+    (SensorType.PRODUCTION_METER_POWER, "the production meter's power: each hour's average times one hour"),
+    (SensorType.AC_POWER, "the inverters' AC power: each hour's average times one hour, added up"),
+)
+
+
+def production_source(farm):
+    """(sensor type, words, sensors) of the sensors the farm's production comes from, or (None, None, [])."""
+    sensors = Sensor.objects.filter(equipment__farm=farm)
+    present = set(sensors.values_list("sensor_type", flat=True).distinct())
+    for sensor_type, words in SOURCES:
+        if sensor_type in present:
+            return sensor_type, words, list(sensors.filter(sensor_type=sensor_type).order_by("pk"))
+    return None, None, []
+
+
+def farm_production(farm, chart_range):
+    """The bar chart of the farm's kWh per local day over the days ``chart_range`` touches."""
+    zone = ZoneInfo(str(farm.timezone))
+    first = chart_range.start.astimezone(zone).date()
+    last = (chart_range.end - timedelta(microseconds=1)).astimezone(zone).date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    sensor_type, words, sensors = production_source(farm)
+    notes = [f"Days in the farm's time zone, {zone.key}."]
+    energy = {}
+    if sensors:
+        notes.insert(0, f"Energy from {words}.")
+        if sensor_type == SensorType.PRODUCTION_METER_ENERGY:
+            energy, gaps = _register_days(sensors, days, zone)
+            if gaps:
+                notes.append(f"{gaps} day(s) left out: no reading the day before, or the register went down.")
+        else:
+            energy = _power_days(sensors, days, zone)
+    else:
+        notes.insert(0, "This farm has no production meter or inverter AC power sensor to measure production by.")
+    values = [energy.get(day) for day in days]
+    empty = all(value is None for value in values)
+    result = {
+        "kind": "bars",
+        "range": chart_range.as_json(),
+        "labels": [f"{day:%Y-%m-%d}" for day in days],
+        "series": [{"label": "energy produced", "unit": "kWh", "values": values, "tone": "primary"}],
+        "notes": notes,
+        "empty": empty,
+    }
+    if empty and sensors:
+        result["latest_ms"] = latest_of_sensors(Sensor.objects.filter(pk__in=[s.pk for s in sensors]))
+    return result
+
+
+def _midnight(day, zone):
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _phase(zone, moment):
+    """Seconds past the UTC hour at which the zone's hours start (1800 in India, 2700 in Nepal)."""
+    return int(moment.utcoffset().total_seconds()) % HOUR
+
+
+def _hours(sensors, start, end, zone, aggregate):
+    """{(sensor pk, local hour start as aware datetime): aggregate of the hour's readings}."""
+    placeholders = ", ".join(["%s"] * len(sensors))
+    bucket = bucket_sql("observed_at", HOUR, _phase(zone, start))
+    statement = f"""
+        SELECT sensor_id, {bucket} AS bucket, {aggregate}(value)
+        FROM {quoted_table(Observation)}
+        WHERE sensor_id IN ({placeholders}) AND observed_at >= %s AND observed_at < %s
+        GROUP BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*(s.pk for s in sensors), db_moment(start), db_moment(end)])
+        rows = cursor.fetchall()
+    return {(sensor, datetime.fromtimestamp(second, zone)): value for sensor, second, value in rows}
+
+
+def _power_days(sensors, days, zone):
+    start, end = _midnight(days[0], zone), _midnight(days[-1] + timedelta(days=1), zone)
+    energy = defaultdict(float)
+    for (_sensor, hour), watts in _hours(sensors, start, end, zone, "avg").items():
+        energy[hour.date()] += watts / WH_PER_KWH  # W for one hour = Wh
+    return dict(energy)
+
+
+def _register_days(sensors, days, zone):
+    """{day: kWh} from each register's daily highest reading, and how many sensor-days were left out."""
+    before = days[0] - timedelta(days=1)
+    start, end = _midnight(before, zone), _midnight(days[-1] + timedelta(days=1), zone)
+    highest = defaultdict(dict)  # sensor → day → highest Wh
+    for (sensor, hour), wh in _hours(sensors, start, end, zone, "max").items():
+        day = hour.date()
+        highest[sensor][day] = max(wh, highest[sensor].get(day, wh))
+    energy, gaps = {}, 0
+    for by_day in highest.values():
+        for day in days:
+            if day not in by_day:
+                continue
+            previous = by_day.get(day - timedelta(days=1))
+            if previous is None or by_day[day] < previous:
+                gaps += 1
+                continue
+            energy[day] = energy.get(day, 0.0) + (by_day[day] - previous) / WH_PER_KWH
+    return energy, gaps
