@@ -104,7 +104,7 @@ def _farms_with_last_reading():
     return (
         Farm.objects.filter(is_active=True)
         .select_related("portfolio")
-        .only("farm_id", "name", "portfolio__name", "portfolio__slug")
+        .only("farm_id", "name", "timezone", "portfolio__name", "portfolio__slug")
         .annotate(last_reading=Subquery(farm_last))
         .order_by()
     )

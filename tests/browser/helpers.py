@@ -22,6 +22,7 @@ __all__ = [
     "browser_path",
     "launch_options",
     "log_in",
+    "overflow",
     "page_text",
     "wait_for_text",
 ]
@@ -31,6 +32,8 @@ VIEWPORT = {"width": 1366, "height": 900}
 PASSWORD = "browser-test-password"
 # How long one look at a page waits for a text before the page is loaded again.
 LOOK_MS = 1000
+# The README's tour (``make screenshots``): pictures taken by the browser tests, never by hand.
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 INSTALL_HINT = "`make test` installs Debian's chromium where it may (scripts/ensure-browser)"
 
 
@@ -69,11 +72,30 @@ def log_in(page, base_url, username, password=PASSWORD):
     expect(page.locator("#user-tools")).to_contain_text(username)
 
 
+# How far the page, and a list's table inside its box, scroll sideways (0: it fits). The admin
+# scrolls a wide changelist table inside its own box, which hides the last columns just the same.
+OVERFLOW = """() => {
+    const results = document.querySelector('#changelist .results');
+    return {
+        page: document.documentElement.scrollWidth - window.innerWidth,
+        table: results ? results.scrollWidth - results.clientWidth : 0,
+    };
+}"""
+
+
+def overflow(page):
+    """{"page": px, "table": px} of sideways scroll at the window's width; both 0 when it fits."""
+    return page.evaluate(OVERFLOW)
+
+
 def assert_fits(page, path=None):
-    """The page is no wider than the 1,366-pixel window: nothing to scroll sideways to."""
-    width = page.evaluate("document.documentElement.scrollWidth")
+    """The page fits the 1,366-pixel window: nothing to scroll sideways to, the list's table included."""
+    scroll = overflow(page)
     where = f" (screenshot {path})" if path else ""
-    assert width <= VIEWPORT["width"], f"{page.url} is {width} px wide, over {VIEWPORT['width']} px{where}"
+    assert max(scroll.values()) <= 0, (
+        f"{page.url} does not fit {VIEWPORT['width']} px: the page scrolls sideways by {scroll['page']} px,"
+        f" the list's table by {scroll['table']} px{where}"
+    )
 
 
 def artifacts_folder(root, test_name):
@@ -98,11 +120,18 @@ class Screenshots:
         name = re.sub(r"[^\w.-]+", "-", step).strip("-")
         return self.folder / f"{self.taken:02d}-{name}.png"
 
-    def shoot(self, page, step):
-        """Save the whole page as the next step, then check it fits the window's width."""
+    def shoot(self, page, step, readme=None):
+        """Save the whole page as the next step, then check it fits the window's width.
+
+        ``readme``: the name of a README screenshot this step also is (docs/screenshots/<readme>.png,
+        the window as seen), written when README_SCREENSHOTS is set (``make screenshots``).
+        """
         path = self.path(step)
         page.screenshot(path=path, full_page=True)
         assert_fits(page, path)
+        if readme and os.environ.get("README_SCREENSHOTS"):
+            README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=README_SCREENSHOTS / f"{readme}.png")
         return path
 
 

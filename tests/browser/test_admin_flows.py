@@ -10,17 +10,19 @@ queues work; see tests/browser/conftest.py.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import tablib
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from portfolio.models import Farm, Meter, Sensor
 from portfolio.resources.files import xlsx_bytes
 from portfolio.roles import VIEWER
-from tests.browser.helpers import PASSWORD, wait_for_text
+from tests.browser.helpers import PASSWORD, assert_chart_drawn
 from tests.factories import PortfolioFactory
+from tests.uploads.integrations import make_farm_with_readings, make_portfolio
 from uploads.models import RunStatus, SyncStatus, UploadPart, UploadRun, WattCarbonMeterLink
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,9 +31,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FARM_COLUMNS = ["farm_id", "portfolio", "name", "timezone", "commissioned_at"]
 # How long a run queued from the admin may take, the worker's start-up included (a busy two-core machine).
 RUN_SECONDS = 120
-# What a run's or sync's status says when it ended otherwise: the wait stops there.
-RUN_FAILED = ("failed", "interrupted", "nothing new to send")
-SYNC_FAILED = ("failed", "interrupted", "with problems", "nothing changed")
 
 
 def workbook(headers, rows):
@@ -135,19 +134,27 @@ def test_upload_now_runs_in_the_worker_and_the_sandbox_receives_the_file(
     page.goto(f"{live_server.url}/admin/uploads/raptormapsintegration/{raptormaps_integration.pk}/change/")
     shoot(page, "integration")
     page.get_by_role("button", name="Upload now").click()
-    queued = page.locator(".messagelist")
-    expect(queued).to_contain_text("is queued; its page shows how it goes.")
-    shoot(page, "queued")
 
-    queued.get_by_role("link", name=re.compile(r"^run #\d+$")).click()
-    wait_for_text(page, "uploaded", RUN_SECONDS, within=".field-status_badge", unless=RUN_FAILED)
-    shoot(page, "uploaded")
+    # The run's own page, whose status box follows the run without a reload until it ends.
+    expect(page).to_have_url(re.compile(r"/admin/uploads/uploadrun/\d+/change/$"))
+    expect(page.locator(".messagelist")).to_contain_text("is queued; its page shows how it goes.")
+    status = page.locator("#run-status")
+    expect(status).to_be_visible()
+    shoot(page, "live-status")
+    expect(status.locator("h2")).to_have_text("Outcome", timeout=RUN_SECONDS * 1000)
+    expect(status.locator("[data-field=status_label]")).to_have_text("Uploaded")
+    shoot(page, "uploaded", readme="upload-run")
     run = UploadRun.objects.get()
     assert run.status == RunStatus.UPLOADED, run.log
 
     [received] = sandbox.uploads()
     assert received["valid"], received
     assert received["sha256"] == UploadPart.objects.get(run=run).sha256
+
+    # The outcome links the run's calls: the token, the signed URL and the PUT the sandbox received.
+    status.get_by_role("link", name=re.compile(r"HTTP calls in the attempt log$")).click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(run.attempts.count())
+    shoot(page, "attempts")
 
 
 def test_sync_now_runs_in_the_worker_and_the_sandbox_holds_the_meters(
@@ -156,12 +163,12 @@ def test_sync_now_runs_in_the_worker_and_the_sandbox_holds_the_meters(
     page.goto(f"{live_server.url}/admin/uploads/wattcarbonaccount/{wattcarbon_account.pk}/change/")
     shoot(page, "account")
     page.get_by_role("button", name="Sync now").click()
-    queued = page.locator(".messagelist")
-    expect(queued).to_contain_text("is queued; its page shows how it goes.")
-    shoot(page, "queued")
-
-    queued.get_by_role("link", name=re.compile(r"^sync #\d+$")).click()
-    wait_for_text(page, "synced", RUN_SECONDS, within=".field-status_badge", unless=SYNC_FAILED)
+    expect(page).to_have_url(re.compile(r"/admin/uploads/syncrun/\d+/change/$"))
+    status = page.locator("#run-status")
+    expect(status).to_be_visible()
+    shoot(page, "live-status")
+    expect(status.locator("h2")).to_have_text("Outcome", timeout=RUN_SECONDS * 1000)
+    expect(status.locator("[data-field=status_label]")).to_have_text("Synced")
     shoot(page, "synced")
 
     links = {link.meter.name: link.remote_id for link in WattCarbonMeterLink.objects.select_related("meter")}
@@ -173,14 +180,42 @@ def test_sync_now_runs_in_the_worker_and_the_sandbox_holds_the_meters(
     assert wattcarbon_account.syncs.get().status == SyncStatus.SYNCED
 
 
-def test_a_sensor_page_shows_the_sensor_and_links_its_readings(page, live_server, shoot, raptormaps_integration):
+def test_a_sensor_page_draws_its_readings(page, live_server, shoot, raptormaps_integration):
     sensor = Sensor.objects.get(sensor_type="ac_power")
     page.goto(f"{live_server.url}/admin/portfolio/sensor/")
     shoot(page, "sensors")
     page.get_by_role("link", name=str(sensor), exact=True).click()
     expect(page.get_by_role("heading", name=str(sensor))).to_be_visible()
     expect(page.locator(".field-last_observation")).to_contain_text("2024-06-01")
-    shoot(page, "sensor")
+    # The readings are two years old: the chart's last 24 hours are empty, and it offers the latest.
+    chart = page.locator(".chart").first
+    expect(chart).to_contain_text("No data in this range.")
+    chart.locator("button.chart-latest").click()
+    assert_chart_drawn(page)
+    drawn = chart.locator("canvas[data-drawn]").first.get_attribute("data-drawn")
+    assert int(drawn.split()[0]) > 0, drawn
+    shoot(page, "sensor-chart", readme="sensor-chart")
+
+
+def test_the_dashboard_flags_the_farm_that_stopped_reporting(page, live_server, shoot):
+    portfolio = make_portfolio()
+    now = timezone.now().replace(second=0, microsecond=0)
+    make_farm_with_readings(portfolio, farm_id="AZ-LIVE", start=now - timedelta(hours=1), hours=1)
+    make_farm_with_readings(portfolio, farm_id="NY-QUIET", start=now - timedelta(days=610), hours=2)
+
+    page.goto(f"{live_server.url}/admin/")
+    freshness = page.locator("#dash-freshness")
+    quiet = freshness.locator("tr", has_text="NY-QUIET")
+    expect(quiet).to_contain_text("no reading for 1 year")
+    expect(freshness.locator("tr", has_text="AZ-LIVE")).to_contain_text("fresh")
+    # What is wrong comes first: the quiet farm above the live one.
+    rows = freshness.locator("tbody tr").all_inner_texts()
+    assert [i for i, text in enumerate(rows) if "NY-QUIET" in text] < [i for i, t in enumerate(rows) if "AZ-LIVE" in t]
+    # The Portfolio section comes first in the model list under the dashboard.
+    expect(page.locator("#content-main [class^=app-]").first).to_have_class(
+        re.compile("app-portfolio")
+    )
+    shoot(page, "dashboard", readme="dashboard")
 
 
 @pytest.mark.parametrize("page", [VIEWER], indirect=True)

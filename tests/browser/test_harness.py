@@ -8,6 +8,10 @@ from tests.browser.helpers import Screenshots, browser_path, wait_for_text
 
 pytestmark = pytest.mark.browser
 
+WIDE_TABLE = (
+    '<body style="margin:0"><div id="changelist"><div class="results" style="width:1000px;overflow-x:auto">'
+    '<table style="width:1300px"><tr><td>a list with too many columns</td></tr></table></div></div></body>'
+)
 WIDE = '<body style="margin:0"><div style="width:1500px">a table too wide for the screen</div></body>'
 
 
@@ -33,13 +37,21 @@ def test_a_page_wider_than_the_screen_fails_its_screenshot_with_its_address_and_
     page = blank_page()
     page.set_content(WIDE)
     shots = Screenshots(tmp_path, "test_wide[param]")
-    too_wide = r"^about:blank is 1500 px wide, over 1366 px \(screenshot .*01-wide\.png\)"
+    too_wide = (
+        r"^about:blank does not fit 1366 px: the page scrolls sideways by 134 px, the list's table by 0 px"
+        r" \(screenshot .*01-wide\.png\)"
+    )
     with pytest.raises(AssertionError, match=too_wide):
         shots.shoot(page, "wide")
     assert os.listdir(tmp_path / "test_wide_param") == ["01-wide.png"], "the evidence is kept"
 
+    # A changelist's table scrolling inside its own box hides its last columns just the same.
+    page.set_content(WIDE_TABLE)
+    with pytest.raises(AssertionError, match=r"the page scrolls sideways by 0 px, the list's table by 300 px"):
+        shots.shoot(page, "wide-table")
+
     page.set_content("<p>narrow enough</p>")
-    assert shots.shoot(page, "narrow").name == "02-narrow.png"
+    assert shots.shoot(page, "narrow").name == "03-narrow.png"
 
 
 def test_waiting_for_a_text_stops_at_a_failure_and_gives_up_saying_what_the_page_showed(blank_page):

@@ -5,7 +5,7 @@ its box (the admin scrolls a wide table there, which hides the last columns just
 pages hold a little of everything, long names and errors included. Screenshots go to
 var/test-artifacts/widths/, to look at.
 
-Needs Debian's chromium (/usr/bin/chromium), driven by Playwright; skipped without it.
+Uses the browser tests' Chromium (tests/browser/conftest.py), skipped only where there is none.
 """
 
 import re
@@ -20,13 +20,14 @@ from django.test import Client
 from django.urls import reverse
 
 from portfolio.demo import load_demo_portfolio
+from tests.browser.helpers import VIEWPORT, overflow
 from tests.factories import DemandResponseEventFactory
 from tests.roles.objects import make_objects
 from tests.uploads.admin_helpers import failed_run, make_attempt
 from tests.uploads.test_wattcarbon_admin import failed_sync, make_account
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREEN = {"width": 1366, "height": 900}
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "widths"
 LONG_ERROR = (
     "signed_url: HTTP 403 <?xml version='1.0'?><Error><Code>SignatureDoesNotMatch</Code><Message>The request "
@@ -62,13 +63,6 @@ OVERFLOW = """() => {
 
 
 @pytest.fixture
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip(f"chromium not installed ({CHROMIUM}): the width checks need a real browser (apt install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture
 def pages(transactional_db):
     """The URLs to check, over a little of everything; and a logged-in session for the browser."""
     objects = make_objects(SimpleNamespace(url="http://127.0.0.1:9"), User.objects.create_user("owner", is_staff=True))
@@ -94,26 +88,22 @@ def pages(transactional_db):
 
 
 def test_admin_pages_fit_a_1366_pixel_screen(chromium, live_server, pages):
-    from playwright.sync_api import sync_playwright
-
     urls, session = pages
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     too_wide = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
-        context = browser.new_context(viewport=SCREEN)
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
-        page = context.new_page()
-        for name, url in urls.items():
-            response = page.goto(live_server.url + url)
-            assert response.status == 200, (name, response.status)
-            if name == "events page":
-                notes = page_notes(page)
-            page.screenshot(path=ARTIFACTS / f"{name.replace(' ', '-')}.png")
-            overflow = page.evaluate(OVERFLOW)
-            if overflow["page"] > 0 or overflow["table"] > 0:
-                too_wide[name] = overflow
-        browser.close()
+    context = chromium.new_context(viewport=VIEWPORT)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+    page = context.new_page()
+    for name, url in urls.items():
+        response = page.goto(live_server.url + url)
+        assert response.status == 200, (name, response.status)
+        if name == "events page":
+            notes = page_notes(page)
+        page.screenshot(path=ARTIFACTS / f"{name.replace(' ', '-')}.png")
+        scroll = overflow(page)
+        if max(scroll.values()) > 0:
+            too_wide[name] = scroll
+    context.close()
     assert too_wide == {}, f"pixels of sideways scroll at 1,366 px: {too_wide}"
     # The browser is in UTC, the asset in Chicago: the note that says so, once, not on every event.
     assert len(notes) == 1, notes
