@@ -212,9 +212,7 @@ def test_the_dashboard_flags_the_farm_that_stopped_reporting(page, live_server, 
     rows = freshness.locator("tbody tr").all_inner_texts()
     assert [i for i, text in enumerate(rows) if "NY-QUIET" in text] < [i for i, t in enumerate(rows) if "AZ-LIVE" in t]
     # The Portfolio section comes first in the model list under the dashboard.
-    expect(page.locator("#content-main [class^=app-]").first).to_have_class(
-        re.compile("app-portfolio")
-    )
+    expect(page.locator("#content-main [class^=app-]").first).to_have_class(re.compile("app-portfolio"))
     shoot(page, "dashboard", readme="dashboard")
 
 
