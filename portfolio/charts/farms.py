@@ -58,7 +58,8 @@ def farm_production(farm, chart_range):
         if sensor_type == SensorType.PRODUCTION_METER_ENERGY:
             energy, gaps = _register_days(sensors, days, zone)
             if gaps:
-                notes.append(f"{gaps} day(s) left out: no reading the day before, or the register went down.")
+                left_out = "1 day is" if gaps == 1 else f"{gaps:,} days are"
+                notes.append(f"{left_out} left out: no reading the day before, or the register went down.")
         else:
             energy = _power_days(sensors, days, zone)
     else:

@@ -73,7 +73,8 @@ INVERTER_COUNT = 2
 DC_AC_RATIO = 1.3
 STALE_FOR = timedelta(days=610)  # about 20 months
 
-READING_SPAN = timedelta(hours=48)
+# A week: enough for the farm charts to show days side by side, a few seconds to load.
+READING_SPAN = timedelta(days=7)
 INTERVAL_SPAN = timedelta(days=14)
 
 

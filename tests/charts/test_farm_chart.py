@@ -65,7 +65,7 @@ def test_a_register_gives_each_days_highest_reading_minus_the_day_befores():
     data = production(farm, **{"from": "2026-01-10", "to": "2026-01-13"})
     assert data["labels"] == ["2026-01-10", "2026-01-11", "2026-01-12", "2026-01-13"]
     assert data["series"][0]["values"] == [pytest.approx(3.0), None, None, None]
-    assert any("2 day(s) left out" in note for note in data["notes"])
+    assert any("2 days are left out" in note for note in data["notes"])
 
 
 def test_a_farm_without_production_sensors_or_readings_in_range_is_empty():
