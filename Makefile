@@ -9,7 +9,7 @@ SANDBOX_PORT ?= 8765
 # the upload waits and sends it again. `make run DEMO_FAULT=` starts without it.
 DEMO_FAULT ?= {"service": "raptormaps", "operation": "put", "status": 503, "retry_after": 2}
 
-.PHONY: run test lint format bench clean
+.PHONY: run test screenshots lint format bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed; found " + sys.version.split()[0] + " (set PYTHON=/path/to/python3.11)")'
@@ -51,6 +51,11 @@ test: $(VENV)/.dev-installed
 	@scripts/ensure-browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## screenshots: the README's pictures (docs/screenshots/), taken by the browser tests as they run
+screenshots: $(VENV)/.dev-installed
+	@scripts/ensure-browser
+	README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser -q -k "tour or upload_now or sensor_page"
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,7 +64,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: benchmarks under bench/ (later issues add them)
+## bench: the benchmarks under bench/ (README, Benchmarks)
 bench: $(VENV)/.dev-installed
 	@set -e; for script in bench/[!_]*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python "$$script"; done
 
