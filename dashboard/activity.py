@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from uploads.admin.display import readable
 from uploads.admin.runs import attempts_url
 from uploads.models import Attempt, AttemptOutcome, RunStatus, SyncRun, SyncStatus, UploadRun
 
@@ -152,7 +153,7 @@ def _failures(queryset, kind, owner, choices):
             record=record,
             owner=str(getattr(record, owner)),
             status=choices(record.status).label,
-            error=Truncator(" ".join(record.error.split())).chars(ERROR_CHARS) or "no error recorded",
+            error=Truncator(" ".join(readable(record.error).split())).chars(ERROR_CHARS) or "no error recorded",
             attempts=record.attempt_count,
         )
         for record in records

@@ -686,7 +686,7 @@ def test_test_connection_reports_a_service_that_keeps_failing(admin_client, sand
     sandbox.fault("org_integrations", status=503, times=2)
     response = press_test_connection(admin_client, integration)
     [message] = messages_of(response)
-    assert message.startswith("East token: the connection test failed. org_integrations: HTTP 503 after 2 attempts.")
+    assert message.startswith("East token: the connection test failed. org integrations: HTTP 503 after 2 attempts.")
     assert [(a.status_code, a.outcome) for a in Attempt.objects.order_by("id")] == [(503, "retry"), (503, "gave_up")]
 
 
@@ -698,7 +698,7 @@ def test_test_connection_reports_a_server_that_does_not_answer(admin_client, set
     response = press_test_connection(admin_client, integration)
     text = page_text(response)
     assert messages_of(response) == [
-        "East token: the connection test failed. org_integrations: the connection was refused after 2 attempts"
+        "East token: the connection test failed. org integrations: the connection was refused after 2 attempts"
     ]
     assert '<li class="error">' in text
     attempts = Attempt.objects.filter(operation="org_integrations")

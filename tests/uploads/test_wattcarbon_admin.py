@@ -537,7 +537,7 @@ def test_test_connection_reports_another_accounts_id(admin_client, sandbox):
     account = sandbox_account(sandbox, account_id="someone-else")
     response = press_test_connection(admin_client, account)
     assert messages_of(response) == [
-        "Sandbox: the connection test failed. list_assets: HTTP 403 This token is not for account someone-else"
+        "Sandbox: the connection test failed. list assets: HTTP 403 This token is not for account someone-else"
     ]
 
 

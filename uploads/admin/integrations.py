@@ -25,7 +25,16 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_q.models import Schedule
 
 from portfolio.admin.annotations import count_of
-from uploads.admin.display import exact, human_interval, run_status_badge, size, trigger_label, waiting_mark, when
+from uploads.admin.display import (
+    exact,
+    human_interval,
+    readable,
+    run_status_badge,
+    size,
+    trigger_label,
+    waiting_mark,
+    when,
+)
 from uploads.admin.forms import SECRET_FIELDS, RaptorMapsIntegrationForm, secret_status
 from uploads.admin.outbound import OutboundConnectionAdminMixin, run_now_action
 from uploads.models import RaptorMapsIntegration, RunTrigger, UploadRun, UploadWatermark
@@ -102,7 +111,7 @@ def connection_message(integration, report):
     Only the listed fields are shown: an org integration's settings may hold third-party details.
     """
     if not report.ok:
-        return messages.ERROR, f"{integration}: the connection test failed. {report.error}"
+        return messages.ERROR, f"{integration}: the connection test failed. {readable(report.error)}"
     if not report.integrations:
         return messages.WARNING, (
             f"{integration}: the connection works, but the org has no integrations, "

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portfolio.admin.imports import WORKER_WAIT_SECONDS
 from portfolio.quantities import count
-from uploads.admin.display import exact, human_duration
+from uploads.admin.display import exact, human_duration, readable
 from uploads.models import Lease
 
 __all__ = ["POLL_MILLISECONDS", "status_of"]
@@ -61,10 +61,10 @@ def _phase(run, progress, summary, lease_name, now):
         # Its status is said next to this: what it did, why it failed, or what it left for later.
         said = [summary(run)]
         if run.error.strip():
-            said.append(run.error.strip().splitlines()[0][:ERROR_SHOWN])
+            said.append(readable(run.error.strip().splitlines()[0])[:ERROR_SHOWN])
         elif not said[0]:
             # Nothing done: why (left for later, or not started), as the run's log ends.
-            said.append(run.waiting or (run.log.strip().splitlines() or [""])[-1])
+            said.append(readable(run.waiting or (run.log.strip().splitlines() or [""])[-1]))
         return " ".join(words for words in said if words) or "Finished."
     if run.started_at is None:
         if (now - run.queued_at).total_seconds() > WORKER_WAIT_SECONDS:

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portfolio.roles import refuse, role_needed
-from uploads.admin.display import when
+from uploads.admin.display import readable, when
 
 __all__ = ["OutboundConnectionAdminMixin", "follow_run", "run_now_action"]
 
@@ -89,7 +89,7 @@ class OutboundConnectionAdminMixin:
             verdict,
             when(obj.connection_tested_at),
             status,
-            obj.connection_summary,
+            readable(obj.connection_summary),
         )
 
     def get_urls(self):

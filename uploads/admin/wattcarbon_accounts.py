@@ -19,6 +19,7 @@ from uploads.admin.display import (
     SYNC_TRIGGER_WORDS,
     exact,
     human_interval,
+    readable,
     sync_state_badge,
     sync_status_badge,
     trigger_label,
@@ -93,7 +94,7 @@ def report_connection(request, account):
 def connection_message(account, report):
     """(message level, message) for a connection report."""
     if not report.ok:
-        return messages.ERROR, f"{account}: the connection test failed. {report.error}"
+        return messages.ERROR, f"{account}: the connection test failed. {readable(report.error)}"
     if report.assets == 0:
         holds = "has no assets yet"
     else:
