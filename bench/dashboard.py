@@ -166,6 +166,9 @@ def main():
     from dashboard.freshness import farm_freshness
 
     if args.reuse:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)  # the code may have moved on since the build
         user = get_user_model().objects.get(username="bench")
     else:
         build(args.farms, args.readings)

@@ -225,7 +225,9 @@ def test_a_syncs_status_counts_the_assets_done(demo_account, admin_client):
     done = status(admin_client, run)
     assert done["finished"] and done["status"] == "synced"
     assert done["status_label"] == "Synced"
-    assert done["phase"].startswith(f"{run.meters_created} meters created, {run.assets_created} assets created")
+    # Said in the order the sync works: meters, their readings, then assets.
+    assert done["phase"].startswith(f"{run.meters_created} meters created, ")
+    assert done["phase"].index("interval rows sent") < done["phase"].index(f"{run.assets_created} assets created")
     assert done["details_url"] == attempts_url(run)
     assert demo_account.api_key.reveal() not in json.dumps(done)
 

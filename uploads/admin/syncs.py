@@ -108,19 +108,7 @@ class SyncRunAdmin(RunAdmin):
         return sync_lease_name(run.account)
 
     def summary(self, run):
-        changed = [
-            count(number, plural, singular)
-            for number, plural, singular in (
-                (run.meters_created, "meters created", "meter created"),
-                (run.assets_created, "assets created", "asset created"),
-                (run.assets_updated, "assets updated", "asset updated"),
-                (run.interval_rows, "interval rows sent", "interval row sent"),
-                (run.bill_rows, "bill rows sent", "bill row sent"),
-                (run.documents, "event documents sent", "event document sent"),
-                (run.problems, "meters or assets with a problem", "meter or asset with a problem"),
-            )
-            if number
-        ]
+        changed = run.figures()
         return f"{', '.join(changed)}." if changed else ""
 
     @admin.action(

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from portfolio.quantities import count
 from uploads.models.runs import Run
 
 __all__ = ["SyncRun", "SyncStatus"]
@@ -64,3 +65,17 @@ class SyncRun(Run):
 
     def __str__(self):
         return f"Sync #{self.pk} of {self.account}"
+
+    def figures(self):
+        """What it did so far, in words ("3 meters created", "48 interval rows sent"), leaving out noughts."""
+        done = (
+            (self.meters_created, "meters created", "meter created"),
+            (self.derived_rows, "intervals derived", "interval derived"),
+            (self.interval_rows, "interval rows sent", "interval row sent"),
+            (self.bill_rows, "bill rows sent", "bill row sent"),
+            (self.assets_created, "assets created", "asset created"),
+            (self.assets_updated, "assets updated", "asset updated"),
+            (self.documents, "event documents sent", "event document sent"),
+            (self.problems, "meters or assets with a problem", "meter or asset with a problem"),
+        )
+        return [count(number, plural, singular) for number, plural, singular in done if number]

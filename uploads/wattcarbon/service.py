@@ -25,7 +25,6 @@ from django.utils import timezone
 from portfolio.choices import KINDS_WITH_EVENTS
 from portfolio.models import Asset, Meter
 from portfolio.production import derive_hourly_intervals
-from portfolio.quantities import count
 from portfolio.timefmt import time_text
 from uploads.models import (
     Attempt,
@@ -203,18 +202,7 @@ class _Sync:
 
     def report(self, phase, done, objects, unit):
         """Say how far this phase got: ``done`` of ``objects`` (meters or assets), and what changed so far."""
-        run = self.run
-        changed = [
-            (run.meters_created, "meters created", "meter created"),
-            (run.derived_rows, "intervals derived", "interval derived"),
-            (run.interval_rows, "interval rows sent", "interval row sent"),
-            (run.bill_rows, "bill rows sent", "bill row sent"),
-            (run.assets_created, "assets created", "asset created"),
-            (run.assets_updated, "assets updated", "asset updated"),
-            (run.documents, "event documents sent", "event document sent"),
-            (run.problems, "problems", "problem"),
-        ]
-        figures = tuple(count(number, plural, singular) for number, plural, singular in changed if number)
+        figures = tuple(self.run.figures())
         self._reported = (phase, done, objects, unit)
         self.progress(phase, done, len(objects), unit, figures, counts=COUNTERS)
 
