@@ -83,6 +83,9 @@ class IntervalReadingResource(BulkReadings, SpreadsheetResource):
             meter = self.fields["meter"].clean(row)
         except ValueError:
             return None, "the meter is not known"
+        return self.meter_zone_of(meter)
+
+    def meter_zone_of(self, meter):
         zone = self._meter_zone(meter)
         if zone is None:
             return None, f"meter {meter.name!r} has no site time zone (no farm meter feeds it, and no one asset has it)"
