@@ -186,7 +186,8 @@ class BulkReadings:
                 self._invalid(result, row_result, number, row, errors)
                 continue
             meter, start = values.get("meter"), values.get(self.start_field)
-            key = (meter.pk, start) if meter is not None and start is not None else None
+            meter_id = meter.pk if meter is not None else None
+            key = (meter_id, start) if meter is not None and start is not None else None
             original = stored.get(key) if key else None
             try:
                 if key is not None and key in seen:
@@ -206,10 +207,10 @@ class BulkReadings:
                 row_result.import_type = RowResult.IMPORT_TYPE_NEW if new else RowResult.IMPORT_TYPE_UPDATE
                 writes.append(record)
                 if new:
-                    insort(by_meter.setdefault(meter.pk, []), start)
+                    insort(by_meter.setdefault(meter_id, []), start)
                 stored[key] = record
                 length = record[self.end_field] - start
-                self._longest_stored[meter.pk] = max(length, self._longest_stored.get(meter.pk, length))
+                self._longest_stored[meter_id] = max(length, self._longest_stored.get(meter_id, length))
                 if diffs < DIFF_ROWS and not self._meta.skip_html_diff:
                     diff = self.get_diff_class()(self, model() if new else self._instance(original), new)
                     diff.compare_with(self, self._instance(record))
@@ -254,13 +255,14 @@ class BulkReadings:
 
     def _clean_overlap(self, record, meter, stored, by_meter):
         start, end = record[self.start_field], record[self.end_field]
-        starts = by_meter.get(meter.pk, [])
-        longest = self.longest or self._longest_stored.get(meter.pk)
+        meter_id = meter.pk
+        starts = by_meter.get(meter_id, [])
+        longest = self.longest or self._longest_stored.get(meter_id)
         if longest is None:
             return
         # As the model's query: a start after (start - longest) and before the end, an end after the start.
         index = bisect_right(starts, start - longest)
-        if meter.pk not in self._untidy:
+        if meter_id not in self._untidy:
             # No two stored periods overlap: those before the last one starting earlier end by then.
             index = max(index, bisect_left(starts, start) - 1)
         for position in range(index, len(starts)):
@@ -269,7 +271,7 @@ class BulkReadings:
                 break
             if other_start == start:
                 continue  # this reading itself
-            other = stored[(meter.pk, other_start)]
+            other = stored[(meter_id, other_start)]
             if other[self.end_field] > start:
                 self._instance(record).clean_overlap(meter, _Found(self._instance(other)))
 
@@ -345,7 +347,8 @@ def _memo_key(field):
         return lambda raw, row, values: tuple((type(row.get(c)), row.get(c)) for c in columns)
     if isinstance(widget, SiteTimeWidget):
         # A time without an offset is read in the zone of the row's meter.
-        return lambda raw, row, values: (type(raw), raw, values["meter"].pk if "meter" in values else None)
+        # The meters are the widget's cached objects: one object per meter for the whole import.
+        return lambda raw, row, values: (type(raw), raw, id(values["meter"]) if "meter" in values else None)
     if isinstance(widget, ChoiceWidget):
         return lambda raw, row, values: (type(raw), raw)
     return None
