@@ -157,13 +157,15 @@ def read_xlsx(data, sheet_name=None):
     for number, cells in rows:
         record = []
         for index, cell in enumerate(cells):
-            column = headers[index] if index < len(headers) and headers[index] else get_column_letter(index + 1)
-            if cell.data_type == "f":
-                message = f"Formulas are not imported; enter the value (found {cell.value})."
+            kind, value = cell.data_type, cell.value
+            if kind == "f" or kind == "e":
+                column = headers[index] if index < len(headers) and headers[index] else get_column_letter(index + 1)
+                if kind == "f":
+                    message = f"Formulas are not imported; enter the value (found {value})."
+                else:
+                    message = f"The cell holds the error {value}; enter a value."
                 problems.append(Problem(number, column, message))
-            elif cell.data_type == "e":
-                problems.append(Problem(number, column, f"The cell holds the error {cell.value}; enter a value."))
-            record.append(_cell_value(cell))
+            record.append("" if value is None else value)
         records.append((number, record))
     if problems:
         raise SpreadsheetError(problems)

@@ -1,8 +1,13 @@
 """Utility meters and their interval and bill readings; a meter is known by its portfolio and name."""
 
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
 from portfolio.models import BillReading, IntervalReading, Meter
 from portfolio.models.locations import ADDRESS_PARTS
+from portfolio.models.meters import LONGEST_INTERVAL
 from portfolio.resources.base import SpreadsheetResource, related, shown
+from portfolio.resources.bulk import BulkReadings
 from portfolio.resources.relations import equipment_column, portfolio_column
 from portfolio.resources.widgets import RelatedByKey
 
@@ -49,7 +54,7 @@ def meter_zone(meter):
     return zones.pop() if len(zones) == 1 else None
 
 
-class IntervalReadingResource(SpreadsheetResource):
+class IntervalReadingResource(BulkReadings, SpreadsheetResource):
     resource_name = "interval-readings"
     key_columns = ("portfolio", "meter", "start")
     required_columns = ("portfolio", "meter", "start", "end", "quantity")
@@ -78,6 +83,9 @@ class IntervalReadingResource(SpreadsheetResource):
             meter = self.fields["meter"].clean(row)
         except ValueError:
             return None, "the meter is not known"
+        return self.meter_zone_of(meter)
+
+    def meter_zone_of(self, meter):
         zone = self._meter_zone(meter)
         if zone is None:
             return None, f"meter {meter.name!r} has no site time zone (no farm meter feeds it, and no one asset has it)"
@@ -86,8 +94,22 @@ class IntervalReadingResource(SpreadsheetResource):
     def instance_zone(self, reading):
         return self._meter_zone(reading.meter)
 
+    longest = LONGEST_INTERVAL
 
-class BillReadingResource(SpreadsheetResource):
+    def clean_period(self, reading):
+        # IntervalReading.clean, before the unit and the overlap.
+        if reading.start is None or reading.end is None or timezone.is_naive(reading.start):
+            return False
+        if timezone.is_naive(reading.end):
+            return False
+        if reading.end <= reading.start:
+            raise ValidationError({"end": "The end must be after the start."})
+        if reading.end - reading.start > LONGEST_INTERVAL:
+            raise ValidationError({"end": "An interval reading covers a day at most; enter longer periods as bills."})
+        return True
+
+
+class BillReadingResource(BulkReadings, SpreadsheetResource):
     resource_name = "bill-readings"
     key_columns = ("portfolio", "meter", "start_date")
     required_columns = ("portfolio", "meter", "start_date", "end_date", "quantity")
@@ -101,3 +123,13 @@ class BillReadingResource(SpreadsheetResource):
         model = BillReading
         fields = ("portfolio", "meter", "start_date", "end_date", "quantity", "unit")
         import_id_fields = ("meter", "start_date")
+
+    start_field, end_field = "start_date", "end_date"
+
+    def clean_period(self, bill):
+        # BillReading.clean, before the unit and the overlap (consecutive bills may share a day).
+        if bill.start_date is None or bill.end_date is None:
+            return False
+        if bill.end_date <= bill.start_date:
+            raise ValidationError({"end_date": "The end date must be after the start date."})
+        return True
