@@ -1,4 +1,4 @@
-"""What the browser tests share besides fixtures: finding Chromium, logging in, screenshots, waiting.
+"""What the browser tests share besides fixtures: finding Chromium, logging in, screenshots, the width check.
 
 The browser is Debian's ``chromium`` (``make test`` installs it where it can: scripts/ensure-browser),
 never Playwright's own download: ``BROWSER_PATH`` names another one.
@@ -7,7 +7,6 @@ never Playwright's own download: ``BROWSER_PATH`` names another one.
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -23,15 +22,11 @@ __all__ = [
     "launch_options",
     "log_in",
     "overflow",
-    "page_text",
-    "wait_for_text",
 ]
 
 # The narrowest screen the admin is made for (issue 16): every page must fit it without a horizontal scroll.
 VIEWPORT = {"width": 1366, "height": 900}
 PASSWORD = "browser-test-password"
-# How long one look at a page waits for a text before the page is loaded again.
-LOOK_MS = 1000
 # The README's tour (``make screenshots``): pictures taken by the browser tests, never by hand.
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 INSTALL_HINT = "`make test` installs Debian's chromium where it may (scripts/ensure-browser)"
@@ -133,32 +128,6 @@ class Screenshots:
             README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=README_SCREENSHOTS / f"{readme}.png")
         return path
-
-
-def wait_for_text(page, text, timeout=120, within="body", unless=()):
-    """Until ``text`` shows in ``within``, loading the page again between looks; seconds at most.
-
-    Each look waits up to a second for the text, so a page that updates itself (a live status)
-    is seen without a reload, and one that does not is loaded again. A text of ``unless`` (a
-    failure) ends the wait at once, with what the page says.
-    """
-    area = page.locator(within).first
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            expect(area).to_contain_text(text, timeout=LOOK_MS)
-            return
-        except AssertionError:
-            shown = area.inner_text()
-            for failure in unless:
-                assert failure not in shown, f"{page.url} says {failure!r}, not {text!r}:\n{page_text(page)}"
-            page.reload()
-    raise AssertionError(f"{page.url} did not show {text!r} in {within} within {timeout} s:\n{page_text(page)}")
-
-
-def page_text(page):
-    """What the page says (a run's page: its log and error too), for a failure's message."""
-    return page.locator("body").inner_text()
 
 
 def assert_chart_drawn(page, timeout=30):
