@@ -65,8 +65,12 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 
 ## bench: the benchmarks under bench/ (README, Benchmarks)
+# Every script prints its targets with a pass or miss word as it goes; the list of all of them ends the run.
+bench: export BENCH_TARGETS = $(CURDIR)/var/bench/targets.txt
 bench: $(VENV)/.dev-installed
+	@mkdir -p var/bench; rm -f $(BENCH_TARGETS)
 	@set -e; for script in bench/[!_]*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python "$$script"; done
+	@echo "== targets"; sed 's/\t/: /' $(BENCH_TARGETS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
