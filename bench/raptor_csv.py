@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _scratch import recreate_database, use_bench_environment  # noqa: E402 - bench/ is on sys.path: these run as scripts
+from _targets import target  # noqa: E402
 
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_raptor_csv")
 use_bench_environment()
@@ -385,11 +386,11 @@ def main():
         print(f"note: {note}")
     throughput = upload_throughput()
     print()
-    print(f"{'1. rate / COPY rate:':40} {rows_rate / copy_rate:6.2f}   (target >= 0.5)")
-    print(f"{'2. peak RSS, whole / tenth:':40} {rss_ratio:6.2f}   (target <= 1.2)")
+    target("Raptor Maps CSV rate / COPY rate", rows_rate / copy_rate, 0.5)
+    target("Raptor Maps CSV peak RSS, whole / tenth", rss_ratio, 1.2, at_least=False)
     transport, checked = throughput[False], throughput[True]
-    print(f"{'3. 1 GB PUT, upload client / curl -T:':40} {transport[0] / transport[1]:6.2f}   (target >= 0.7)")
-    print(f"{'   the same with the sandbox CSV check on:':40} {checked[0] / checked[1]:6.2f}")
+    target("1 GB PUT, upload client / curl -T", transport[0] / transport[1], 0.7)
+    print(f"   the same with the sandbox CSV check on: {checked[0] / checked[1]:.2f}")
 
 
 if __name__ == "__main__":
