@@ -130,7 +130,7 @@ class SpreadsheetResource(resources.ModelResource):
         self._rows_by_pk = {}
 
     def row_key(self, row):
-        return tuple(cell_text(row.get(column)) for column in self.key_columns)
+        return tuple(map(cell_text, map(row.get, self.key_columns)))
 
     def _repeated_key(self, earlier_row, row):
         shown = ", ".join(f"{column} {cell_text(row.get(column))!r}" for column in self.key_columns if row.get(column))

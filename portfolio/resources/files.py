@@ -118,9 +118,10 @@ def _unescape(cell):
 def read_csv(text):
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     records = []
+    escaped = CSV_ESCAPE in text  # most files have no escaped cell: skip looking at each one
     try:
         for record in reader:
-            records.append([_unescape(cell) for cell in record])
+            records.append([_unescape(cell) for cell in record] if escaped else record)
     except csv.Error as exc:
         row = len(records) + 1
         if "end of data" in str(exc) or "unexpected end" in str(exc):

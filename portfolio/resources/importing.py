@@ -27,6 +27,8 @@ __all__ = ["Outcome", "Upload", "import_sheets", "import_spreadsheet"]
 
 # How many changed rows the admin's preview lists.
 MAX_PREVIEW_ROWS = 200
+# Progress is reported every so many rows checked (and at the last).
+ROWS_PER_REPORT = 100
 
 
 @dataclass
@@ -163,7 +165,8 @@ def _watch_rows(sheets, report):
         def on_row():
             nonlocal done
             done += 1
-            report(Step("checking rows", done, total, "rows", figures=(f"sheet {resource.resource_name}",)))
+            if done % ROWS_PER_REPORT == 0 or done == total:  # a report per row would cost more than the row
+                report(Step("checking rows", done, total, "rows", figures=(f"sheet {resource.resource_name}",)))
 
         return on_row
 

@@ -33,6 +33,8 @@ def is_blank(value):
 
 def cell_text(value):
     """A cell as text: XLSX numbers that are whole (an ID typed as 17) lose the '.0'."""
+    if type(value) is str:  # most cells: the quick way first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
