@@ -20,6 +20,7 @@ from portfolio.models import ImportRecord
 from portfolio.models.imports import MAX_PROBLEMS
 from portfolio.quantities import count
 from portfolio.resources import bounds
+from portfolio.resources.collector import collector_paused
 from portfolio.resources.files import read_sheet
 from portfolio.resources.problems import Problem, SpreadsheetError
 
@@ -112,7 +113,8 @@ def import_sheets(target, upload, read, *, source, user=None, dry_run=False, rec
         outcome.data = upload.read()
         bounds.check_archive(outcome.data)
         report(Step("reading the file", figures=(size(len(outcome.data)),)))
-        sheets = read(outcome.data)
+        with collector_paused():
+            sheets = read(outcome.data)
         if record is not None:
             # For the record's page, before the rows are checked in one long transaction.
             rows = sum(len(sheet) for _resource, sheet in sheets)
