@@ -34,8 +34,10 @@ run: $(VENV)/.runtime-installed .env
 	$(BIN)/python manage.py demo
 	@# The sandbox stands in for Raptor Maps and WattCarbon (the demo sends to both); the django-q2
 	@# worker runs the scheduled uploads and syncs and what the admin queues. Both stop with the web server.
+	@# The worker runs in a process group of its own and is stopped by one signal to its main process
+	@# (scripts/own-process-group says why).
 	@$(BIN)/python manage.py sandbox --host 127.0.0.1 --port $(SANDBOX_PORT) $(if $(DEMO_FAULT),--fault '$(DEMO_FAULT)') $(SANDBOX_ARGS) & sandbox=$$!; \
-	$(BIN)/python manage.py qcluster & worker=$$!; \
+	scripts/own-process-group $(BIN)/python manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker $$sandbox 2>/dev/null; wait $$worker $$sandbox 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
 	echo "Started the sandbox ($$SANDBOX_URL, pid $$sandbox) and the background worker (pid $$worker); Ctrl-C stops them with the server."; \
