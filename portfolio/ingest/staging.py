@@ -357,7 +357,8 @@ class SqliteStage(Stage):
                 f"ON m.ref = s.sensor_ref WHERE NOT EXISTS (SELECT 1 FROM {self.sensor_table} WHERE id = m.sensor_id)"
             )
             missing = sorted(row[0] for row in cursor.fetchall())
-            self._check_sensors(missing, set())
+            if missing:
+                raise SensorsDeleted(missing)
             # Counted inside the write's transaction: another import may have written some meanwhile.
             cursor.execute(
                 f"SELECT count(*) FROM {STAGING} s JOIN {SENSOR_MAP} m ON m.ref = s.sensor_ref "
