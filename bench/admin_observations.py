@@ -3,28 +3,30 @@
 Two kinds of farms share one table. Two charted farms hold a fixed year of readings, loaded
 first and never grown: one farm's production-meter register (15-minute data) and another's 9
 inverters (AC power, 5-minute data), 897,792 readings through 2025-12-01. Twenty listed farms
-(1,000 sensors, 15-minute data) fill the table up to --small readings in all (default
-1,000,000), then grow forward in time to --large (default 10,000,000), all in SQL with
-generate_series. A meter with a year of hourly intervals, and a year of upload parts and calls,
-feed the uploads' charts.
+(1,000 sensors, 15-minute data from 2025-01-01) fill the table up to --small readings in all
+(default 1,000,000); that database is then copied and, in the copy, the listed farms' series
+grow forward in time to --large (default 10,000,000), all in SQL with generate_series. A meter
+with a year of hourly intervals, and a year of upload parts and calls, feed the uploads' charts.
 
-At each size it times, median of 5 warm requests through the real admin (the test client, as
-a superuser): every admin page that reads the table, the admin index with its dashboard, and
-each chart's JSON endpoint over 1 day, its default range and 1 year. Baselines, in the same
-run: one exact ``SELECT COUNT(*)``, and the observation list with Django's defaults (exact
-counts). Each page's figures: ms at both sizes, growth, and the targets (< 300 ms at the large
-size, growth < 1.5). At the large size the slowest SQL query of each page is run again under
-``EXPLAIN (ANALYZE, BUFFERS)``, its plans written to var/bench/admin_observations.explain.txt.
+It times, through the real admin (the test client, as a superuser), every admin page that reads
+the table, the admin index with its dashboard, and each chart's JSON endpoint over 1 day, its
+default range and 1 year: median of 5 warm requests on each table, the small and the large
+alternating request by request (each database keeps its own connection), so that another
+process's busy minute falls on both. Baselines, in the same run: one exact ``SELECT COUNT(*)``,
+and the observation list with Django's defaults (exact counts). Each page's figures: ms on both
+tables, growth, and the targets (< 300 ms on the large table, growth < 1.5). The slowest SQL
+query of each page on the large table is run again under ``EXPLAIN (ANALYZE, BUFFERS)``, its
+plans written to var/bench/admin_observations.explain.txt.
 
-When the unique (sensor, observed_at) index does not carry the value (``INCLUDE (value)``),
-the charts that read readings are timed a second time at each size with such a covering index
-added, then dropped (--no-covering skips it).
+When no index on (sensor, observed_at) carries the value (``INCLUDE (value)``), the charts that
+read readings are timed a second time with such a covering index added to both databases, then
+dropped (--no-covering skips it).
 
     .venv/bin/python bench/admin_observations.py [--small N --large N] [--no-covering]
 
 It drops and recreates the scratch database BENCH_DATABASE_URL names (default
-postgres://postgres@127.0.0.1:5432/bench_admin); DATABASE_URL is never used, so a run can
-never touch a real database.
+postgres://postgres@127.0.0.1:5432/bench_admin) and its copy with "_large" after the name;
+DATABASE_URL is never used, so a run can never touch a real database.
 """
 
 import argparse
@@ -228,14 +230,65 @@ def load_uploads_and_meter(portfolio):
     return meter
 
 
-def timed(action, repeat=5):
-    action()  # warm the cache: the question is steady-state cost, not first-touch I/O
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+class Databases:
+    """The small and the large table, each in its own database with its own open connection.
+
+    The machine is shared: measured one size after the other, a busy minute of another process
+    would land on one size only. Each page is timed alternately on both, so noise falls on both.
+    """
+
+    def __init__(self, small, large):
+        from django.db import connections
+
+        self.small, self.large = small, large
+        self.wrappers = {small: connections["default"]}
+        self.clients = {}
+
+    def clone_small_as_large(self):
+        """The large database starts as a copy of the small one (same rows, same primary keys)."""
+        import psycopg
+        from django.db import connection, connections
+
+        settings = connection.settings_dict
+        name = f"{settings['NAME']}_large"
+        connection.close()
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
+            user=settings["USER"],
+            dbname="postgres",
+            autocommit=True,
+        ) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{settings["NAME"]}"')
+        self.wrappers[self.large] = type(connections["default"])({**settings, "NAME": name}, "default")
+        self.use(self.large)
+
+    def use(self, size):
+        from django.db import connections
+
+        connections["default"] = self.wrappers[size]
+        connections["default"].ensure_connection()
+
+    def log_in(self, user):
+        from django.test import Client
+
+        for size in (self.small, self.large):
+            self.use(size)
+            self.clients[size] = Client()
+            self.clients[size].force_login(user)
+
+    def timed(self, action, repeat=5):
+        """{size: median seconds of ``repeat`` warm runs of action(client)}, the sizes alternating."""
+        times = {self.small: [], self.large: []}
+        for run in range(repeat + 1):
+            for size in (self.small, self.large):
+                self.use(size)
+                started = time.perf_counter()
+                action(self.clients[size])
+                if run:  # the first run of each warms the cache: the question is steady-state cost
+                    times[size].append(time.perf_counter() - started)
+        return {size: statistics.median(found) for size, found in times.items()}
 
 
 def covering_index_present():
@@ -294,7 +347,6 @@ def main():
     from django.core.management import call_command
     from django.core.paginator import Paginator
     from django.db import connection
-    from django.test import Client
 
     from portfolio.models import Farm, Observation, Portfolio, Sensor
 
@@ -303,22 +355,24 @@ def main():
     by_register, by_inverters, register, inverters = create_charted_farms(portfolio)
     listed = create_listed_farms(portfolio)
     meter = load_uploads_and_meter(portfolio)
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
     started = time.perf_counter()
     charted = load_charted_readings(register, inverters)
     print(f"charted farms: {charted:,} readings ({time.perf_counter() - started:.0f} s to load)", flush=True)
-
-    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
-    client = Client()
-    client.force_login(user)
+    databases = Databases(args.small, args.large)
+    totals = {args.small: grow_to(args.small, listed, charted)}
+    databases.clone_small_as_large()
+    totals[args.large] = grow_to(args.large, listed, charted)
+    databases.log_in(user)
     observation_admin = admin.site.get_model_admin(Observation)
 
-    def count_all():
+    def count_all(client):
         with connection.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM portfolio_observation")
             cursor.fetchone()
 
     def page(url, query=None):
-        def get():
+        def get(client):
             response = client.get(url, query or {})
             assert response.status_code == 200, (url, response.status_code, response.content[:300])
 
@@ -328,11 +382,11 @@ def main():
         """The same page with Django's own paginator and full count (what we replaced)."""
         get = page(url)
 
-        def run():
+        def run(client):
             saved = observation_admin.paginator, observation_admin.show_full_result_count
             observation_admin.paginator, observation_admin.show_full_result_count = Paginator, True
             try:
-                get()
+                get(client)
             finally:
                 observation_admin.paginator, observation_admin.show_full_result_count = saved
 
@@ -381,23 +435,29 @@ def main():
                 observation_charts.append(label)
     measures = {**baselines, **pages, **chart_measures}
 
+    results = {name: databases.timed(action) for name, action in measures.items()}
+    large_client = databases.clients[args.large]
+    plans = [
+        (name, slowest_query_plan(lambda action=action: action(large_client)))
+        for name, action in {**pages, **chart_measures}.items()
+    ]
     covering = not args.no_covering and not covering_index_present()
-    results, with_covering, plans = {}, {}, []
-    for size in (args.small, args.large):
-        total = grow_to(size, listed, charted)
-        results[size] = {name: timed(action) for name, action in measures.items()}
-        if size == args.large:
-            plans = [(name, slowest_query_plan(action)) for name, action in {**pages, **chart_measures}.items()]
-        if covering:
+    with_covering = {}
+    if covering:
+        for size in (args.small, args.large):
+            databases.use(size)
             set_covering_index(True)
-            with_covering[size] = {name: timed(chart_measures[name]) for name in observation_charts}
-            if size == args.large:
-                plans += [
-                    (f"{name}, with the covering index", slowest_query_plan(chart_measures[name]))
-                    for name in observation_charts
-                ]
+        with_covering = {name: databases.timed(chart_measures[name]) for name in observation_charts}
+        plans += [
+            (
+                f"{name}, with the covering index",
+                slowest_query_plan(lambda name=name: chart_measures[name](large_client)),
+            )
+            for name in observation_charts
+        ]
+        for size in (args.small, args.large):
+            databases.use(size)
             set_covering_index(False)
-    print(f"(the large table: {total:,} observations)")
 
     EXPLAIN_FILE.parent.mkdir(parents=True, exist_ok=True)
     with EXPLAIN_FILE.open("w") as stream:
@@ -405,23 +465,42 @@ def main():
             if found:
                 ms, sql, plan = found
                 stream.write(f"=== {name}: slowest query {ms:.1f} ms\n{sql}\n\n{plan}\n\n")
-    print(f"EXPLAIN (ANALYZE, BUFFERS) of each page's slowest query at {args.large:,}: {EXPLAIN_FILE}")
+    print(f"EXPLAIN (ANALYZE, BUFFERS) of each page's slowest query at {totals[args.large]:,}: {EXPLAIN_FILE}")
 
-    small, large = results[args.small], results[args.large]
-    print(f"\nmedian ms of 5 warm runs; growth = large / small ({args.large:,} / {args.small:,} rows)\n")
-    print(f"{'':58} {'small':>8} {'large':>8} {'growth':>7}")
+    small, large = args.small, args.large
+    print(
+        f"\nmedian ms of 5 warm runs, the two tables alternating; growth = large / small "
+        f"({totals[large]:,} / {totals[small]:,} rows)\n"
+    )
+    print(f"{'':62} {'small':>8} {'large':>8} {'growth':>7}")
 
-    def row(name, s, lg):
-        print(f"{name:58} {s * 1000:8.1f} {lg * 1000:8.1f} {lg / s:7.2f}")
+    def row(name, measured):
+        print(
+            f"{name:62} {measured[small] * 1000:8.1f} {measured[large] * 1000:8.1f} {measured[large] / measured[small]:7.2f}"
+        )
 
     for name in measures:
-        row(name, small[name], large[name])
-    for name in observation_charts if covering else ():
-        row(f"{name}, covering index", with_covering[args.small][name], with_covering[args.large][name])
+        row(name, results[name])
+    for name in with_covering:
+        row(f"{name}, covering index", with_covering[name])
     print()
     for name in [*pages, *chart_measures]:
-        target(f"{name}: ms at {args.large:,}", large[name] * 1000, MS_AT_LARGE, at_least=False, digits=0)
-        target(f"{name}: growth", large[name] / small[name], GROWTH, at_least=False)
+        target(f"{name}: ms at {large:,}", results[name][large] * 1000, MS_AT_LARGE, at_least=False, digits=0)
+        target(f"{name}: growth", results[name][large] / results[name][small], GROWTH, at_least=False)
+    for name in with_covering:
+        target(
+            f"{name}, covering index: ms at {large:,}",
+            with_covering[name][large] * 1000,
+            MS_AT_LARGE,
+            at_least=False,
+            digits=0,
+        )
+        target(
+            f"{name}, covering index: growth",
+            with_covering[name][large] / with_covering[name][small],
+            GROWTH,
+            at_least=False,
+        )
 
 
 if __name__ == "__main__":
