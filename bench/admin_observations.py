@@ -475,9 +475,8 @@ def main():
     print(f"{'':62} {'small':>8} {'large':>8} {'growth':>7}")
 
     def row(name, measured):
-        print(
-            f"{name:62} {measured[small] * 1000:8.1f} {measured[large] * 1000:8.1f} {measured[large] / measured[small]:7.2f}"
-        )
+        growth = measured[large] / measured[small]
+        print(f"{name:62} {measured[small] * 1000:8.1f} {measured[large] * 1000:8.1f} {growth:7.2f}")
 
     for name in measures:
         row(name, results[name])
