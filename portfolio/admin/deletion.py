@@ -2,7 +2,9 @@
 
 Django's confirmation page loads every object a delete would cascade to: deleting a farm
 would load all its observations, millions of rows, into one page. Here readings are
-counted with one query per relation. The delete itself removes observations in bulk (they
+counted with one query per relation, exactly up to ``COUNT_CAP`` (the observation list's cap)
+and as "more than 10,000" past it: a farm's millions of readings would otherwise be counted on
+every visit of the page, in time that grows with the table. The delete itself removes observations in bulk (they
 have no signals or dependants, so Django's collector fast-deletes them); interval and bill
 readings are deleted one by one, each recorded in the audit trail.
 """
@@ -15,10 +17,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
+from portfolio.admin.large_tables import CappedCountPaginator
 from portfolio.models import BillReading, IntervalReading, Observation
 
 BULK_MODELS = (Observation, IntervalReading, BillReading)
 AUDITED_READINGS = (IntervalReading, BillReading)
+COUNT_CAP = CappedCountPaginator.cap
 
 
 class BulkCountingCollector(NestedObjects):
@@ -33,11 +37,16 @@ class BulkCountingCollector(NestedObjects):
         return model in BULK_MODELS and super(NestedObjects, self).can_fast_delete(objs, from_field=from_field)
 
     def bulk_counts(self):
-        """Readings the delete would remove, by verbose name: one COUNT per relation."""
+        """Readings the delete would remove, by verbose name: one COUNT per relation, of at most COUNT_CAP + 1 rows."""
         counts = Counter()
         for queryset in self.fast_deletes:
-            counts[queryset.model._meta.verbose_name_plural] += queryset.count()
-        return counts
+            counts[queryset.model._meta.verbose_name_plural] += queryset.order_by()[: COUNT_CAP + 1].count()
+        return {name: count_words(count) for name, count in counts.items() if count}
+
+
+def count_words(count):
+    """The count as the summary shows it: exact up to the cap, "more than 10,000" past it."""
+    return f"more than {COUNT_CAP:,}" if count > COUNT_CAP else count
 
 
 class BulkRowsDeleteMixin:
@@ -66,5 +75,5 @@ class BulkRowsDeleteMixin:
         to_delete = collector.nested(format_callback)
         protected = [format_callback(obj) for obj in collector.protected]
         model_count = {model._meta.verbose_name_plural: len(found) for model, found in collector.model_objs.items()}
-        model_count.update({name: count for name, count in collector.bulk_counts().items() if count})
+        model_count.update(collector.bulk_counts())
         return to_delete, model_count, perms_needed, protected

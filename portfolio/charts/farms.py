@@ -4,15 +4,15 @@ The source is the farm's production-meter register when it has one (a day's ener
 highest reading minus the day before's; left out after a gap or when the register went down),
 else its production-meter power, else its inverters' AC power (each hour's average W times one
 hour, summed over the sensors). The database rolls the readings up to one row per local hour
-(per sensor for a register); the hours are then added up into local days here: a year is 8,760
-rows, whatever the number of readings.
+(added up over the power sensors, per sensor for a register); the hours are then added up into
+local days here: a year is 8,760 rows, whatever the number of readings.
 """
 
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 
 from portfolio.charts.sensors import latest_of_sensors
 from portfolio.charts.sql import bucket_sql, db_moment, quoted_table
@@ -88,28 +88,70 @@ def _phase(zone, moment):
     return int(moment.utcoffset().total_seconds()) % HOUR
 
 
-def _hours(sensors, start, end, zone, aggregate):
-    """{(sensor pk, local hour start as aware datetime): aggregate of the hour's readings}."""
+def _register_hours(sensors, start, end, zone):
+    """[(sensor pk, local hour start in epoch seconds, the hour's highest reading)].
+
+    Epoch seconds, not local times, as keys: the hour repeated when the clocks turn back is two
+    hours with one local name.
+    """
     placeholders = ", ".join(["%s"] * len(sensors))
     bucket = bucket_sql("observed_at", HOUR, _phase(zone, start))
     statement = f"""
-        SELECT sensor_id, {bucket} AS bucket, {aggregate}(value)
+        SELECT sensor_id, {bucket} AS bucket, max(value)
         FROM {quoted_table(Observation)}
         WHERE sensor_id IN ({placeholders}) AND observed_at >= %s AND observed_at < %s
         GROUP BY 1, 2
     """
     with connection.cursor() as cursor:
         cursor.execute(statement, [*(s.pk for s in sensors), db_moment(start), db_moment(end)])
-        rows = cursor.fetchall()
-    return {(sensor, datetime.fromtimestamp(second, zone)): value for sensor, second, value in rows}
+        return cursor.fetchall()
 
 
 def _power_days(sensors, days, zone):
     start, end = _midnight(days[0], zone), _midnight(days[-1] + timedelta(days=1), zone)
     energy = defaultdict(float)
-    for (_sensor, hour), watts in _hours(sensors, start, end, zone, "avg").items():
-        energy[hour.date()] += watts / WH_PER_KWH  # W for one hour = Wh
+    for second, watts in _power_hours(sensors, start, end, zone):
+        energy[datetime.fromtimestamp(second, zone).date()] += watts / WH_PER_KWH  # W for one hour = Wh
     return dict(energy)
+
+
+def _power_hours(sensors, start, end, zone):
+    """[(local hour start in epoch seconds, each sensor's average W in that hour, added up)].
+
+    The database adds the sensors up, so a year is 8,760 rows whatever the number of inverters.
+    An average is sum / count, as avg() computes it.
+    """
+    phase = _phase(zone, start)
+    if connection.vendor == "postgresql":
+        # date_bin is integer arithmetic where the epoch expression is floating point.
+        hour, epoch = (
+            f"date_bin('1 hour', observed_at, to_timestamp({phase}))",
+            "date_part('epoch', hours.start)::bigint",
+        )
+    else:
+        hour, epoch = bucket_sql("observed_at", HOUR, phase), "hours.start"
+    # One sensor per branch: each aggregates into a hash table of one sensor's hours, small
+    # enough for the CPU's cache, and PostgreSQL's parallel workers take branches whole (Parallel
+    # Append). Over a year of 9 inverters' 5-minute power this is 2-3 times faster than one
+    # grouping by sensor and hour (README, bench/admin_observations.py).
+    one_sensor = f"""
+        SELECT {hour} AS start, sum(value) AS total, count(*) AS readings
+        FROM {quoted_table(Observation)}
+        WHERE sensor_id = %s AND observed_at >= %s AND observed_at < %s
+        GROUP BY 1
+    """
+    statement = f"""
+        SELECT {epoch}, sum(hours.total / hours.readings)
+        FROM ({" UNION ALL ".join([one_sensor] * len(sensors))}) AS hours
+        GROUP BY 1
+    """
+    parameters = [value for sensor in sensors for value in (sensor.pk, db_moment(start), db_moment(end))]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # No JIT: compiling it costs more than it saves on a query of well under a second.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(statement, parameters)
+        return cursor.fetchall()
 
 
 def _register_days(sensors, days, zone):
@@ -117,8 +159,8 @@ def _register_days(sensors, days, zone):
     before = days[0] - timedelta(days=1)
     start, end = _midnight(before, zone), _midnight(days[-1] + timedelta(days=1), zone)
     highest = defaultdict(dict)  # sensor → day → highest Wh
-    for (sensor, hour), wh in _hours(sensors, start, end, zone, "max").items():
-        day = hour.date()
+    for sensor, second, wh in _register_hours(sensors, start, end, zone):
+        day = datetime.fromtimestamp(second, zone).date()
         highest[sensor][day] = max(wh, highest[sensor].get(day, wh))
     energy, gaps = {}, 0
     for by_day in highest.values():

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from django.conf import settings
 from django.utils import timezone
 
 from portfolio.console import Step
@@ -16,7 +17,7 @@ from portfolio.ingest.parsing import parse_datetime, parse_float, to_utc
 from portfolio.ingest.records import BadLine, Records
 from portfolio.ingest.retry import atomic_with_retries
 from portfolio.ingest.source import TextSource, refuse
-from portfolio.ingest.staging import stage_for_connection
+from portfolio.ingest.staging import RepeatedKeys, SensorsDeleted, stage_for_connection
 from portfolio.quantities import count
 from portfolio.resources.files import escape_formula
 
@@ -353,9 +354,30 @@ class _Run:
             sensor_pks, counts = self.catalog.apply()
             return counts, *stage.upsert(sensor_pks, now)
 
-        (counts, new, updated), result.retries = atomic_with_retries(
-            write, what=f"The import of {self.source.path.name}"
-        )
+        retries = 0
+        while True:
+            try:
+                (counts, new, updated), lost_locks = atomic_with_retries(
+                    write, what=f"The import of {self.source.path.name}"
+                )
+                break
+            except RepeatedKeys:
+                # A key staged twice (look for them now, once), or new keys another import wrote first.
+                if stage.grouped and retries >= settings.IMPORT_DEADLOCK_RETRIES:
+                    raise
+                if stage.grouped:
+                    retries += 1
+                distinct = stage.prepare(self.check_conflicts, grouped=True)
+            except SensorsDeleted as error:
+                labels = [ref.label for ref in self.catalog.refs if ref.sensor.pk in error.sensor_pks]
+                raise ReadingsFileError(
+                    [
+                        Problem(None, None, f"Sensor {label} was deleted while this file was imported.")
+                        for label in labels
+                    ],
+                    rows_read=self.rows_read,
+                ) from None
+        result.retries = lost_locks + retries
         result.rows_new, result.rows_updated = new, updated
         result.rows_unchanged = distinct - new - updated
         result.rows_merged = self.rows_read - self.problem_count - distinct

@@ -11,12 +11,26 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
-from portfolio.models import Observation
+from portfolio.models import Observation, Sensor
 
 STAGING = "ingest_staging"
 SENSOR_MAP = "ingest_sensors"
+RANGES = "ingest_ranges"  # PostgreSQL: each staged sensor's time range
+UNIQUE_VIOLATION = "23505"
+
+
+class RepeatedKeys(Exception):
+    """The write met a sensor and time staged twice (or written meanwhile by another import): group, then redo."""
+
+
+class SensorsDeleted(Exception):
+    """Sensors the file names were deleted between reading the file and writing its readings."""
+
+    def __init__(self, sensor_pks):
+        super().__init__(f"sensors deleted during the import: {sensor_pks}")
+        self.sensor_pks = sensor_pks
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,8 @@ class Stage:
     def __init__(self):
         self.rows = 0  # rows staged, duplicates included
         self.table = connection.ops.quote_name(Observation._meta.db_table)
+        self.sensor_table = connection.ops.quote_name(Sensor._meta.db_table)
+        self.analyzed = self.grouped = False
 
     def __enter__(self):
         with connection.cursor() as cursor:
@@ -50,6 +66,7 @@ class Stage:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
             cursor.execute(f"DROP TABLE IF EXISTS {SENSOR_MAP}")
+            cursor.execute(f"DROP TABLE IF EXISTS {RANGES}")
 
     def write(self, rows):
         if rows:
@@ -67,6 +84,12 @@ class Stage:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {STAGING}")
             return cursor.fetchone()[0]
+
+    @staticmethod
+    def _check_sensors(wanted, found):
+        missing = [pk for pk in wanted if pk not in found]
+        if missing:
+            raise SensorsDeleted(missing)
 
     def _map_sensors(self, cursor, sensor_pks):
         cursor.execute(f"DROP TABLE IF EXISTS {SENSOR_MAP}")
@@ -160,50 +183,109 @@ class PostgresStage(Stage):
                 "WHERE s.sensor_ref = d.sensor_ref AND s.observed_at = d.observed_at AND (d.n > 1 OR s.line <> d.keep)"
             )
 
-    def prepare(self, check_conflicts):
-        """Finish staging and deal with keys given twice; return the distinct rows. Before the write.
+    def prepare(self, check_conflicts, *, grouped=False):
+        """Finish staging; with ``grouped``, also deal with keys given twice. Return the distinct rows.
 
-        ``check_conflicts(stage)`` is called when some key was given twice; it raises to
-        refuse the file, or returns to leave those keys out. Only the private staging table
-        is touched, so this is done once, outside the (retried) write.
+        Before the write. The first attempt skips the grouping pass: the write itself notices a
+        key given twice (``RepeatedKeys``) and the importer then calls this again with ``grouped``.
+        ``check_conflicts(stage)`` raises to refuse the file, or returns to leave those keys out.
+        Only the private staging tables are touched, so this is done outside the (retried) write.
         """
         self.finish()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '64MB'")  # the check below groups every staged row
-            # Temporary tables get no statistics of their own; without them the planner guesses badly.
-            cursor.execute(f"ANALYZE {STAGING}")
-            # One set-based pass finds keys given twice (DO UPDATE ... WHERE could hide them from the upsert).
+            if not self.analyzed:
+                # Temporary tables get no statistics of their own; without them the planner guesses badly.
+                cursor.execute(f"ANALYZE {STAGING}")
+                self.analyzed = True
+            if grouped:
+                cursor.execute("SET LOCAL work_mem = '64MB'")  # the check below groups every staged row
+                cursor.execute(
+                    f"SELECT EXISTS (SELECT 1 FROM {STAGING} GROUP BY sensor_ref, observed_at HAVING count(*) > 1)"
+                )
+                self.grouped = True
+                if cursor.fetchone()[0]:
+                    check_conflicts(self)
+                    self.drop_conflicts()
+                    self.rows = self.distinct_rows()
+            # Each sensor's staged time range: where its existing readings are looked for, once per import.
+            cursor.execute(f"DROP TABLE IF EXISTS {RANGES}")
             cursor.execute(
-                f"SELECT EXISTS (SELECT 1 FROM {STAGING} GROUP BY sensor_ref, observed_at HAVING count(*) > 1)"
+                f"CREATE TEMPORARY TABLE {RANGES} AS SELECT sensor_ref, min(observed_at) AS low, "
+                f"max(observed_at) AS high FROM {STAGING} GROUP BY sensor_ref"
             )
-            if not cursor.fetchone()[0]:
-                return self.rows
-            check_conflicts(self)
-            self.drop_conflicts()
-        return self.distinct_rows()
+            cursor.execute(f"ANALYZE {RANGES}")
+        return self.rows
 
     def upsert(self, sensor_pks, now):
-        """Upsert the prepared rows; return (new, updated). Inside the import's transaction.
+        """Write the prepared rows; return (new, updated). Inside the import's transaction.
+
+        Raises ``RepeatedKeys`` when a key was staged twice and ``prepare`` did not group yet, or
+        when another import wrote one of the new keys first (then redoing the write updates it).
 
         Rows are written in (sensor, time) order, whatever the file's order: two imports of
         the same sensors then lock the same rows in the same order, and one waits for the
-        other instead of both deadlocking.
+        other instead of both deadlocking. The rows already stored are updated first, with the
+        upsert; the rest go in with a plain ``INSERT``, which is cheaper than ``ON CONFLICT``.
         """
         with connection.cursor() as cursor:
             self._map_sensors(cursor, sensor_pks)
-            cursor.execute("SET LOCAL work_mem = '64MB'")  # the sort below
-            # A value that did not change keeps its ingested_at, so it is not uploaded again.
+            cursor.execute("SET LOCAL work_mem = '64MB'")  # the sorts and hashes below
+            self._lock_sensors(cursor)
+            # The stored readings inside the staged sensors' time ranges: one index range scan per sensor.
+            stored = (
+                f"SELECT x.sensor_id, x.observed_at FROM {RANGES} r JOIN {SENSOR_MAP} rm ON rm.ref = r.sensor_ref "
+                f"JOIN {self.table} x ON x.sensor_id = rm.sensor_id AND x.observed_at BETWEEN r.low AND r.high"
+            )
+            staged = f"{STAGING} s JOIN {SENSOR_MAP} m ON m.ref = s.sensor_ref"
+            distinct_known = (
+                "0" if self.grouped else "(SELECT count(*) FROM (SELECT DISTINCT sensor_id, observed_at FROM known) k)"
+            )
+            # A value that did not change keeps its ingested_at, so it is not uploaded again. A key
+            # staged twice is counted here: DO UPDATE ... WHERE could otherwise hide it.
             cursor.execute(
-                f"WITH written AS (INSERT INTO {self.table} AS o (sensor_id, observed_at, value, ingested_at) "
-                f"SELECT m.sensor_id, s.observed_at, s.value, %s FROM {STAGING} s JOIN {SENSOR_MAP} m "
-                "ON m.ref = s.sensor_ref ORDER BY m.sensor_id, s.observed_at "
+                f"WITH known AS MATERIALIZED (SELECT m.sensor_id, s.observed_at, s.value FROM {staged} "
+                f"JOIN ({stored}) e ON e.sensor_id = m.sensor_id AND e.observed_at = s.observed_at), "
+                f"written AS (INSERT INTO {self.table} AS o (sensor_id, observed_at, value, ingested_at) "
+                "SELECT sensor_id, observed_at, value, %s FROM known ORDER BY sensor_id, observed_at "
                 "ON CONFLICT (sensor_id, observed_at) DO UPDATE "
                 "SET value = EXCLUDED.value, ingested_at = EXCLUDED.ingested_at "
-                "WHERE o.value IS DISTINCT FROM EXCLUDED.value RETURNING (xmax = 0) AS inserted) "
-                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
+                "WHERE o.value IS DISTINCT FROM EXCLUDED.value RETURNING 1) "
+                f"SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM known), {distinct_known}",
                 [now],
             )
-            return cursor.fetchone()
+            updated, known, known_distinct = cursor.fetchone()
+            if not self.grouped and known != known_distinct:
+                raise RepeatedKeys
+            # The rest are new: a plain INSERT, whose unique index still refuses a key staged twice.
+            try:
+                cursor.execute(
+                    f"INSERT INTO {self.table} (sensor_id, observed_at, value, ingested_at) "
+                    f"SELECT m.sensor_id, s.observed_at, s.value, %s FROM {staged} LEFT JOIN ({stored}) e "
+                    "ON e.sensor_id = m.sensor_id AND e.observed_at = s.observed_at WHERE e.sensor_id IS NULL "
+                    "ORDER BY m.sensor_id, s.observed_at",
+                    [now],
+                )
+            except IntegrityError as error:
+                if getattr(error.__cause__, "sqlstate", None) == UNIQUE_VIOLATION:
+                    raise RepeatedKeys from error
+                raise
+            new = cursor.rowcount
+        # Each statement has its own snapshot: keys another import committed between the two were
+        # neither known to the first nor new to the second. Redo the write: they are known now.
+        if known + new != self.rows:
+            raise RepeatedKeys
+        return new, updated
+
+    def _lock_sensors(self, cursor):
+        """The observation table has no foreign key constraint (README, "The observation table"): check
+        once that every staged sensor exists, and hold it (FOR KEY SHARE) until the commit, so a
+        concurrent delete of one waits for this import, or this import fails if it came first."""
+        cursor.execute(
+            f"SELECT sensor_id FROM {SENSOR_MAP} m JOIN {RANGES} r ON r.sensor_ref = m.ref ORDER BY sensor_id"
+        )
+        wanted = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT id FROM {self.sensor_table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [wanted])
+        self._check_sensors(wanted, {row[0] for row in cursor.fetchall()})
 
 
 class SqliteStage(Stage):
@@ -254,8 +336,10 @@ class SqliteStage(Stage):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {STAGING} WHERE conflict")
 
-    def prepare(self, check_conflicts):
+    def prepare(self, check_conflicts, *, grouped=False):
+        # The keyed staging table marked repeated keys as they came: no grouping pass to skip.
         self.finish()
+        self.grouped = True
         if self.conflicts(0)[0]:
             check_conflicts(self)
             self.drop_conflicts()
@@ -266,6 +350,15 @@ class SqliteStage(Stage):
         now = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
             self._map_sensors(cursor, sensor_pks)
+            # No foreign key constraint (README, "The observation table"): every staged sensor is looked
+            # up once. The write transaction is IMMEDIATE, so none can be deleted before it commits.
+            cursor.execute(
+                f"SELECT m.sensor_id FROM (SELECT DISTINCT sensor_ref FROM {STAGING}) s JOIN {SENSOR_MAP} m "
+                f"ON m.ref = s.sensor_ref WHERE NOT EXISTS (SELECT 1 FROM {self.sensor_table} WHERE id = m.sensor_id)"
+            )
+            missing = sorted(row[0] for row in cursor.fetchall())
+            if missing:
+                raise SensorsDeleted(missing)
             # Counted inside the write's transaction: another import may have written some meanwhile.
             cursor.execute(
                 f"SELECT count(*) FROM {STAGING} s JOIN {SENSOR_MAP} m ON m.ref = s.sensor_ref "

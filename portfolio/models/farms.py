@@ -203,11 +203,16 @@ class Observation(models.Model):
 
     The big table. Keys are chosen for its two questions (README, "The observation
     table"): "these sensors in this time range" is the unique (sensor, observed_at) index,
-    "everything ingested since X" is the index on ingested_at. The foreign key needs no
-    index of its own: the unique index leads with it.
+    "everything ingested since X" is the index on ingested_at (BRIN on PostgreSQL, migration 0011).
+    The foreign key needs no index of its own: the unique index leads with it. It has no database
+    constraint either: checking it row by row was a quarter of an import's time, so the import
+    checks and locks the file's sensors once instead (ingest/staging.py); deleting a sensor
+    through Django deletes its readings first (on_delete=CASCADE is Django's, not the database's).
     """
 
-    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="observations", db_index=False)
+    sensor = models.ForeignKey(
+        Sensor, on_delete=models.CASCADE, related_name="observations", db_index=False, db_constraint=False
+    )
     observed_at = models.DateTimeField(validators=[validate_aware])
     value = models.FloatField(validators=[validate_finite])
     ingested_at = models.DateTimeField(default=timezone.now, editable=False)

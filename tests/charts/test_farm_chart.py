@@ -48,6 +48,15 @@ def test_power_gives_each_hours_average_summed_into_local_days():
     assert "America/New_York" in data["notes"][1]
 
 
+def test_both_hours_named_one_oclock_count_when_the_clocks_turn_back():
+    farm = FarmFactory(timezone="America/New_York")  # 2025-11-02: 01:00 to 02:00 happens twice
+    sensor = SensorFactory(equipment=EquipmentFactory(farm=farm), sensor_type=SensorType.AC_POWER)
+    read(sensor, (utc(2025, 11, 2, 5, 30), 1000.0), (utc(2025, 11, 2, 6, 30), 3000.0))  # 01:30 EDT, 01:30 EST
+    data = production(farm, **{"from": "2025-11-02T12:00", "to": "2025-11-02T13:00"})
+    assert data["labels"] == ["2025-11-02"]
+    assert data["series"][0]["values"] == [pytest.approx(4.0)]
+
+
 def test_a_register_gives_each_days_highest_reading_minus_the_day_befores():
     farm = FarmFactory(timezone="UTC")
     inverter = SensorFactory(equipment=EquipmentFactory(farm=farm), sensor_type=SensorType.AC_POWER)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from portfolio.admin import deletion
 from portfolio.admin.large_tables import CappedCountPaginator
 from portfolio.choices import AssetKind, EquipmentType, SensorType
 from portfolio.demo import load_demo_portfolio
@@ -238,6 +239,23 @@ def test_farm_delete_confirmation_counts_observations_without_loading_them(admin
     assert response.status_code == 302
     assert not Farm.objects.filter(pk=farm.pk).exists()
     assert not Observation.objects.filter(sensor_id=sensor.pk).exists()
+
+
+def test_farm_delete_confirmation_stops_counting_at_the_cap(admin_client, monkeypatch):
+    # The page counts at most the cap and one more (10,000 by default), as the observation list does.
+    monkeypatch.setattr(deletion, "COUNT_CAP", 20)
+    farm = FarmFactory()
+    for sensor in SensorFactory.create_batch(2, equipment__farm=farm):
+        ObservationFactory.create_batch(15, sensor=sensor)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(url(Farm, "delete", farm.pk))
+    assert "Observations: more than 20" in response.text
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"] and '"portfolio_observation"' in q["sql"]]
+    assert counts and all("LIMIT 21" in sql for sql in counts)
+
+    farm_readings = Observation.objects.filter(sensor__equipment__farm=farm)
+    Observation.objects.filter(pk__in=list(farm_readings.values_list("pk", flat=True)[:10])).delete()
+    assert "Observations: 20" in admin_client.get(url(Farm, "delete", farm.pk)).text
 
 
 def test_sensor_list_shows_unit_and_last_observation(admin_client):
