@@ -126,7 +126,7 @@ class Series:
                 return None
             statement = (
                 f"COPY (SELECT {self._cells_sql} FROM {table} r WHERE r.id IN (SELECT c.id FROM ({sql}) c) "
-                f"ORDER BY {order}) TO STDOUT"
+                f"ORDER BY {order}) TO STDOUT (FORMAT csv)"
             )
             # psycopg's own cursor: Django's debug wrapper (DEBUG on) takes no COPY parameters. psycopg
             # hands COPY's output over a row at a time: joined, the body goes out in one block.
