@@ -62,7 +62,7 @@ def watermark():
 
 def files(series, meter, limit, by_copy, monkeypatch):
     """Every chunk of the meter's series, as (bytes, rows, last id), moving a watermark as a sync does."""
-    monkeypatch.setattr(readings, "CSV_BY_COPY", by_copy)
+    monkeypatch.setattr(readings, "CSV_IN_DATABASE", by_copy)
     link, until, out = watermark(), INGESTED + timedelta(days=1), []
     while (chunk := series.chunk(link, meter, until, limit)) is not None:
         last = series.model.objects.values_list("ingested_at", flat=True).get(pk=chunk.last_id)

@@ -9,7 +9,7 @@ A file is built from at most ``limit`` of those rows (a chunk), in ingestion ord
 in time order. On PostgreSQL the database writes it: ``COPY (SELECT ...) TO STDOUT`` formats
 every row exactly as ``payloads.intervals_csv`` and ``payloads.bills_csv`` do (the same bytes;
 tests/uploads/test_wattcarbon_csv_copy.py builds both), and the bytes go into the upload's body
-as they come, never turned into Python objects. On SQLite (and on PostgreSQL with ``CSV_BY_COPY``
+as they come, never turned into Python objects. On SQLite (and on PostgreSQL with ``CSV_IN_DATABASE``
 off, the benchmark's baseline) the rows are read and written by the csv module.
 """
 
@@ -23,10 +23,10 @@ from portfolio.models import BillReading, IntervalReading
 from uploads.runs.keyset import RowAfter
 from uploads.wattcarbon import payloads
 
-__all__ = ["BILLS", "CSV_BY_COPY", "INTERVALS", "SERIES", "Chunk", "Series"]
+__all__ = ["BILLS", "CSV_IN_DATABASE", "INTERVALS", "SERIES", "Chunk", "Series"]
 
 # PostgreSQL writes the CSV files itself (``COPY``); False: the csv module writes them, as on SQLite.
-CSV_BY_COPY = True
+CSV_IN_DATABASE = True
 
 
 @dataclass
@@ -48,14 +48,15 @@ class Chunk:
 
 
 def _float_sql(column):
-    """``plain_decimal`` in SQL: float8 text is the shortest round-trip digits (extra_float_digits 1),
-    the same digits as Python's repr; numeric writes an exponent out (1e-07, 1e+16); a whole number
-    gets ``.0``, and zero, of either sign, is ``0.0``."""
+    """``plain_decimal`` in SQL, of ``column`` and its text ``{column}_text``: float8 text is the shortest
+    round-trip digits (extra_float_digits 1), the same digits as Python's repr; numeric writes an
+    exponent out (1e-07, 1e+16); a whole number gets ``.0``, and zero, of either sign, is ``0.0``."""
+    value, text = "{t}." + column, "{t}." + column + "_text"
     return (
-        f"CASE WHEN strpos({column}::text, 'e') > 0 THEN {column}::text::numeric::text"
-        f" || CASE WHEN {column} = trunc({column}) THEN '.0' ELSE '' END"
-        f" WHEN strpos({column}::text, '.') > 0 THEN {column}::text"
-        f" WHEN {column} = 0 THEN '0.0' ELSE {column}::text || '.0' END"
+        f"CASE WHEN strpos({text}, 'e') > 0 THEN {text}::numeric::text"
+        f" || CASE WHEN {value} = trunc({value}) THEN '.0' ELSE '' END"
+        f" WHEN strpos({text}, '.') > 0 THEN {text}"
+        f" WHEN {value} = 0 THEN '0.0' ELSE {text} || '.0' END"
     )
 
 
@@ -65,7 +66,7 @@ class Series:
     def __init__(self, name, model, columns, csv, header, cells_sql, upload, prefix, counter):
         self.name, self.model, self.columns, self.csv = name, model, columns, csv
         self.header = (",".join(header) + "\n").encode()
-        self._cells_sql = cells_sql  # the file's columns in SQL, in file order (column aliased r)
+        self._cells_sql = cells_sql  # the file's columns in SQL, in file order ({t}: the table)
         self._upload = upload
         self.through_at, self.through_id = f"{prefix}_through_at", f"{prefix}_through_id"
         self.counter = counter  # the SyncRun field that counts its rows
@@ -99,40 +100,36 @@ class Series:
     def chunk(self, link, meter, until, limit):
         """The next file of the meter's readings waiting (at most ``limit`` rows), or None when none wait."""
         pending = self.pending(link, meter, until)
-        if CSV_BY_COPY and connection.vendor == "postgresql":
-            return self._copied_chunk(pending, limit)
+        if CSV_IN_DATABASE and connection.vendor == "postgresql":
+            return self._database_chunk(pending, limit)
         rows = list(pending.values_list(*self.columns)[:limit])
         if not rows:
             return None
         content = self.csv(sorted(row[1:] for row in rows))
         return Chunk([content], len(rows), rows[-1][0], None)
 
-    def _copied_chunk(self, pending, limit):
-        """The chunk's bounds by one index range read, then its file by ``COPY``, in time order."""
-        sql, params = pending.values("id", "ingested_at")[:limit].query.sql_with_params()
-        table = connection.ops.quote_name(self.model._meta.db_table)
-        order = ", ".join(f"r.{column}" for column in self.columns[1:])
+    def _database_chunk(self, pending, limit):
+        """The chunk and its file in one statement: the database reads the rows by the watermark index,
+        formats them and joins them into the file's text, in time order."""
+        sql, params = pending.values("id", "ingested_at", *self.columns[1:])[:limit].query.sql_with_params()
+        line = " || ',' || ".join(cell.format(t="f") for cell in self._cells_sql)
+        order = ", ".join(f"f.{column}" for column in self.columns[1:])
         with transaction.atomic(), connection.cursor() as cursor:
             # Shortest round-trip float text and ISO dates, whatever the server's defaults.
-            cursor.execute("SET LOCAL extra_float_digits = 1")
-            cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+            cursor.execute("SET LOCAL extra_float_digits = 1; SET LOCAL DateStyle = 'ISO, YMD'")
+            # The chunk (c), its last row in ingestion order, and its lines joined in time order; each
+            # kWh value turned into text once (f).
             cursor.execute(
-                f"SELECT count(*), (array_agg(c.id ORDER BY c.ingested_at DESC, c.id DESC))[1], max(c.ingested_at) "
-                f"FROM ({sql}) c",
+                f"WITH c AS MATERIALIZED ({sql}) "
+                "SELECT count(*), (SELECT max(d.id) FROM c d WHERE d.ingested_at = (SELECT max(ingested_at) FROM c)), "
+                f"max(f.ingested_at), string_agg({line} || E'\\n', '' ORDER BY {order}) "
+                "FROM (SELECT c.*, c.energy_kwh::text AS energy_kwh_text FROM c) f",
                 params,
             )
-            rows, last_id, last_at = cursor.fetchone()
-            if not rows:
-                return None
-            statement = (
-                f"COPY (SELECT {self._cells_sql} FROM {table} r WHERE r.id IN (SELECT c.id FROM ({sql}) c) "
-                f"ORDER BY {order}) TO STDOUT (FORMAT csv)"
-            )
-            # psycopg's own cursor: Django's debug wrapper (DEBUG on) takes no COPY parameters. psycopg
-            # hands COPY's output over a row at a time: joined, the body goes out in one block.
-            with getattr(cursor, "cursor", cursor).copy(statement, params) as copy:
-                content = b"".join(copy)
-        return Chunk([self.header, content], rows, last_id, last_at)
+            rows, last_id, last_at, text = cursor.fetchone()
+        if not rows:
+            return None
+        return Chunk([self.header, text.encode()], rows, last_id, last_at)
 
 
 INTERVALS = Series(
@@ -142,8 +139,10 @@ INTERVALS = Series(
     payloads.intervals_csv,
     payloads.INTERVAL_HEADER,
     # UTC, seconds truncated, as isoformat(timespec="seconds") writes it.
-    "replace(date_trunc('second', r.start AT TIME ZONE 'UTC')::text, ' ', 'T') || '+00:00', "
-    + _float_sql("r.energy_kwh"),
+    (
+        "replace(date_trunc('second', {t}.start AT TIME ZONE 'UTC')::text, ' ', 'T') || '+00:00'",
+        _float_sql("energy_kwh"),
+    ),
     "upload_intervals",
     "intervals",
     "interval_rows",
@@ -154,7 +153,7 @@ BILLS = Series(
     ("id", "start_date", "end_date", "energy_kwh"),
     payloads.bills_csv,
     payloads.BILL_HEADER,
-    "r.start_date::text, r.end_date::text, " + _float_sql("r.energy_kwh"),
+    ("{t}.start_date::text", "{t}.end_date::text", _float_sql("energy_kwh")),
     "upload_bills",
     "bills",
     "bill_rows",
