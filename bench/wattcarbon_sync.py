@@ -8,8 +8,8 @@ and is not part of the figures. Then, against the sandbox (``manage.py sandbox``
 
 1. the first sync (``run_sync``, what the worker runs), twice, each by a fresh account against a
    freshly reset sandbox: first the old way (the csv module writes the files, one upload at a time:
-   ``CSV_IN_DATABASE`` off, ``upload_concurrency`` 1), then the new way (PostgreSQL writes the files by
-   ``COPY``, four uploads at a time, the default). For each: wall time, the run's counters, the HTTP
+   ``CSV_IN_DATABASE`` off, ``upload_concurrency`` 1), then the new way (PostgreSQL writes each file,
+   four uploads at a time, the default; on SQLite the csv module, four at a time). For each: wall time, the run's counters, the HTTP
    calls the sandbox logged, and the client's own time: the wall time minus the time the sandbox was
    busy with at least one request (the union of its handling intervals, from its log), with the
    bench process's CPU time beside it; target: the new way's own time at most half the old way's;
@@ -515,7 +515,7 @@ def main():
             name="Bench, old way", concurrency=1, by_copy=False,
         )  # fmt: skip
         first = first_sync(
-            f"new way ({'csv module' if args.sqlite else 'COPY'}, {DEFAULT_UPLOAD_CONCURRENCY} uploads at a time)",
+            f"new way ({'csv module' if args.sqlite else 'files by the database'}, {DEFAULT_UPLOAD_CONCURRENCY} uploads at a time)",
             portfolio, sandbox, control, rows, kinds, errors,
             name="Bench", concurrency=DEFAULT_UPLOAD_CONCURRENCY, by_copy=True,
         )  # fmt: skip
