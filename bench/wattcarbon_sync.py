@@ -9,10 +9,11 @@ and is not part of the figures. Then, against the sandbox (``manage.py sandbox``
 1. the first sync (``run_sync``, what the worker runs), twice, each by a fresh account against a
    freshly reset sandbox: first the old way (the csv module writes the files, one upload at a time:
    ``CSV_IN_DATABASE`` off, ``upload_concurrency`` 1), then the new way (PostgreSQL writes each file,
-   four uploads at a time, the default; on SQLite the csv module, four at a time). For each: wall time, the run's counters, the HTTP
-   calls the sandbox logged, and the client's own time: the wall time minus the time the sandbox was
-   busy with at least one request (the union of its handling intervals, from its log), with the
-   bench process's CPU time beside it; target: the new way's own time at most half the old way's;
+   four uploads at a time, the default; on SQLite the csv module, four at a time). For each: wall
+   time, the run's counters, the HTTP calls the sandbox logged, and the client's own time: the wall
+   time minus the time the sandbox was busy with at least one request (the union of its handling
+   intervals, from its log), with the bench process's CPU time beside it; target: the new way's own
+   time at most half the old way's;
 2. the CSV generation rate: every meter's interval file built as the sync builds it (``Series.chunk``)
    against one ``COPY (SELECT start, energy_kwh ...) TO STDOUT`` of the same rows read through psycopg
    to /dev/null, best of two each, alternating; target: at least half the ``COPY`` rate;
@@ -348,7 +349,7 @@ def busy_seconds(calls):
     return total
 
 
-def first_sync(label, portfolio, sandbox, control, rows, kinds, errors, *, name, concurrency, by_copy):
+def first_sync(label, portfolio, sandbox, control, rows, kinds, errors, *, name, concurrency, in_database):
     """A fresh account's first sync against a reset sandbox; checks what the sandbox holds; returns its figures."""
     from portfolio.models import Meter
     from sandbox import wattcarbon as sandbox_defaults
@@ -368,7 +369,7 @@ def first_sync(label, portfolio, sandbox, control, rows, kinds, errors, *, name,
     )
     account.full_clean()
     account.save()
-    readings.CSV_IN_DATABASE = by_copy
+    readings.CSV_IN_DATABASE = in_database
     try:
         first = measured_sync(account.pk, control)
     finally:
@@ -512,12 +513,13 @@ def main():
         old = first_sync(
             "old way (csv module, 1 upload at a time)",
             portfolio, sandbox, control, rows, kinds, errors,
-            name="Bench, old way", concurrency=1, by_copy=False,
+            name="Bench, old way", concurrency=1, in_database=False,
         )  # fmt: skip
+        writer = "csv module" if args.sqlite else "files by the database"
         first = first_sync(
-            f"new way ({'csv module' if args.sqlite else 'files by the database'}, {DEFAULT_UPLOAD_CONCURRENCY} uploads at a time)",
+            f"new way ({writer}, {DEFAULT_UPLOAD_CONCURRENCY} uploads at a time)",
             portfolio, sandbox, control, rows, kinds, errors,
-            name="Bench", concurrency=DEFAULT_UPLOAD_CONCURRENCY, by_copy=True,
+            name="Bench", concurrency=DEFAULT_UPLOAD_CONCURRENCY, in_database=True,
         )  # fmt: skip
         account = first["account"]
         own_ratio = first["own_seconds"] / old["own_seconds"]
