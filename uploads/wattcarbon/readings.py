@@ -6,11 +6,13 @@ meters have any) are index seeks on ``(meter, ingested_at, id)``: a sync with no
 costs one statement per series, whatever the size of the tables.
 
 A file is built from at most ``limit`` of those rows (a chunk), in ingestion order, and written
-in time order. On PostgreSQL the database writes it: ``COPY (SELECT ...) TO STDOUT`` formats
+in time order. On PostgreSQL the database writes it: one statement reads the chunk, formats
 every row exactly as ``payloads.intervals_csv`` and ``payloads.bills_csv`` do (the same bytes;
-tests/uploads/test_wattcarbon_csv_copy.py builds both), and the bytes go into the upload's body
-as they come, never turned into Python objects. On SQLite (and on PostgreSQL with ``CSV_IN_DATABASE``
-off, the benchmark's baseline) the rows are read and written by the csv module.
+tests/uploads/test_wattcarbon_csv_copy.py builds both) and joins the lines into one value, which
+goes into the upload's body as it is; no row becomes a Python object. (One value rather than
+``COPY ... TO STDOUT``: psycopg hands a COPY's output over a row at a time, and that cost the
+file five times as long; bench/wattcarbon_sync.py.) On SQLite, and on PostgreSQL with
+``CSV_IN_DATABASE`` off (the benchmark's baseline), the rows are read and written by the csv module.
 """
 
 from dataclasses import dataclass

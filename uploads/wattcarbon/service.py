@@ -357,7 +357,7 @@ class _Sync:
     def _send_readings(self, jobs):
         """Send the meters' files, ``upload_concurrency`` at a time, each meter's one after another.
 
-        This thread builds the files (by COPY on PostgreSQL), saves the attempts and moves the
+        This thread builds the files (written by the database on PostgreSQL), saves the attempts and moves the
         watermarks; the pool's threads only send (uploads/outbound/pool.py). A file refused is its
         meter's problem and the others go on; an error that stops the sync stops new files, and
         the files in flight are waited for, their watermarks moved if they were accepted.
@@ -375,8 +375,8 @@ class _Sync:
                         stop = stop or more
                     elif more and stop is None:
                         stop = self._guarded(self._send_next, pool, job)
-                    elif stop is not None:
-                        job.series.clear()
+                    elif more:
+                        job.series.clear()  # the sync stops: this meter's next file waits for the next sync
                         self._meter_done(job)
                 if stop is None:
                     stop = self._guarded(self.lease.keep_alive)
