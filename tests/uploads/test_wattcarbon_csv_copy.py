@@ -1,4 +1,4 @@
-"""The interval and bill files PostgreSQL writes (``COPY ... TO STDOUT``) are the csv module's, byte for byte.
+"""The interval and bill files PostgreSQL writes (readings.py, ``CSV_IN_DATABASE``) are the csv module's, byte for byte.
 
 The same meter's readings are turned into files both ways, chunk by chunk, with values chosen
 where float text goes wrong (repr against float8 output: exponents, negative zero, 17 digits,
@@ -20,7 +20,7 @@ from uploads.wattcarbon.readings import BILLS, INTERVALS
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's; SQLite has one path"),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes the files; SQLite has one path"),
 ]
 
 VALUES = [
@@ -60,9 +60,9 @@ def watermark():
     )
 
 
-def files(series, meter, limit, by_copy, monkeypatch):
+def files(series, meter, limit, in_database, monkeypatch):
     """Every chunk of the meter's series, as (bytes, rows, last id), moving a watermark as a sync does."""
-    monkeypatch.setattr(readings, "CSV_IN_DATABASE", by_copy)
+    monkeypatch.setattr(readings, "CSV_IN_DATABASE", in_database)
     link, until, out = watermark(), INGESTED + timedelta(days=1), []
     while (chunk := series.chunk(link, meter, until, limit)) is not None:
         last = series.model.objects.values_list("ingested_at", flat=True).get(pk=chunk.last_id)
@@ -98,9 +98,9 @@ def test_interval_files_are_the_same_bytes_both_ways(monkeypatch):
 
     for limit in (7, 25, 1000):
         by_python = files(INTERVALS, meter, limit, False, monkeypatch)
-        by_copy = files(INTERVALS, meter, limit, True, monkeypatch)
-        assert [rows for _, rows, _ in by_copy] == [rows for _, rows, _ in by_python]
-        for (python_bytes, _, python_last), (copy_bytes, _, copy_last) in zip(by_python, by_copy, strict=True):
+        by_database = files(INTERVALS, meter, limit, True, monkeypatch)
+        assert [rows for _, rows, _ in by_database] == [rows for _, rows, _ in by_python]
+        for (python_bytes, _, python_last), (copy_bytes, _, copy_last) in zip(by_python, by_database, strict=True):
             assert copy_bytes == python_bytes
             assert copy_last == python_last
     whole = files(INTERVALS, meter, 1000, True, monkeypatch)[0][0].decode()
@@ -132,12 +132,12 @@ def test_bill_files_are_the_same_bytes_both_ways(monkeypatch):
 
     for limit in (4, 1000):
         by_python = files(BILLS, meter, limit, False, monkeypatch)
-        by_copy = files(BILLS, meter, limit, True, monkeypatch)
-        assert [(data, rows, last) for data, rows, last in by_copy] == by_python
+        by_database = files(BILLS, meter, limit, True, monkeypatch)
+        assert [(data, rows, last) for data, rows, last in by_database] == by_python
     assert b"\n0999-01-01,0999-02-01,1.0\n" in files(BILLS, meter, 1000, True, monkeypatch)[0][0]
 
 
 def test_nothing_waiting_is_no_file_either_way(monkeypatch):
     meter = MeterFactory()
-    for by_copy in (False, True):
-        assert files(INTERVALS, meter, 10, by_copy, monkeypatch) == []
+    for by_database in (False, True):
+        assert files(INTERVALS, meter, 10, by_database, monkeypatch) == []
