@@ -320,8 +320,11 @@ class Client:
         """Make the client ready for ``threads`` threads calling at once: one pooled connection each,
         and one back-off for all of them."""
         self.backoff = SharedBackOff()
-        self.session.mount("http://", GuardedAdapter(self.guard, pool_connections=1, pool_maxsize=threads))
-        self.session.mount("https://", GuardedAdapter(self.guard, pool_connections=1, pool_maxsize=threads))
+        for adapter in set(self.session.adapters.values()):
+            adapter.close()
+        adapter = GuardedAdapter(self.guard, pool_maxsize=threads)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def deferring(self):
         """In a pool thread: keep this thread's attempts for the owner thread to save; return the list."""
