@@ -1,4 +1,4 @@
-"""A WattCarbon sync of a big portfolio against the sandbox: the first sync, then re-syncs.
+"""A WattCarbon sync of a big portfolio against the sandbox: the first sync two ways, then re-syncs.
 
 Builds one portfolio of 1,000 electricity meters (--meters), each with one year of hourly interval
 readings (8,760,000 rows), and 1,000 assets, one per meter: 70% solar (with the fields the kind
@@ -6,19 +6,28 @@ requires), 10% storage_direct, 10% electrification_eemetered and 10% demand_resp
 three events each. Every reading was ingested an hour ago, in one import. The build is timed apart
 and is not part of the figures. Then, against the sandbox (``manage.py sandbox`` in its own process):
 
-1. the first sync (``run_sync``, what the worker runs): wall time, the run's counters, the HTTP calls
-   the sandbox logged, interval rows/s, and how the time splits between HTTP calls and the rest;
-2. a re-sync with nothing changed, three times (the median counts): wall time, write calls (from the
+1. the first sync (``run_sync``, what the worker runs), twice, each by a fresh account against a
+   freshly reset sandbox: first the old way (the csv module writes the files, one upload at a time:
+   ``CSV_IN_DATABASE`` off, ``upload_concurrency`` 1), then the new way (PostgreSQL writes each file,
+   four uploads at a time, the default; on SQLite the csv module, four at a time). For each: wall
+   time, the run's counters, the HTTP calls the sandbox logged, and the client's own time: the wall
+   time minus the time the sandbox was busy with at least one request (the union of its handling
+   intervals, from its log), with the bench process's CPU time beside it; target: the new way's own
+   time at most half the old way's;
+2. the CSV generation rate: every meter's interval file built as the sync builds it (``Series.chunk``)
+   against one ``COPY (SELECT start, energy_kwh ...) TO STDOUT`` of the same rows read through psycopg
+   to /dev/null, best of two each, alternating; target: at least half the ``COPY`` rate;
+3. a re-sync with nothing changed, three times (the median counts): wall time, write calls (from the
    run and from the sandbox's log) and calls of any kind; target: no write call at all, and under 2%
    of the first sync's time;
-3. a re-sync after a small change (10 assets renamed, one new hour on 10 other meters): exactly 10
+4. a re-sync after a small change (10 assets renamed, one new hour on 10 other meters): exactly 10
    asset updates and 10 interval uploads, 20 write calls.
 
-It prints the figures and the ratios against the targets. With --profile it also profiles one more
-no-op re-sync (cProfile, top 15 by cumulative time); it does so anyway when the no-op misses its
-time target. It exits non-zero on errors: a sync that does not end as expected, a no-op re-sync
-that makes any write call, or a small change that does not make exactly its 20 write calls (those
-are correctness failures, not noise). The time target is only reported.
+The re-syncs are the new way's account's. It prints the figures and the targets (bench/_targets.py).
+With --profile it also profiles one more no-op re-sync (cProfile, top 15 by cumulative time); it
+does so anyway when the no-op misses its time target. It exits non-zero on errors: a sync that
+does not end as expected, a no-op re-sync that makes any write call, or a small change that does
+not make exactly its 20 write calls (those are correctness failures, not noise). The time targets are only reported.
 
     .venv/bin/python bench/wattcarbon_sync.py [--meters N] [--sqlite] [--profile]
 
@@ -45,10 +54,12 @@ import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _scratch import recreate_database, use_bench_environment  # noqa: E402 - bench/ is on sys.path: these run as scripts
+from _targets import target  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_wattcarbon_sync"
 WORK = ROOT / "var" / "bench" / "wattcarbon-sync"
@@ -61,6 +72,8 @@ EVENTS_PER_DR_ASSET = 3
 CHANGED = 10  # assets renamed and meters given one more hour in the small change
 NOOP_RUNS = 3
 NOOP_TARGET = 0.02
+OWN_TIME_TARGET = 0.5  # the new way's own time / the old way's
+CSV_RATE_TARGET = 0.5  # the CSV generation rate / a bare COPY's
 # Out of every 10 assets: 7 solar, 1 storage, 1 electrification, 1 demand response.
 KIND_CYCLE = ("solar",) * 7 + ("storage_direct", "electrification_eemetered", "demand_response_eemetered")
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -292,18 +305,22 @@ def measured_sync(account_pk, control, profile=None):
     before = last_call_id(control)
     queries = QueryCounter()
     with connection.execute_wrapper(queries):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         if profile is not None:
             profile.enable()
         run = run_sync(account)
         if profile is not None:
             profile.disable()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     calls = wattcarbon_calls(control, before)
+    busy = busy_seconds(calls)
     attempts = list(Attempt.objects.filter(sync_run=run).values_list("operation", "duration_ms"))
     return {
         "run": run,
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "busy_seconds": busy,
+        "own_seconds": seconds - busy,
         "calls": calls,
         "writes": [call for call in calls if is_write(call)],
         "operations": Counter(call["operation"] for call in calls),
@@ -313,6 +330,107 @@ def measured_sync(account_pk, control, profile=None):
         "queries": queries.count,
         "query_seconds": queries.seconds,
     }
+
+
+def busy_seconds(calls):
+    """How long the sandbox was handling at least one of ``calls``: the union of their intervals (its log)."""
+    spans = []
+    for call in calls:
+        start = datetime.fromisoformat(call["time"].replace("Z", "+00:00")).timestamp()
+        spans.append((start, start + (call["duration_ms"] or 0) / 1000))
+    total, reach = 0.0, None
+    for start, end in sorted(spans):
+        if reach is None or start > reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
+
+
+def first_sync(label, portfolio, sandbox, control, rows, kinds, errors, *, name, concurrency, in_database):
+    """A fresh account's first sync against a reset sandbox; checks what the sandbox holds; returns its figures."""
+    from portfolio.models import Meter
+    from sandbox import wattcarbon as sandbox_defaults
+    from uploads.models import SyncStatus, WattCarbonAccount
+    from uploads.secrets import Secret
+    from uploads.wattcarbon import readings
+
+    control.reset()
+    account = WattCarbonAccount(
+        name=name,
+        portfolio=portfolio,
+        base_url=sandbox.url,
+        email=sandbox_defaults.DEFAULT_EMAIL,
+        api_key=Secret(sandbox_defaults.DEFAULT_API_KEY),
+        account_id=sandbox_defaults.DEFAULT_ACCOUNT_ID,
+        upload_concurrency=concurrency,
+    )
+    account.full_clean()
+    account.save()
+    readings.CSV_IN_DATABASE = in_database
+    try:
+        first = measured_sync(account.pk, control)
+    finally:
+        readings.CSV_IN_DATABASE = True
+    first["account"] = account
+    run = first["run"]
+    if run.status != SyncStatus.SYNCED or run.problems:
+        fail(errors, f"{label}: the first sync ended {run.status} with {run.problems} problem(s): {run.error}")
+    remote = control.wattcarbon()
+    remote_rows = sum(meter["intervals"] for meter in remote["meters"])
+    remote_documents = sum(len(asset["documents"]) for asset in remote["assets"])
+    meters = Meter.objects.filter(portfolio=portfolio).count()
+    expected = (meters, meters, rows, kinds["demand_response_eemetered"])
+    got = (len(remote["meters"]), len(remote["assets"]), remote_rows, remote_documents)
+    if got != expected:
+        fail(errors, f"{label}: the sandbox holds {got} (meters, assets, interval rows, documents), not {expected}")
+    if run.write_calls != len(first["writes"]):
+        logged = len(first["writes"])
+        fail(errors, f"{label}: the run counted {run.write_calls} write calls, the sandbox logged {logged}")
+    print(
+        f"first sync, {label}: {first['seconds']:.1f} s; meters created {run.meters_created:,}, assets created "
+        f"{run.assets_created:,}, interval rows {run.interval_rows:,}, bill rows {run.bill_rows}, documents "
+        f"{run.documents}; write calls {run.write_calls:,} (sandbox log {len(first['writes']):,}), HTTP calls "
+        f"{len(first['calls']):,} ("
+        + ", ".join(f"{op} {count:,}" for op, count in sorted(first["operations"].items()))
+        + f"); {run.interval_rows / first['seconds']:,.0f} interval rows/s"
+    )
+    print(
+        f"  the sandbox busy with at least one request {first['busy_seconds']:.1f} s (the sum of its handling "
+        f"times {first['server_seconds']:.1f} s); the client's own time {first['own_seconds']:.1f} s; "
+        f"the bench process's CPU time {first['cpu_seconds']:.1f} s; {first['queries']:,} SQL statements "
+        f"{first['query_seconds']:.1f} s"
+    )
+    return first
+
+
+def csv_rates(meter_pks, rounds=2):
+    """(rows, best seconds to build every meter's interval file as the sync does, best seconds of one bare
+    COPY of the same rows to /dev/null through psycopg), alternating."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from uploads.wattcarbon.readings import INTERVALS
+
+    link = SimpleNamespace(intervals_through_at=None, intervals_through_id=None)
+    until = timezone.now()
+    bare = "COPY (SELECT start, energy_kwh FROM portfolio_intervalreading WHERE meter_id = ANY(%s)) TO STDOUT"
+    built, copied, rows = [], [], 0
+    with open(os.devnull, "wb") as sink:
+        for _ in range(rounds):
+            started, rows = time.perf_counter(), 0
+            for pk in meter_pks:
+                chunk = INTERVALS.chunk(link, pk, until, 10_000)
+                rows += chunk.rows
+            built.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            with connection.cursor() as cursor, cursor.cursor.copy(bare, [meter_pks]) as copy:
+                for data in copy:
+                    sink.write(data)
+            copied.append(time.perf_counter() - started)
+    return rows, min(built), min(copied)
 
 
 def small_change(portfolio, meter_pks, asset_pks):
@@ -372,10 +490,9 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
-    from sandbox import wattcarbon as sandbox_defaults
     from sandbox.control import SandboxControl
-    from uploads.models import SyncStatus, WattCarbonAccount
-    from uploads.secrets import Secret
+    from uploads.models import SyncStatus
+    from uploads.models.wattcarbon import DEFAULT_UPLOAD_CONCURRENCY
 
     call_command("migrate", verbosity=0)
     database = "SQLite" if args.sqlite else f"PostgreSQL {connection.pg_version // 10000}"
@@ -392,48 +509,35 @@ def main():
             + ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
             + f"), {rows:,} hourly intervals; built in {time.perf_counter() - started:.1f} s (not measured)"
         )
-        account = WattCarbonAccount(
-            name="Bench",
-            portfolio=portfolio,
-            base_url=sandbox.url,
-            email=sandbox_defaults.DEFAULT_EMAIL,
-            api_key=Secret(sandbox_defaults.DEFAULT_API_KEY),
-            account_id=sandbox_defaults.DEFAULT_ACCOUNT_ID,
-        )
-        account.full_clean()
-        account.save()
+        # 1. The first sync, the old way and the new way, each by a fresh account on a reset sandbox.
+        old = first_sync(
+            "old way (csv module, 1 upload at a time)",
+            portfolio, sandbox, control, rows, kinds, errors,
+            name="Bench, old way", concurrency=1, in_database=False,
+        )  # fmt: skip
+        writer = "csv module" if args.sqlite else "files by the database"
+        first = first_sync(
+            f"new way ({writer}, {DEFAULT_UPLOAD_CONCURRENCY} uploads at a time)",
+            portfolio, sandbox, control, rows, kinds, errors,
+            name="Bench", concurrency=DEFAULT_UPLOAD_CONCURRENCY, in_database=True,
+        )  # fmt: skip
+        account = first["account"]
+        own_ratio = first["own_seconds"] / old["own_seconds"]
+        cpu_ratio = first["cpu_seconds"] / old["cpu_seconds"]
+        wall_ratio = first["seconds"] / old["seconds"]
 
-        # 1. The first sync.
-        first = measured_sync(account.pk, control)
-        run = first["run"]
-        if run.status != SyncStatus.SYNCED or run.problems:
-            fail(errors, f"the first sync ended {run.status} with {run.problems} problem(s): {run.error}")
-        remote = control.wattcarbon()
-        remote_rows = sum(meter["intervals"] for meter in remote["meters"])
-        remote_documents = sum(len(asset["documents"]) for asset in remote["assets"])
-        expected = (args.meters, args.meters, rows, kinds["demand_response_eemetered"])
-        got = (len(remote["meters"]), len(remote["assets"]), remote_rows, remote_documents)
-        if got != expected:
-            fail(errors, f"the sandbox holds {got} (meters, assets, interval rows, documents), not {expected}")
-        if run.write_calls != len(first["writes"]):
-            fail(errors, f"the run counted {run.write_calls} write calls, the sandbox logged {len(first['writes'])}")
-        print(
-            f"first sync: {first['seconds']:.1f} s; meters created {run.meters_created:,}, assets created "
-            f"{run.assets_created:,}, interval rows {run.interval_rows:,}, bill rows {run.bill_rows}, documents "
-            f"{run.documents}; write calls {run.write_calls:,} (sandbox log {len(first['writes']):,}), HTTP calls "
-            f"{len(first['calls']):,} ("
-            + ", ".join(f"{op} {count:,}" for op, count in sorted(first["operations"].items()))
-            + f"); {run.interval_rows / first['seconds']:,.0f} interval rows/s"
-        )
-        rest = first["seconds"] - first["http_seconds"] - first["query_seconds"]
-        print(
-            f"  of which: HTTP calls {first['http_seconds']:.1f} s (the sandbox handling them "
-            f"{first['server_seconds']:.1f} s); executing {first['queries']:,} SQL statements "
-            f"{first['query_seconds']:.1f} s; the rest (rows turned into Python objects, the CSV files, "
-            f"the sync's own code) {rest:.1f} s"
-        )
+        # 2. The CSV generation rate against a bare COPY of the same rows.
+        csv_rate = None
+        if not args.sqlite:
+            csv_rows, built, copied = csv_rates(meter_pks)
+            csv_rate = (csv_rows / built) / (csv_rows / copied)
+            print(
+                f"CSV files of {csv_rows:,} interval rows, built as the sync builds them: {built:.1f} s, "
+                f"{csv_rows / built:,.0f} rows/s; a bare COPY of the same rows to /dev/null: {copied:.1f} s, "
+                f"{csv_rows / copied:,.0f} rows/s (best of 2 each)"
+            )
 
-        # 2. Re-syncs with nothing changed.
+        # 3. Re-syncs with nothing changed.
         noops = []
         for _ in range(NOOP_RUNS):
             noop = measured_sync(account.pk, control)
@@ -466,7 +570,7 @@ def main():
             print_profile(profile, f"profile of one more no-op re-sync ({profiled['seconds']:.2f} s under cProfile):")
             print()
 
-        # 3. A small change.
+        # 4. A small change.
         small_change(portfolio, meter_pks, asset_pks)
         change = measured_sync(account.pk, control)
         run = change["run"]
@@ -490,17 +594,21 @@ def main():
             print(f"sandbox process: {memory[0]:.0f} MB resident now, {memory[1]:.0f} MB at peak")
 
         print()
-        print(f"{'first sync:':44} {first['seconds']:8.1f} s")
+        print(f"{'first sync, old way / new way:':44} {old['seconds']:8.1f} s / {first['seconds']:.1f} s")
+        print(
+            f"{'  client own time, old / new:':44} {old['own_seconds']:8.1f} s / {first['own_seconds']:.1f} s "
+            f"(wall {wall_ratio:.2f}, CPU {cpu_ratio:.2f} of the old way's)"
+        )
         print(f"{'no-op re-sync (median of 3):':44} {noop['seconds']:8.2f} s")
         print(f"{'small-change re-sync:':44} {change['seconds']:8.2f} s")
-        print(
-            f"{'1. no-op write calls (run / sandbox log):':44} "
-            f"{max(figures['run'].write_calls for figures in noops):>5} / "
-            f"{max(len(figures['writes']) for figures in noops)}   (target 0)"
-        )
-        print(f"{'2. no-op / first sync time:':44} {noop_ratio:8.4f}   (target < {NOOP_TARGET})")
-        print(f"{'3. small-change write calls:':44} {run.write_calls:>5}   (expected {2 * CHANGED})")
-        print(f"{'   small-change / first sync time:':44} {change['seconds'] / first['seconds']:8.4f}")
+        print(f"{'small-change write calls:':44} {run.write_calls:>5}   (expected {2 * CHANGED})")
+        print(f"{'small-change / first sync time:':44} {change['seconds'] / first['seconds']:8.4f}")
+        target("first sync, client's own time, new / old way", own_ratio, OWN_TIME_TARGET, at_least=False)
+        if csv_rate is not None:
+            target("CSV generation rate / bare COPY rate", csv_rate, CSV_RATE_TARGET)
+        noop_writes = max(max(figures["run"].write_calls, len(figures["writes"])) for figures in noops)
+        target("no-op re-sync write calls (run and sandbox log)", noop_writes, 0, at_least=False, digits=0)
+        target("no-op / first sync time", noop_ratio, NOOP_TARGET, at_least=False, digits=4)
     finally:
         control.close()
         sandbox.stop()

@@ -162,8 +162,12 @@ class WattCarbon(Target):
 
     def __init__(self, sandbox):
         super().__init__(sandbox)
-        # Two files of intervals: a fault on the second leaves the first one's watermark.
-        self.account = make_account(base_url=sandbox.url, chunk_rows=self.HOURS // 2, portfolio=make_portfolio("wc"))
+        # Two files of intervals: a fault on the second leaves the first one's watermark. One file at a
+        # time: the table matches the attempts with the sandbox's log call by call, in order (files
+        # sent at once are recorded as they end; tests/uploads/test_wattcarbon_uploads_at_once.py).
+        self.account = make_account(
+            base_url=sandbox.url, chunk_rows=self.HOURS // 2, upload_concurrency=1, portfolio=make_portfolio("wc")
+        )
         portfolio = self.account.portfolio
         self.warehouse = MeterFactory(portfolio=portfolio, name="Warehouse")
         self.office = MeterFactory(portfolio=portfolio, name="Office")

@@ -50,6 +50,7 @@ def account_data(portfolio, **fields):
         "user_agent": "portfolio-manager/0.1",
         "sync_interval_seconds": "3600",
         "chunk_rows": "10000",
+        "upload_concurrency": "4",
         "enabled": "on",
         **fields,
     }

@@ -245,6 +245,7 @@ def add_data(**fields):
         "user_agent": "portfolio-manager/0.1 (solar portfolio sync)",
         "sync_interval_seconds": "3600",
         "chunk_rows": "10000",
+        "upload_concurrency": "4",
         "enabled": "on",
     }
     data.update(fields)
@@ -270,19 +271,28 @@ def test_the_add_form_asks_for_the_api_key(admin_client):
     assert "Stored encrypted, and never shown again. From the account's settings page on WattCarbon." in html
     assert 'class="secret-status secret-not-set">not set<' in html
     assert '<label class="required" for="id_api_key">API key:</label>' in html
+    assert "Interval and bill files sent at the same time (1 to 16), each for another meter." in html
     response = admin_client.post(url(WattCarbonAccount, "add"), add_data(portfolio=PortfolioFactory().pk))
     assert form_errors(response) == {"api_key": ["Enter the account's API key: WattCarbon gives a token only for it."]}
     assert not WattCarbonAccount.objects.exists()
 
 
 def test_the_form_names_the_field_that_is_wrong(admin_client):
-    data = add_data(portfolio="", api_key=API_KEY, email="not an email", sync_interval_seconds="30", chunk_rows="0")
+    data = add_data(
+        portfolio="",
+        api_key=API_KEY,
+        email="not an email",
+        sync_interval_seconds="30",
+        chunk_rows="0",
+        upload_concurrency="17",
+    )
     response = admin_client.post(url(WattCarbonAccount, "add"), data)
     assert form_errors(response) == {
         "portfolio": ["This field is required."],
         "email": ["Enter a valid email address."],
         "sync_interval_seconds": ["Ensure this value is greater than or equal to 60."],
         "chunk_rows": ["Ensure this value is greater than or equal to 1."],
+        "upload_concurrency": ["Ensure this value is less than or equal to 16."],
     }
     html = page_text(response)
     assert API_KEY not in html  # the typed key does not come back in the refused form

@@ -50,11 +50,14 @@ def test_updates_by_name_and_a_new_key_drops_the_cached_token(monkeypatch):
         access_token=Secret("cached-token"), access_token_expires_at=timezone.now() + timedelta(hours=20)
     )
     monkeypatch.setenv("WC_KEY2", "second-key-abc")
-    output = run("wattcarbon_account", "--name", "Ops", "--api-key-env", "WC_KEY2", "--interval", "900", "--disable")
+    output = run(
+        "wattcarbon_account", "--name", "Ops", "--api-key-env", "WC_KEY2", "--interval", "900", "--disable",
+        "--upload-concurrency", "2",
+    )  # fmt: skip
     account = WattCarbonAccount.objects.get()
     assert account.api_key.reveal() == "second-key-abc"
     assert (not account.access_token, account.access_token_expires_at) == (True, None)
-    assert (account.sync_interval_seconds, account.enabled) == (900, False)
+    assert (account.sync_interval_seconds, account.enabled, account.upload_concurrency) == (900, False, 2)
     assert output.startswith("Updated")
 
 
@@ -66,6 +69,7 @@ def test_updates_by_name_and_a_new_key_drops_the_cached_token(monkeypatch):
         ([*BASE, "--api-key-env", "UNSET_VAR"], "The environment variable UNSET_VAR is not set or is empty."),
         ([*BASE[:-1], "nowhere", "--api-key-env", "WC_KEY"], "No portfolio with slug 'nowhere'."),
         ([*BASE, "--api-key-env", "WC_KEY", "--interval", "5"], "sync_interval_seconds:"),
+        ([*BASE, "--api-key-env", "WC_KEY", "--upload-concurrency", "0"], "upload_concurrency:"),
         (["--name", "Ops", "--email", "not-an-email", *BASE[4:], "--api-key-env", "WC_KEY"], "email: Enter a valid"),
     ],
 )

@@ -214,6 +214,7 @@ class WattCarbonAccountForm(WriteOnlySecretsForm):
             "user_agent",
             "sync_interval_seconds",
             "chunk_rows",
+            "upload_concurrency",
             "enabled",
         ]
 

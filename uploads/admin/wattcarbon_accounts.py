@@ -141,7 +141,7 @@ class WattCarbonAccountAdmin(OutboundConnectionAdminMixin, WriteOnlySecretsAdmin
                     "and kept, encrypted, until it expires.",
                 },
             ),
-            ("Sync", {"fields": ["sync_interval_seconds", "chunk_rows", "enabled"]}),
+            ("Sync", {"fields": ["sync_interval_seconds", "chunk_rows", "upload_concurrency", "enabled"]}),
         ]
         if obj is not None:
             status = ["connection_test_info", "recent_syncs", "coverage", "schedule_info", "token_info"]

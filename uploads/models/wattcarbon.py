@@ -15,6 +15,9 @@ MIN_SYNC_INTERVAL_SECONDS = 60
 # Rows per timeseries upload: a year of hourly intervals (8,760 rows, about 350 kB) goes in one.
 DEFAULT_CHUNK_ROWS = 10_000
 MAX_CHUNK_ROWS = 500_000
+# Timeseries uploads in flight at once: each holds one file in memory (at most chunk_rows rows).
+DEFAULT_UPLOAD_CONCURRENCY = 4
+MAX_UPLOAD_CONCURRENCY = 16
 
 
 class WattCarbonAccount(OutboundConnection):
@@ -47,6 +50,15 @@ class WattCarbonAccount(OutboundConnection):
         validators=[MinValueValidator(1), MaxValueValidator(MAX_CHUNK_ROWS)],
         help_text="Interval and bill readings are sent in CSV files of at most this many rows.",
     )
+    upload_concurrency = models.PositiveSmallIntegerField(
+        "uploads at once",
+        default=DEFAULT_UPLOAD_CONCURRENCY,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_UPLOAD_CONCURRENCY)],
+        help_text=(
+            f"Interval and bill files sent at the same time (1 to {MAX_UPLOAD_CONCURRENCY}), each for another meter. "
+            "A 429 from WattCarbon holds them all back until its Retry-After. 1 sends one file at a time."
+        ),
+    )
     access_token = EncryptedSecretField(what="access token")
     access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -63,6 +75,10 @@ class WattCarbonAccount(OutboundConnection):
             ),
             models.CheckConstraint(
                 condition=Q(chunk_rows__gte=1, chunk_rows__lte=MAX_CHUNK_ROWS), name="wattcarbon_chunk_rows_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(upload_concurrency__gte=1, upload_concurrency__lte=MAX_UPLOAD_CONCURRENCY),
+                name="wattcarbon_upload_concurrency_range",
             ),
         ]
 

@@ -26,7 +26,9 @@ import logging
 import math
 import os
 import random
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -42,7 +44,14 @@ from uploads.models.outbound import DEFAULT_USER_AGENT
 from uploads.outbound.answers import error_sentence, html_summary, is_html, not_json, parses_as_json
 from uploads.outbound.netguard import OutboundGuard, OutboundRefused
 from uploads.outbound.redaction import redact_text, redact_url
-from uploads.outbound.transport import DeadlineExceeded, Exchange, ResponseTooLarge, guarded_session, read_body
+from uploads.outbound.transport import (
+    DeadlineExceeded,
+    Exchange,
+    GuardedAdapter,
+    ResponseTooLarge,
+    guarded_session,
+    read_body,
+)
 from uploads.outbound.xmlerrors import looks_like_xml
 from uploads.runs.taskcontext import current_task_id
 
@@ -52,6 +61,7 @@ __all__ = [
     "INTERACTIVE_TIMEOUT",
     "CallFailed",
     "Client",
+    "MultipartBody",
     "OutcomeUnknown",
     "RetryPolicy",
     "ServiceError",
@@ -185,6 +195,63 @@ class FileBody:
         self._file.close()
 
 
+class MultipartBody:
+    """A multipart/form-data body of one file part whose bytes are already in memory, in blocks.
+
+    The blocks are sent as they are, between the part's head and the closing boundary: no copy
+    of the file is made to build the body, and ``len()`` gives requests the Content-Length.
+    ``open()`` gives a fresh reader for each attempt, so a retry sends the same body again.
+    """
+
+    def __init__(self, field_name, filename, content_type, blocks):
+        boundary = uuid.uuid4().hex
+        head = (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field_name}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self._blocks = [head, *blocks, f"\r\n--{boundary}--\r\n".encode()]
+        self._length = sum(len(block) for block in self._blocks)
+
+    def __len__(self):
+        return self._length
+
+    def open(self):
+        return _BlocksReader(self._blocks, self._length)
+
+
+class _BlocksReader:
+    """One pass over a MultipartBody's blocks, as the file-like object requests streams from."""
+
+    def __init__(self, blocks, length):
+        self._blocks = iter(blocks)
+        self._length = length
+
+    def __len__(self):
+        return self._length
+
+    def read(self, size=-1):
+        return next(self._blocks, b"")
+
+
+class SharedBackOff:
+    """When to send again, shared by every thread of a client: a 429 holds them all back, not only
+    the call that met it, so that a pool of uploads backs off together instead of each one in turn."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._until = 0.0  # time.monotonic() before which no request goes out
+
+    def hold(self, seconds):
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+
+    def remaining(self):
+        with self._lock:
+            return max(0.0, self._until - time.monotonic())
+
+
 @dataclass
 class _Call:
     """The state of one logical call across its attempts."""
@@ -240,9 +307,41 @@ class Client:
         # The integration's or account's own User-Agent (it names this app and its version).
         self.session.headers["User-Agent"] = getattr(subject, "user_agent", "") or DEFAULT_USER_AGENT
         self._sleep = sleep
+        self.backoff = None  # a SharedBackOff once threads share the client (``share``)
+        # Only the thread that made the client touches the database (the heartbeat renews a lease):
+        # a pool's threads keep their attempts in ``_local.deferred`` for it to save (``share``).
+        self._owner = threading.get_ident()
+        self._local = threading.local()
 
     def close(self):
         self.session.close()
+
+    def share(self, threads):
+        """Make the client ready for ``threads`` threads calling at once: one pooled connection each,
+        and one back-off for all of them."""
+        self.backoff = SharedBackOff()
+        for adapter in set(self.session.adapters.values()):
+            adapter.close()
+        adapter = GuardedAdapter(self.guard, pool_maxsize=threads)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def deferring(self):
+        """In a pool thread: keep this thread's attempts for the owner thread to save; return the list."""
+        self._local.deferred = []
+        return self._local.deferred
+
+    def stop_deferring(self):
+        self._local.deferred = None
+
+    def save_deferred(self, deferred):
+        """In the owner thread: save the attempts a pool thread kept, in the order they were made."""
+        for attempt, subject in deferred:
+            self._save(attempt, subject)
+
+    def _beat(self):
+        if threading.get_ident() == self._owner:
+            self.heartbeat()
 
     # The token request's body and the Authorization header hold secrets: an error report
     # (the debug page, a logged traceback) shows these locals as stars.
@@ -259,6 +358,7 @@ class Client:
         data=None,
         files=None,
         body_path=None,
+        multipart=None,
         auth=None,
         idempotent=True,
         bare=False,
@@ -277,11 +377,16 @@ class Client:
         a reset or a 5xx after sending raises OutcomeUnknown.
         A URL the outbound rules refuse (``url_name`` names it in the message) is never called.
         ``expect_json``: a 2xx whose body is not JSON is a failed attempt (retried, or OutcomeUnknown).
+        ``multipart`` (a MultipartBody) is streamed as the body, afresh for each attempt.
+        Any thread may call; a 429 holds every thread of the client back (``backoff``).
         """
         call = _Call(operation, subject=subject if subject is not None else self.subject)
         while True:
             call.number += 1
-            self.heartbeat()
+            self._beat()
+            # Another thread's 429 asked the service's patience of this one too.
+            while self.backoff is not None and (held := self.backoff.remaining()) > 0:
+                self.wait(held)
             call.secrets = [secret for secret in self._secrets() if secret]
             target = url() if callable(url) else url
             request_headers = dict((headers(target) if callable(headers) else headers) or {})
@@ -289,6 +394,9 @@ class Client:
                 request_headers.update(auth.headers())
             if bare:
                 request_headers = {**_BARE_HEADERS, **request_headers}
+            if multipart is not None:
+                request_headers["Content-Type"] = multipart.content_type
+                data = multipart.open()
             started = timezone.now()
             clock = time.monotonic()
             try:
@@ -411,6 +519,8 @@ class Client:
                 )
                 return self._give_up(call, message, status, excerpt)
             wait = asked
+        if status == 429 and self.backoff is not None:
+            self.backoff.hold(wait)  # every thread of this client waits as long
         return _Decision(wait=wait)
 
     def _refused_credentials(self, call, what, said, status, excerpt):
@@ -522,20 +632,27 @@ class Client:
         )
         if self.run is not None:
             setattr(attempt, self.run.attempt_field, self.run)
+        deferred = getattr(self._local, "deferred", None)
+        if deferred is not None:
+            deferred.append((attempt, subject))
+        else:
+            self._save(attempt, subject)
+
+    def _save(self, attempt, subject):
         if subject is not None and getattr(subject, "pk", None) is not None:
             attempt.subject_type = ContentType.objects.get_for_model(subject)
             attempt.subject_id = str(subject.pk)
             attempt.subject_label = str(subject)[:300]
         attempt.save()
-        log = logger.warning if outcome != AttemptOutcome.OK else logger.info
+        log = logger.warning if attempt.outcome != AttemptOutcome.OK else logger.info
         log(
             "%s %s %s %s → %s in %d ms (%s)",
             self.service,
-            call.operation,
-            method,
+            attempt.operation,
+            attempt.method,
             attempt.url,
             attempt.status_code or attempt.error,
-            duration_ms,
+            attempt.duration_ms,
             attempt.get_outcome_display(),
         )
 
@@ -560,11 +677,11 @@ class Client:
             step = min(left, 5.0)
             self._sleep(step)
             left -= step
-            self.heartbeat()
+            self._beat()
 
     def _body_progress(self, progress):
         def sent(count):
-            self.heartbeat()
+            self._beat()
             if progress:
                 progress(count)
 

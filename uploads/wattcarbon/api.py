@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.views.decorators.debug import sensitive_variables
 
 from uploads.models import Service
-from uploads.outbound.http import CallFailed, Client
+from uploads.outbound.http import CallFailed, Client, MultipartBody
 from uploads.outbound.tokens import CachedToken
 
 __all__ = ["WattCarbonApi", "names_custom_id", "remote_asset_id"]
@@ -97,16 +97,20 @@ class WattCarbonApi:
         return _remote_id(answer, "create_meter", integer=True)
 
     def upload_intervals(self, meter_id, content, subject=None):
-        """Send a ``start_datetime,energy_kwh`` CSV; rows replace earlier ones with the same start [assumed]."""
+        """Send a ``start_datetime,energy_kwh`` CSV; rows replace earlier ones with the same start [assumed].
+
+        ``content`` is the file's bytes, or a list of blocks of them. Any thread may call (a pool of uploads).
+        """
         return self._upload("upload_intervals", self._url(INTERVALS_PATH, meter=meter_id), content, subject)
 
     def upload_bills(self, meter_id, content, subject=None):
         return self._upload("upload_bills", self._url(BILLS_PATH, meter=meter_id), content, subject)
 
     def _upload(self, operation, url, content, subject):
-        # Bytes, not a file object: a retry sends the same body again.
-        files = {"file": (f"{operation.removeprefix('upload_')}.csv", content, "text/csv")}
-        return self._call(operation, "POST", url, subject=subject, files=files)
+        # The blocks go into the body as they are (no copy of the file), afresh for each attempt.
+        blocks = [content] if isinstance(content, bytes) else content
+        body = MultipartBody("file", f"{operation.removeprefix('upload_')}.csv", "text/csv", blocks)
+        return self._call(operation, "POST", url, subject=subject, multipart=body)
 
     # -- assets -----------------------------------------------------------------------------------
 

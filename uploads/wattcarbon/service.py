@@ -17,6 +17,9 @@ lease (uploads/runs/leases.py).
 """
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from math import ceil
 
 from django.db.models import Count
@@ -36,6 +39,7 @@ from uploads.models import (
     WattCarbonMeterLink,
 )
 from uploads.outbound.http import RETRY_STATUSES, CallFailed, OutcomeUnknown, ServiceError
+from uploads.outbound.pool import CallPool
 from uploads.runs import lifecycle
 from uploads.runs.horizon import ingestion_horizon
 from uploads.runs.leases import LeaseHolder, LeaseLost
@@ -46,7 +50,7 @@ from uploads.secrets import SecretUnavailable
 from uploads.wattcarbon import payloads
 from uploads.wattcarbon.api import WattCarbonApi, names_custom_id, remote_asset_id
 from uploads.wattcarbon.missing import GONE_STATUSES, asset_gone, meter_gone
-from uploads.wattcarbon.readings import SERIES
+from uploads.wattcarbon.readings import SERIES, Chunk, Series
 
 __all__ = ["INTERRUPTED_CONSEQUENCE", "enqueue_sync", "lease_name", "queue_sync", "run_sync"]
 
@@ -69,6 +73,9 @@ COUNTERS = (
     "documents",
     "problems",
 )
+READINGS_PHASE = "sending readings"
+# How often the sync shows its lease it is alive while its uploads are in flight.
+HEARTBEAT_SECONDS = 5.0
 # What an interrupted sync's log says becomes of its work (here and from uploads/reaper.py).
 INTERRUPTED_CONSEQUENCE = "What it had saved stays; the next sync goes on from there."
 
@@ -312,57 +319,125 @@ class _Sync:
         latest = max([horizon, *self._derived_at.values()])
         saved = WattCarbonMeterLink.objects.filter(account=self.account, remote_id__isnull=False)
         waiting = {series: series.links_waiting(saved, latest) for series in SERIES}
-        for meter in self.each("sending readings", self.meters, "meters"):
+        jobs = self._meters_to_send(horizon, waiting)
+        if self.dry_run:
+            for job in jobs:
+                for series in job.series:
+                    self._plan_series(job.link, job.meter, series, job.until)
+                self._meter_done(job)
+            return
+        self._send_readings(jobs)
+
+    def _meters_to_send(self, horizon, waiting):
+        """The meters with readings to send, in order, each with its series that have some waiting."""
+        self._readings_done = 0
+        self.report(READINGS_PHASE, 0, self.meters, "meters")
+        for meter in self.meters:
             link = self.meter_links[meter.pk]
             if link.remote_id is None or link.missing_at is not None or id(link) in self._failed:
+                self._meter_done(None)
                 continue
+            # A dry run's new links are not saved: they are looked at one by one.
+            series = [series for series in SERIES if link.pk is None or link.pk in waiting[series]]
             until = max(horizon, self._derived_at.get(meter.pk, horizon))
-            for series in SERIES:
-                # A dry run's new links are not saved: they are looked at one by one.
-                if link.pk is not None and link.pk not in waiting[series]:
-                    continue
-                if not self._upload_series(link, meter, series, until):
-                    break
+            yield _MeterUploads(link, meter, until, series)
 
-    def _upload_series(self, link, meter, series, until):
-        """Send the readings of one series in chunks, moving the watermark after each. False on a refusal."""
-        chunk = self.account.chunk_rows
-        if self.dry_run:
-            count = series.pending(link, meter, until).count()
-            if count:
-                self.run.add_log(
-                    f"Would upload {count:,} {series.name} row(s) of {meter.name} in {ceil(count / chunk)} file(s)."
-                )
-            return True
-        while True:
-            rows = list(series.pending(link, meter, until).values_list(*series.columns)[:chunk])
-            if not rows:
-                return True
-            content = series.csv(sorted(row[1:] for row in rows))
-            try:
-                series.upload(self.api, link.remote_id, content, meter)
-            except CallFailed as exc:
-                if exc.status_code in GONE_STATUSES:
-                    self._gone(link, meter_gone(link, exc))
-                    self._gone_now.add(meter.pk)
-                else:
-                    self._refused(link, exc)
-                return False
+    def _meter_done(self, job):
+        self._readings_done += 1
+        self.report(READINGS_PHASE, self._readings_done, self.meters, "meters")
+
+    def _plan_series(self, link, meter, series, until):
+        count = series.pending(link, meter, until).count()
+        if count:
+            chunk = self.account.chunk_rows
+            self.run.add_log(
+                f"Would upload {count:,} {series.name} row(s) of {meter.name} in {ceil(count / chunk)} file(s)."
+            )
+
+    def _send_readings(self, jobs):
+        """Send the meters' files, ``upload_concurrency`` at a time, each meter's one after another.
+
+        This thread builds the files (written by the database on PostgreSQL), saves the attempts and moves the
+        watermarks; the pool's threads only send (uploads/outbound/pool.py). A file refused is its
+        meter's problem and the others go on; an error that stops the sync stops new files, and
+        the files in flight are waited for, their watermarks moved if they were accepted.
+        """
+        stop = None
+        with CallPool(self.api.client, self.account.upload_concurrency, auth=self.api.auth) as pool:
+            while True:
+                while stop is None and not pool.full and (job := next(jobs, None)) is not None:
+                    stop = self._guarded(self._send_next, pool, job)
+                if not len(pool):
+                    break
+                for job, _, error in pool.results(timeout=HEARTBEAT_SECONDS):
+                    more = self._guarded(self._sent, job, error)
+                    if isinstance(more, BaseException):
+                        stop = stop or more
+                    elif more and stop is None:
+                        stop = self._guarded(self._send_next, pool, job)
+                    elif more:
+                        job.series.clear()  # the sync stops: this meter's next file waits for the next sync
+                        self._meter_done(job)
+                if stop is None:
+                    stop = self._guarded(self.lease.keep_alive)
+        if stop is not None:
+            raise stop
+
+    @staticmethod
+    def _guarded(step, *args):
+        """``step(*args)``'s result, or the exception it raised (the sync stops once the files in flight end)."""
+        try:
+            return step(*args)
+        except Exception as exc:
+            return exc
+
+    def _send_next(self, pool, job):
+        """Build the meter's next file and hand it to the pool; the meter is done when none is left."""
+        while job.series:
+            series = job.series[0]
+            chunk = series.chunk(job.link, job.meter, job.until, self.account.chunk_rows)
+            if chunk is None:
+                job.series.pop(0)
+                continue
+            job.chunk = chunk
+            self.api.auth.token()  # fetched (and saved) here, not in a pool thread
+            pool.submit(partial(series.upload, self.api, job.link.remote_id, chunk.blocks, job.meter), job)
+            return None
+        self._meter_done(job)
+        return None
+
+    def _sent(self, job, error):
+        """Deal with the answer to the meter's file: True when its next file is due, False when it is done."""
+        link, meter, series, chunk = job.link, job.meter, job.series[0], job.chunk
+        job.chunk = None
+        if error is not None:
+            job.series.clear()
+            self._meter_done(job)
+            if not isinstance(error, CallFailed):
+                raise error
+            if error.status_code in GONE_STATUSES:
+                self._gone(link, meter_gone(link, error))
+                self._gone_now.add(meter.pk)
+            else:
+                self._refused(link, error)
+            return False
+        last_at = chunk.last_at
+        if last_at is None:
             # Only the last row's ingestion time is needed: one value, not one per row.
-            last_id = rows[-1][0]
-            last_at = series.model.objects.filter(pk=last_id).values_list("ingested_at", flat=True).first()
-            if last_at is None:
-                return True  # deleted meanwhile: the watermark stays, and the next sync sends the chunk again
-            setattr(link, series.through_at, last_at)
-            setattr(link, series.through_id, last_id)
-            link.synced_at = timezone.now()
-            link.save(update_fields=[series.through_at, series.through_id, "synced_at"])
-            setattr(self.run, series.counter, getattr(self.run, series.counter) + len(rows))
-            self.run.add_log(f"Uploaded {len(rows):,} {series.name} row(s) of {meter.name}.")
-            self.report(*self._reported)  # the rows sent so far, within this meter
-            self.lease.keep_alive()
-            if len(rows) < chunk:
-                return True
+            last_at = series.model.objects.filter(pk=chunk.last_id).values_list("ingested_at", flat=True).first()
+        if last_at is None:
+            job.series.pop(0)  # deleted meanwhile: the watermark stays, and the next sync sends the chunk again
+            return True
+        setattr(link, series.through_at, last_at)
+        setattr(link, series.through_id, chunk.last_id)
+        link.synced_at = timezone.now()
+        link.save(update_fields=[series.through_at, series.through_id, "synced_at"])
+        setattr(self.run, series.counter, getattr(self.run, series.counter) + chunk.rows)
+        self.run.add_log(f"Uploaded {chunk.rows:,} {series.name} row(s) of {meter.name}.")
+        self.report(READINGS_PHASE, self._readings_done, self.meters, "meters")  # the rows sent so far
+        if chunk.rows < self.account.chunk_rows:
+            job.series.pop(0)
+        return True
 
     # -- 4. assets -----------------------------------------------------------------------------------
 
@@ -619,6 +694,17 @@ class _Sync:
                 if link.error and id(link) not in self._failed and link.missing_at is None:
                     link.clear_error()
                     link.save(update_fields=["error", "error_at"])
+
+
+@dataclass
+class _MeterUploads:
+    """One meter's readings to send: its series in turn, a file (chunk) at a time."""
+
+    link: WattCarbonMeterLink
+    meter: Meter
+    until: datetime
+    series: list[Series]
+    chunk: Chunk | None = None  # the file in flight
 
 
 _DONE = {

@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--user-agent", help="The User-Agent sent to WattCarbon.")
         parser.add_argument("--interval", type=int, metavar="SECONDS", help="Sync interval (default 3600).")
         parser.add_argument("--chunk-rows", type=int, metavar="N", help="Rows per timeseries upload.")
+        parser.add_argument(
+            "--upload-concurrency", type=int, metavar="N", help="Timeseries files sent at once (1 to 16, default 4)."
+        )
         enabled = parser.add_mutually_exclusive_group()
         enabled.add_argument("--enable", dest="enabled", action="store_true", default=None)
         enabled.add_argument("--disable", dest="enabled", action="store_false")
@@ -79,6 +82,7 @@ class Command(BaseCommand):
             "user_agent": options["user_agent"],
             "sync_interval_seconds": options["interval"],
             "chunk_rows": options["chunk_rows"],
+            "upload_concurrency": options["upload_concurrency"],
             "enabled": options["enabled"],
         }
         set_given(account, simple)
