@@ -30,7 +30,9 @@ class Attempt(models.Model):
     """
 
     service = models.CharField(max_length=16, choices=Service.choices)
-    operation = models.CharField(max_length=50, help_text="What the call was for: token, signed_url, put …")
+    operation = models.CharField(
+        max_length=50, help_text="What the call was for: a token, a signed URL, a file upload …"
+    )
     method = models.CharField(max_length=10)
     url = models.CharField("URL (redacted)", max_length=2000)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)

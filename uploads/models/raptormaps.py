@@ -65,7 +65,7 @@ class RaptorMapsIntegration(OutboundConnection):
         null=True,
         blank=True,
         validators=[MinValueValidator(MIN_INTERVAL_SECONDS)],
-        help_text="Blank: the org integration's query_interval_secs, else 15 minutes.",
+        help_text="Blank: the interval Raptor Maps set for the org integration, else 15 minutes.",
     )
     # Learned from the org integration (Test connection, or a run); never typed in.
     remote_interval_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
