@@ -8,374 +8,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("contenttypes", "0002_remove_content_type_name"),
-        ("portfolio", "0003_import_record"),
+        ('contenttypes', '0002_remove_content_type_name'),
+        ('portfolio', '0003_import_record'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Lease",
+            name='Lease',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=200, unique=True)),
-                ("owner", models.CharField(blank=True, max_length=200)),
-                ("acquired_at", models.DateTimeField(blank=True, null=True)),
-                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, unique=True)),
+                ('owner', models.CharField(blank=True, max_length=200)),
+                ('acquired_at', models.DateTimeField(blank=True, null=True)),
+                ('expires_at', models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name="RaptorMapsIntegration",
+            name='RaptorMapsIntegration',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=100, unique=True)),
-                ("enabled", models.BooleanField(default=True, help_text="Disabled integrations have no schedule.")),
-                ("base_url", models.URLField(default="https://api.raptormaps.com", verbose_name="API base URL")),
-                (
-                    "api_token",
-                    uploads.secrets.fields.EncryptedSecretField(
-                        blank=True, default="", help_text="A ready API access token (Bearer).", what="API token"
-                    ),
-                ),
-                ("client_id", models.CharField(blank=True, max_length=200, verbose_name="client ID")),
-                (
-                    "client_secret",
-                    uploads.secrets.fields.EncryptedSecretField(blank=True, default="", what="client secret"),
-                ),
-                (
-                    "org_id",
-                    models.PositiveBigIntegerField(
-                        blank=True,
-                        help_text="Sent as ?org_id= on API calls when set.",
-                        null=True,
-                        verbose_name="org ID",
-                    ),
-                ),
-                (
-                    "integration_id",
-                    models.PositiveBigIntegerField(
-                        help_text="The org integration to request signed URLs for ('Test connection' lists them).",
-                        verbose_name="org integration ID",
-                    ),
-                ),
-                (
-                    "time_basis",
-                    models.CharField(
-                        choices=[("local", "farm local time"), ("utc", "UTC")],
-                        default="local",
-                        max_length=8,
-                        verbose_name="time basis of observation_time",
-                    ),
-                ),
-                (
-                    "part_bytes",
-                    models.PositiveBigIntegerField(
-                        default=5000000000,
-                        help_text="Files are cut into parts below this size, each PUT to its own signed URL (at most 5 GB).",
-                        validators=[
-                            django.core.validators.MinValueValidator(256),
-                            django.core.validators.MaxValueValidator(5000000000),
-                        ],
-                        verbose_name="bytes per file part",
-                    ),
-                ),
-                (
-                    "upload_interval_seconds",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Blank: the org integration's query_interval_secs, else 15 minutes.",
-                        null=True,
-                        validators=[django.core.validators.MinValueValidator(60)],
-                        verbose_name="upload interval (seconds)",
-                    ),
-                ),
-                ("remote_interval_seconds", models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                (
-                    "access_token",
-                    uploads.secrets.fields.EncryptedSecretField(blank=True, default="", what="access token"),
-                ),
-                ("access_token_expires_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "farms",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="Only these farms (when no portfolio).",
-                        related_name="raptormaps_integrations",
-                        to="portfolio.farm",
-                    ),
-                ),
-                (
-                    "portfolio",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Every farm of this portfolio, including farms added later. Or choose farms below.",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="raptormaps_integrations",
-                        to="portfolio.portfolio",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100, unique=True)),
+                ('enabled', models.BooleanField(default=True, help_text='Disabled integrations have no schedule.')),
+                ('base_url', models.URLField(default='https://api.raptormaps.com', verbose_name='API base URL')),
+                ('api_token', uploads.secrets.fields.EncryptedSecretField(blank=True, default='', help_text='A ready API access token (Bearer).', what='API token')),
+                ('client_id', models.CharField(blank=True, max_length=200, verbose_name='client ID')),
+                ('client_secret', uploads.secrets.fields.EncryptedSecretField(blank=True, default='', what='client secret')),
+                ('org_id', models.PositiveBigIntegerField(blank=True, help_text='Sent as ?org_id= on API calls when set.', null=True, verbose_name='org ID')),
+                ('integration_id', models.PositiveBigIntegerField(help_text="The org integration to request signed URLs for ('Test connection' lists them).", verbose_name='org integration ID')),
+                ('time_basis', models.CharField(choices=[('local', 'farm local time'), ('utc', 'UTC')], default='local', max_length=8, verbose_name='time basis of observation_time')),
+                ('part_bytes', models.PositiveBigIntegerField(default=5000000000, help_text='Files are cut into parts below this size, each PUT to its own signed URL (at most 5 GB).', validators=[django.core.validators.MinValueValidator(256), django.core.validators.MaxValueValidator(5000000000)], verbose_name='bytes per file part')),
+                ('upload_interval_seconds', models.PositiveIntegerField(blank=True, help_text="Blank: the org integration's query_interval_secs, else 15 minutes.", null=True, validators=[django.core.validators.MinValueValidator(60)], verbose_name='upload interval (seconds)')),
+                ('remote_interval_seconds', models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                ('access_token', uploads.secrets.fields.EncryptedSecretField(blank=True, default='', what='access token')),
+                ('access_token_expires_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('farms', models.ManyToManyField(blank=True, help_text='Only these farms (when no portfolio).', related_name='raptormaps_integrations', to='portfolio.farm')),
+                ('portfolio', models.ForeignKey(blank=True, help_text='Every farm of this portfolio, including farms added later. Or choose farms below.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='raptormaps_integrations', to='portfolio.portfolio')),
             ],
             options={
-                "verbose_name": "Raptor Maps integration",
-                "ordering": ["name"],
+                'verbose_name': 'Raptor Maps integration',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="UploadRun",
+            name='UploadRun',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("queued", "queued"),
-                            ("running", "running"),
-                            ("uploaded", "uploaded"),
-                            ("nothing", "nothing new to send"),
-                            ("dry_run", "dry run (nothing sent)"),
-                            ("skipped", "skipped (another run was in progress)"),
-                            ("failed", "failed"),
-                            ("abandoned", "abandoned (its worker stopped)"),
-                        ],
-                        default="queued",
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "trigger",
-                    models.CharField(
-                        choices=[
-                            ("schedule", "schedule"),
-                            ("admin", "admin (upload now)"),
-                            ("retry", "admin (retry)"),
-                            ("command", "command line"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("task_id", models.CharField(blank=True, max_length=64, verbose_name="django-q2 task ID")),
-                ("window_end", models.DateTimeField(blank=True, null=True, verbose_name="ingested up to")),
-                (
-                    "window",
-                    models.JSONField(
-                        blank=True, default=dict, help_text="farm ID → ingested after (null: all history)"
-                    ),
-                ),
-                ("readings", models.PositiveBigIntegerField(default=0, verbose_name="raw readings")),
-                ("rows", models.PositiveBigIntegerField(default=0, verbose_name="CSV rows")),
-                ("bytes", models.PositiveBigIntegerField(default=0)),
-                ("parts", models.PositiveIntegerField(default=0)),
-                (
-                    "skipped_nonfinite",
-                    models.PositiveBigIntegerField(default=0, verbose_name="rows skipped (not finite)"),
-                ),
-                ("log", models.TextField(blank=True, help_text="What the run did and decided, line by line.")),
-                ("error", models.TextField(blank=True)),
-                ("queued_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("started_at", models.DateTimeField(blank=True, null=True)),
-                ("finished_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "integration",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="runs",
-                        to="uploads.raptormapsintegration",
-                    ),
-                ),
-                (
-                    "requested_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "retry_of",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="retries",
-                        to="uploads.uploadrun",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('uploaded', 'uploaded'), ('nothing', 'nothing new to send'), ('dry_run', 'dry run (nothing sent)'), ('skipped', 'skipped (another run was in progress)'), ('failed', 'failed'), ('abandoned', 'abandoned (its worker stopped)')], default='queued', max_length=16)),
+                ('trigger', models.CharField(choices=[('schedule', 'schedule'), ('admin', 'admin (upload now)'), ('retry', 'admin (retry)'), ('command', 'command line')], max_length=16)),
+                ('task_id', models.CharField(blank=True, max_length=64, verbose_name='django-q2 task ID')),
+                ('window_end', models.DateTimeField(blank=True, null=True, verbose_name='ingested up to')),
+                ('window', models.JSONField(blank=True, default=dict, help_text='farm ID → ingested after (null: all history)')),
+                ('readings', models.PositiveBigIntegerField(default=0, verbose_name='raw readings')),
+                ('rows', models.PositiveBigIntegerField(default=0, verbose_name='CSV rows')),
+                ('bytes', models.PositiveBigIntegerField(default=0)),
+                ('parts', models.PositiveIntegerField(default=0)),
+                ('skipped_nonfinite', models.PositiveBigIntegerField(default=0, verbose_name='rows skipped (not finite)')),
+                ('log', models.TextField(blank=True, help_text='What the run did and decided, line by line.')),
+                ('error', models.TextField(blank=True)),
+                ('queued_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('started_at', models.DateTimeField(blank=True, null=True)),
+                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='uploads.raptormapsintegration')),
+                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('retry_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retries', to='uploads.uploadrun')),
             ],
             options={
-                "ordering": ["-queued_at", "-id"],
+                'ordering': ['-queued_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="UploadPart",
+            name='UploadPart',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("number", models.PositiveIntegerField()),
-                ("rows", models.PositiveBigIntegerField()),
-                ("bytes", models.PositiveBigIntegerField()),
-                ("sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "pending"),
-                            ("uploaded", "uploaded"),
-                            ("failed", "failed"),
-                            ("written", "written (dry run)"),
-                        ],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("uploaded_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "run",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="file_parts", to="uploads.uploadrun"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField()),
+                ('rows', models.PositiveBigIntegerField()),
+                ('bytes', models.PositiveBigIntegerField()),
+                ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
+                ('status', models.CharField(choices=[('pending', 'pending'), ('uploaded', 'uploaded'), ('failed', 'failed'), ('written', 'written (dry run)')], default='pending', max_length=16)),
+                ('uploaded_at', models.DateTimeField(blank=True, null=True)),
+                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='file_parts', to='uploads.uploadrun')),
             ],
             options={
-                "ordering": ["run", "number"],
+                'ordering': ['run', 'number'],
             },
         ),
         migrations.CreateModel(
-            name="Attempt",
+            name='Attempt',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "service",
-                    models.CharField(
-                        choices=[("raptormaps", "Raptor Maps"), ("wattcarbon", "WattCarbon")], max_length=16
-                    ),
-                ),
-                (
-                    "operation",
-                    models.CharField(help_text="What the call was for: token, signed_url, put …", max_length=50),
-                ),
-                ("method", models.CharField(max_length=10)),
-                ("url", models.CharField(max_length=2000, verbose_name="URL (redacted)")),
-                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
-                (
-                    "outcome",
-                    models.CharField(
-                        choices=[("ok", "ok"), ("retry", "will retry"), ("gave_up", "gave up")], max_length=10
-                    ),
-                ),
-                ("error", models.TextField(blank=True)),
-                ("response_excerpt", models.TextField(blank=True)),
-                ("request_bytes", models.PositiveBigIntegerField(blank=True, null=True)),
-                ("started_at", models.DateTimeField(db_index=True)),
-                ("duration_ms", models.PositiveIntegerField(verbose_name="duration (ms)")),
-                (
-                    "retry_in_seconds",
-                    models.FloatField(blank=True, help_text="The wait before the next try.", null=True),
-                ),
-                ("subject_id", models.CharField(blank=True, max_length=64)),
-                ("subject_label", models.CharField(blank=True, max_length=300, verbose_name="for")),
-                ("task_id", models.CharField(blank=True, max_length=64, verbose_name="django-q2 task ID")),
-                (
-                    "subject_type",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="contenttypes.contenttype",
-                    ),
-                ),
-                (
-                    "run",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="attempts",
-                        to="uploads.uploadrun",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('service', models.CharField(choices=[('raptormaps', 'Raptor Maps'), ('wattcarbon', 'WattCarbon')], max_length=16)),
+                ('operation', models.CharField(help_text='What the call was for: token, signed_url, put …', max_length=50)),
+                ('method', models.CharField(max_length=10)),
+                ('url', models.CharField(max_length=2000, verbose_name='URL (redacted)')),
+                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('outcome', models.CharField(choices=[('ok', 'ok'), ('retry', 'will retry'), ('gave_up', 'gave up')], max_length=10)),
+                ('error', models.TextField(blank=True)),
+                ('response_excerpt', models.TextField(blank=True)),
+                ('request_bytes', models.PositiveBigIntegerField(blank=True, null=True)),
+                ('started_at', models.DateTimeField(db_index=True)),
+                ('duration_ms', models.PositiveIntegerField(verbose_name='duration (ms)')),
+                ('retry_in_seconds', models.FloatField(blank=True, help_text='The wait before the next try.', null=True)),
+                ('subject_id', models.CharField(blank=True, max_length=64)),
+                ('subject_label', models.CharField(blank=True, max_length=300, verbose_name='for')),
+                ('task_id', models.CharField(blank=True, max_length=64, verbose_name='django-q2 task ID')),
+                ('subject_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contenttypes.contenttype')),
+                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='attempts', to='uploads.uploadrun')),
             ],
             options={
-                "ordering": ["-started_at", "-id"],
+                'ordering': ['-started_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="UploadWatermark",
+            name='UploadWatermark',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("ingested_through", models.DateTimeField()),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "farm",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="portfolio.farm"
-                    ),
-                ),
-                (
-                    "integration",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="watermarks",
-                        to="uploads.raptormapsintegration",
-                    ),
-                ),
-                (
-                    "run",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Moved by.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="uploads.uploadrun",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('ingested_through', models.DateTimeField()),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('farm', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.farm')),
+                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='watermarks', to='uploads.raptormapsintegration')),
+                ('run', models.ForeignKey(blank=True, help_text='Moved by.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='uploads.uploadrun')),
             ],
         ),
         migrations.AddConstraint(
-            model_name="raptormapsintegration",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("part_bytes__gte", 256)), name="raptormaps_part_bytes_min"
-            ),
+            model_name='raptormapsintegration',
+            constraint=models.CheckConstraint(condition=models.Q(('part_bytes__gte', 256)), name='raptormaps_part_bytes_min'),
         ),
         migrations.AddConstraint(
-            model_name="raptormapsintegration",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("upload_interval_seconds__isnull", True), ("upload_interval_seconds__gte", 60), _connector="OR"
-                ),
-                name="raptormaps_interval_min",
-            ),
+            model_name='raptormapsintegration',
+            constraint=models.CheckConstraint(condition=models.Q(('upload_interval_seconds__isnull', True), ('upload_interval_seconds__gte', 60), _connector='OR'), name='raptormaps_interval_min'),
         ),
         migrations.AddIndex(
-            model_name="uploadrun",
-            index=models.Index(fields=["integration", "status"], name="uploadrun_integration_status"),
+            model_name='uploadrun',
+            index=models.Index(fields=['integration', 'status'], name='uploadrun_integration_status'),
         ),
         migrations.AddIndex(
-            model_name="uploadrun",
-            index=models.Index(fields=["integration", "-queued_at"], name="uploadrun_integration_recent"),
+            model_name='uploadrun',
+            index=models.Index(fields=['integration', '-queued_at'], name='uploadrun_integration_recent'),
         ),
         migrations.AddConstraint(
-            model_name="uploadpart",
-            constraint=models.UniqueConstraint(fields=("run", "number"), name="uploadpart_unique_number"),
+            model_name='uploadpart',
+            constraint=models.UniqueConstraint(fields=('run', 'number'), name='uploadpart_unique_number'),
         ),
         migrations.AddIndex(
-            model_name="attempt",
-            index=models.Index(fields=["subject_type", "subject_id", "-started_at"], name="attempt_subject"),
+            model_name='attempt',
+            index=models.Index(fields=['subject_type', 'subject_id', '-started_at'], name='attempt_subject'),
         ),
         migrations.AddIndex(
-            model_name="attempt",
-            index=models.Index(fields=["service", "operation", "-started_at"], name="attempt_operation"),
+            model_name='attempt',
+            index=models.Index(fields=['service', 'operation', '-started_at'], name='attempt_operation'),
         ),
         migrations.AddConstraint(
-            model_name="uploadwatermark",
-            constraint=models.UniqueConstraint(fields=("integration", "farm"), name="watermark_unique_farm"),
+            model_name='uploadwatermark',
+            constraint=models.UniqueConstraint(fields=('integration', 'farm'), name='watermark_unique_farm'),
         ),
     ]

@@ -4,25 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("uploads", "0002_wattcarbon_sync"),
+        ('uploads', '0002_wattcarbon_sync'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="raptormapsintegration",
-            options={
-                "ordering": ["name"],
-                "permissions": [("upload_now", "Can queue an upload now or retry a run")],
-                "verbose_name": "Raptor Maps integration",
-            },
+            name='raptormapsintegration',
+            options={'ordering': ['name'], 'permissions': [('upload_now', 'Can queue an upload now or retry a run')], 'verbose_name': 'Raptor Maps integration'},
         ),
         migrations.AlterModelOptions(
-            name="wattcarbonaccount",
-            options={
-                "ordering": ["name"],
-                "permissions": [("sync_now", "Can queue a sync now or retry a sync")],
-                "verbose_name": "WattCarbon account",
-            },
+            name='wattcarbonaccount',
+            options={'ordering': ['name'], 'permissions': [('sync_now', 'Can queue a sync now or retry a sync')], 'verbose_name': 'WattCarbon account'},
         ),
     ]

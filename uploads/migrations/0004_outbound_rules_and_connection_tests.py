@@ -5,73 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("uploads", "0003_run_now_permissions"),
+        ('uploads', '0003_run_now_permissions'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="raptormapsintegration",
-            name="connection_ok",
-            field=models.BooleanField(blank=True, editable=False, null=True, verbose_name="connection works"),
+            model_name='raptormapsintegration',
+            name='connection_ok',
+            field=models.BooleanField(blank=True, editable=False, null=True, verbose_name='connection works'),
         ),
         migrations.AddField(
-            model_name="raptormapsintegration",
-            name="connection_status",
-            field=models.PositiveSmallIntegerField(
-                blank=True, editable=False, null=True, verbose_name="connection test HTTP status"
-            ),
+            model_name='raptormapsintegration',
+            name='connection_status',
+            field=models.PositiveSmallIntegerField(blank=True, editable=False, null=True, verbose_name='connection test HTTP status'),
         ),
         migrations.AddField(
-            model_name="raptormapsintegration",
-            name="connection_summary",
-            field=models.CharField(blank=True, editable=False, max_length=300, verbose_name="connection test"),
+            model_name='raptormapsintegration',
+            name='connection_summary',
+            field=models.CharField(blank=True, editable=False, max_length=300, verbose_name='connection test'),
         ),
         migrations.AddField(
-            model_name="raptormapsintegration",
-            name="connection_tested_at",
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="connection tested at"),
+            model_name='raptormapsintegration',
+            name='connection_tested_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='connection tested at'),
         ),
         migrations.AddField(
-            model_name="wattcarbonaccount",
-            name="connection_ok",
-            field=models.BooleanField(blank=True, editable=False, null=True, verbose_name="connection works"),
+            model_name='wattcarbonaccount',
+            name='connection_ok',
+            field=models.BooleanField(blank=True, editable=False, null=True, verbose_name='connection works'),
         ),
         migrations.AddField(
-            model_name="wattcarbonaccount",
-            name="connection_status",
-            field=models.PositiveSmallIntegerField(
-                blank=True, editable=False, null=True, verbose_name="connection test HTTP status"
-            ),
+            model_name='wattcarbonaccount',
+            name='connection_status',
+            field=models.PositiveSmallIntegerField(blank=True, editable=False, null=True, verbose_name='connection test HTTP status'),
         ),
         migrations.AddField(
-            model_name="wattcarbonaccount",
-            name="connection_summary",
-            field=models.CharField(blank=True, editable=False, max_length=300, verbose_name="connection test"),
+            model_name='wattcarbonaccount',
+            name='connection_summary',
+            field=models.CharField(blank=True, editable=False, max_length=300, verbose_name='connection test'),
         ),
         migrations.AddField(
-            model_name="wattcarbonaccount",
-            name="connection_tested_at",
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="connection tested at"),
+            model_name='wattcarbonaccount',
+            name='connection_tested_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='connection tested at'),
         ),
         migrations.AlterField(
-            model_name="raptormapsintegration",
-            name="base_url",
-            field=models.URLField(
-                default="https://api.raptormaps.com",
-                help_text="https:// and a public host; no user:password@.",
-                validators=[uploads.outbound.netguard.validate_outbound_base_url],
-                verbose_name="API base URL",
-            ),
+            model_name='raptormapsintegration',
+            name='base_url',
+            field=models.URLField(default='https://api.raptormaps.com', help_text='https:// and a public host; no user:password@.', validators=[uploads.outbound.netguard.validate_outbound_base_url], verbose_name='API base URL'),
         ),
         migrations.AlterField(
-            model_name="wattcarbonaccount",
-            name="base_url",
-            field=models.URLField(
-                default="https://api.wattcarbon.com",
-                help_text="https:// and a public host; no user:password@.",
-                validators=[uploads.outbound.netguard.validate_outbound_base_url],
-                verbose_name="API base URL",
-            ),
+            model_name='wattcarbonaccount',
+            name='base_url',
+            field=models.URLField(default='https://api.wattcarbon.com', help_text='https:// and a public host; no user:password@.', validators=[uploads.outbound.netguard.validate_outbound_base_url], verbose_name='API base URL'),
         ),
     ]

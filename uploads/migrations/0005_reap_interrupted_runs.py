@@ -20,48 +20,22 @@ def unschedule_reaper(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("uploads", "0004_outbound_rules_and_connection_tests"),
-        ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
+        ('uploads', '0004_outbound_rules_and_connection_tests'),
+        ('django_q', '0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="syncrun",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("queued", "queued"),
-                    ("running", "running"),
-                    ("synced", "synced"),
-                    ("nothing", "nothing changed"),
-                    ("partial", "synced, with problems"),
-                    ("dry_run", "dry run (nothing sent)"),
-                    ("skipped", "skipped (another sync was in progress)"),
-                    ("failed", "failed"),
-                    ("abandoned", "interrupted (its worker stopped)"),
-                ],
-                default="queued",
-                max_length=16,
-            ),
+            model_name='syncrun',
+            name='status',
+            field=models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('synced', 'synced'), ('nothing', 'nothing changed'), ('partial', 'synced, with problems'), ('dry_run', 'dry run (nothing sent)'), ('skipped', 'skipped (another sync was in progress)'), ('failed', 'failed'), ('abandoned', 'interrupted (its worker stopped)')], default='queued', max_length=16),
         ),
         migrations.AlterField(
-            model_name="uploadrun",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("queued", "queued"),
-                    ("running", "running"),
-                    ("uploaded", "uploaded"),
-                    ("nothing", "nothing new to send"),
-                    ("dry_run", "dry run (nothing sent)"),
-                    ("skipped", "skipped (another run was in progress)"),
-                    ("failed", "failed"),
-                    ("abandoned", "interrupted (its worker stopped)"),
-                ],
-                default="queued",
-                max_length=16,
-            ),
+            model_name='uploadrun',
+            name='status',
+            field=models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('uploaded', 'uploaded'), ('nothing', 'nothing new to send'), ('dry_run', 'dry run (nothing sent)'), ('skipped', 'skipped (another run was in progress)'), ('failed', 'failed'), ('abandoned', 'interrupted (its worker stopped)')], default='queued', max_length=16),
         ),
         migrations.RunPython(schedule_reaper, unschedule_reaper),
     ]

@@ -4,27 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("uploads", "0005_reap_interrupted_runs"),
+        ('uploads', '0005_reap_interrupted_runs'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="syncrun",
-            name="waiting",
-            field=models.TextField(
-                blank=True,
-                help_text="What the run could not send yet (readings inside the safety lag, hours not over) and when it goes.",
-                verbose_name="still waiting",
-            ),
+            model_name='syncrun',
+            name='waiting',
+            field=models.TextField(blank=True, help_text='What the run could not send yet (readings inside the safety lag, hours not over) and when it goes.', verbose_name='still waiting'),
         ),
         migrations.AddField(
-            model_name="uploadrun",
-            name="waiting",
-            field=models.TextField(
-                blank=True,
-                help_text="What the run could not send yet (readings inside the safety lag, hours not over) and when it goes.",
-                verbose_name="still waiting",
-            ),
+            model_name='uploadrun',
+            name='waiting',
+            field=models.TextField(blank=True, help_text='What the run could not send yet (readings inside the safety lag, hours not over) and when it goes.', verbose_name='still waiting'),
         ),
     ]

@@ -4,19 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("uploads", "0006_run_waiting"),
+        ('uploads', '0006_run_waiting'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="wattcarbonassetlink",
-            name="missing_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="missing on WattCarbon since"),
+            model_name='wattcarbonassetlink',
+            name='missing_at',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='missing on WattCarbon since'),
         ),
         migrations.AddField(
-            model_name="wattcarbonmeterlink",
-            name="missing_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="missing on WattCarbon since"),
+            model_name='wattcarbonmeterlink',
+            name='missing_at',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='missing on WattCarbon since'),
         ),
     ]

@@ -13,32 +13,21 @@ def follow_the_default(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("uploads", "0007_remote_missing"),
+        ('uploads', '0007_remote_missing'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="raptormapsintegration",
-            name="user_agent",
-            field=models.CharField(
-                blank=True,
-                default="solar-portfolio/0.1.0 (solar portfolio manager)",
-                help_text="How this app names itself to the service: name/version (+how to reach you). Empty: solar-portfolio/0.1.0 (solar portfolio manager).",
-                max_length=200,
-                verbose_name="User-Agent",
-            ),
+            model_name='raptormapsintegration',
+            name='user_agent',
+            field=models.CharField(blank=True, default='solar-portfolio/0.1.0 (solar portfolio manager)', help_text='How this app names itself to the service: name/version (+how to reach you). Empty: solar-portfolio/0.1.0 (solar portfolio manager).', max_length=200, verbose_name='User-Agent'),
         ),
         migrations.AlterField(
-            model_name="wattcarbonaccount",
-            name="user_agent",
-            field=models.CharField(
-                blank=True,
-                default="solar-portfolio/0.1.0 (solar portfolio manager)",
-                help_text="How this app names itself to the service: name/version (+how to reach you). Empty: solar-portfolio/0.1.0 (solar portfolio manager).",
-                max_length=200,
-                verbose_name="User-Agent",
-            ),
+            model_name='wattcarbonaccount',
+            name='user_agent',
+            field=models.CharField(blank=True, default='solar-portfolio/0.1.0 (solar portfolio manager)', help_text='How this app names itself to the service: name/version (+how to reach you). Empty: solar-portfolio/0.1.0 (solar portfolio manager).', max_length=200, verbose_name='User-Agent'),
         ),
         migrations.RunPython(follow_the_default, migrations.RunPython.noop),
     ]

@@ -4,24 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("uploads", "0008_user_agent_on_every_connection"),
+        ('uploads', '0008_user_agent_on_every_connection'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="syncrun",
-            name="failed_write_calls",
-            field=models.PositiveIntegerField(
-                default=0,
-                help_text="Calls meant to change something on WattCarbon that failed (refused, or no answer).",
-            ),
+            model_name='syncrun',
+            name='failed_write_calls',
+            field=models.PositiveIntegerField(default=0, help_text='Calls meant to change something on WattCarbon that failed (refused, or no answer).'),
         ),
         migrations.AlterField(
-            model_name="syncrun",
-            name="write_calls",
-            field=models.PositiveIntegerField(
-                default=0, help_text="Calls that changed something on WattCarbon: only those it accepted."
-            ),
+            model_name='syncrun',
+            name='write_calls',
+            field=models.PositiveIntegerField(default=0, help_text='Calls that changed something on WattCarbon: only those it accepted.'),
         ),
     ]
